@@ -1,0 +1,232 @@
+r"""Feature maps x(s, a) and x(s) (lecture: "Recall: Feature", "Example: Moving Particle").
+
+A feature map turns a state-action pair into a vector x(s, a) ∈ ℝᴶ (for softmax policies), or a
+state into x(s) ∈ ℝᴶ (for Gaussian and MLP policies). This module builds the tables used by the
+examples and wraps a table or a callable behind one lookup, :class:`StateActionFeatures` /
+:class:`StateFeatures`, that the policies call. It knows nothing about θ.
+
+Shapes: a tabular x(s, a) is ``(S, A, J)``; a tabular x(s) is ``(S, J)``. A callable feature map
+takes a batch of states (first axis N) and returns ``(N, A, J)`` or ``(N, J)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgref import _checks
+
+__all__ = [
+    "StateActionFeatures",
+    "StateFeatures",
+    "moving_particle_features",
+    "one_hot_features",
+    "one_hot_state_features",
+    "shared_action_features",
+]
+
+
+def one_hot_features(n_states: int, n_actions: int) -> np.ndarray:
+    r"""Tabular one-hot features x(s, a) = e_{s·A + a} ∈ ℝ^{S·A}.
+
+    Parameters
+    ----------
+    n_states, n_actions : int
+        S and A.
+
+    Returns
+    -------
+    features : ndarray, shape (S, A, S·A)
+
+    Notes
+    -----
+    With these features θ has one entry per state-action pair, θᵀx(s, a) = θ_{s,a}, and a
+    softmax-linear policy is the tabular softmax policy (lecture: "Example: Softmax").
+    """
+    n_states = _checks.positive_int("n_states", n_states)
+    n_actions = _checks.positive_int("n_actions", n_actions)
+    return np.eye(n_states * n_actions).reshape(n_states, n_actions, n_states * n_actions)
+
+
+def one_hot_state_features(n_states: int) -> np.ndarray:
+    r"""Tabular one-hot state features x(s) = e_s ∈ ℝ^S, shape ``(S, S)``."""
+    n_states = _checks.positive_int("n_states", n_states)
+    return np.eye(n_states)
+
+
+def shared_action_features(action_features, n_states: int) -> np.ndarray:
+    r"""The same feature vector x(s, a) = x(a) for an action in every state.
+
+    Parameters
+    ----------
+    action_features : array_like, shape (A, J)
+        Row ``a`` is x(·, a). The short corridor (Sutton & Barto, Example 13.1) uses
+        x(s, right) = [1, 0] and x(s, left) = [0, 1].
+    n_states : int
+        S.
+
+    Returns
+    -------
+    features : ndarray, shape (S, A, J)
+        A copy of ``action_features`` for each state: the policy cannot tell states apart.
+    """
+    table = _checks.finite_array("action_features", action_features, ndim=2)
+    n_states = _checks.positive_int("n_states", n_states)
+    return np.broadcast_to(table, (n_states, *table.shape)).copy()
+
+
+def moving_particle_features(positions, action_codes) -> np.ndarray:
+    r"""The lecture's moving-particle features x(s, a) = [x, y, a] (lecture: "Example: Moving Particle").
+
+    Parameters
+    ----------
+    positions : array_like, shape (S, 2)
+        The particle's (x, y) in each state.
+    action_codes : array_like, shape (A,)
+        The scalar a that stands for each discrete direction (for instance its angle, or its
+        index).
+
+    Returns
+    -------
+    features : ndarray, shape (S, A, 3)
+
+    Notes
+    -----
+    Softmax is unchanged when a term that depends on the state only is added to every action's
+    logit: θᵀx(s, a) = θ₁x + θ₂y + θ₃a, and θ₁x + θ₂y is the same for all actions. So a
+    softmax-linear policy on these features ignores the position: π(a|s) ∝ exp(θ₃ a) in every
+    state, and the score's x and y components are identically zero. Features that let the
+    policy depend on the position must interact the state with the action.
+    """
+    positions = _checks.finite_array("positions", positions, ndim=2)
+    if positions.shape[1] != 2:
+        raise ValueError(f"positions must have shape (S, 2); got {positions.shape}")
+    codes = _checks.finite_array("action_codes", action_codes, ndim=1)
+    n_states, n_actions = positions.shape[0], codes.shape[0]
+    features = np.empty((n_states, n_actions, 3))
+    features[:, :, :2] = positions[:, None, :]
+    features[:, :, 2] = codes[None, :]
+    return features
+
+
+@dataclass(frozen=True)
+class StateActionFeatures:
+    r"""x(s, a) as a lookup over a batch of states: a table ``(S, A, J)`` or a callable.
+
+    Parameters
+    ----------
+    source : array_like of shape (S, A, J), or callable
+        A table indexed by integer states, or ``f(states) -> (N, A, J)`` for states of any kind
+        (first axis N).
+    n_actions, n_features : int, optional
+        A and J; required with a callable, read from the table otherwise.
+    """
+
+    source: np.ndarray | Callable
+    n_actions: int
+    n_features: int
+    n_states: int | None
+
+    @classmethod
+    def wrap(cls, features, n_actions=None, n_features=None) -> StateActionFeatures:
+        if callable(features):
+            if n_actions is None or n_features is None:
+                raise ValueError(
+                    "features is a callable, so n_actions and n_features must be given "
+                    "(the policy needs A and J before it sees a state)"
+                )
+            return cls(
+                features,
+                _checks.positive_int("n_actions", n_actions),
+                _checks.positive_int("n_features", n_features),
+                None,
+            )
+        table = _checks.finite_array("features", features)
+        if table.ndim != 3:
+            raise ValueError(
+                "features must be a table of shape (S, A, J) (or a callable); "
+                f"got rank {table.ndim} with shape {table.shape}"
+            )
+        if min(table.shape) == 0:
+            raise ValueError(f"features must have S, A, J ≥ 1; got shape {table.shape}")
+        for name, given, actual in (("n_actions", n_actions, table.shape[1]),
+                                    ("n_features", n_features, table.shape[2])):
+            if given is not None and given != actual:
+                raise ValueError(f"{name}={given} disagrees with features of shape {table.shape}")
+        table.setflags(write=False)
+        return cls(table, table.shape[1], table.shape[2], table.shape[0])
+
+    @property
+    def is_tabular(self) -> bool:
+        return self.n_states is not None
+
+    def at(self, states) -> np.ndarray:
+        """x(s, ·) for each state in the batch: shape ``(N, A, J)``."""
+        if self.is_tabular:
+            return self.source[_checks.index_array("states", states, self.n_states)]
+        states = _checks.finite_array("states", states)
+        values = _checks.finite_array("features(states)", self.source(states), ndim=3)
+        n = len(states)
+        if values.shape != (n, self.n_actions, self.n_features):
+            raise ValueError(
+                f"features(states) must return shape ({n}, {self.n_actions}, "
+                f"{self.n_features}); got {values.shape}"
+            )
+        return values
+
+
+@dataclass(frozen=True)
+class StateFeatures:
+    r"""x(s) as a lookup over a batch of states: a table ``(S, J)`` or a callable.
+
+    Parameters
+    ----------
+    source : array_like of shape (S, J), or callable
+        A table indexed by integer states, or ``f(states) -> (N, J)`` (for instance the
+        identity, x(s) = s, for continuous states of shape (N, J)).
+    n_features : int, optional
+        J; required with a callable.
+    """
+
+    source: np.ndarray | Callable
+    n_features: int
+    n_states: int | None
+
+    @classmethod
+    def wrap(cls, features, n_features=None) -> StateFeatures:
+        if callable(features):
+            if n_features is None:
+                raise ValueError("features is a callable, so n_features must be given")
+            return cls(features, _checks.positive_int("n_features", n_features), None)
+        table = _checks.finite_array("features", features)
+        if table.ndim != 2:
+            raise ValueError(
+                "features must be a table of shape (S, J) (or a callable); "
+                f"got rank {table.ndim} with shape {table.shape}"
+            )
+        if min(table.shape) == 0:
+            raise ValueError(f"features must have S, J ≥ 1; got shape {table.shape}")
+        if n_features is not None and n_features != table.shape[1]:
+            raise ValueError(f"n_features={n_features} disagrees with features {table.shape}")
+        table.setflags(write=False)
+        return cls(table, table.shape[1], table.shape[0])
+
+    @property
+    def is_tabular(self) -> bool:
+        return self.n_states is not None
+
+    def at(self, states) -> np.ndarray:
+        """x(s) for each state in the batch: shape ``(N, J)``."""
+        if self.is_tabular:
+            return self.source[_checks.index_array("states", states, self.n_states)]
+        states = _checks.finite_array("states", states)
+        values = _checks.finite_array("features(states)", self.source(states), ndim=2)
+        n = len(states)
+        if values.shape != (n, self.n_features):
+            raise ValueError(
+                f"features(states) must return shape ({n}, {self.n_features}); "
+                f"got {values.shape}"
+            )
+        return values

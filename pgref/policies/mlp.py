@@ -1,0 +1,156 @@
+r"""The lecture's deep policy network (DPN): a tanh MLP from x(s) to action logits, softmax out.
+
+Backpropagation for ∇ log π is written out by hand over a flat θ (lecture: "Example: DPN").
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from pgref import _checks
+from pgref.features import StateFeatures
+from pgref.policies._discrete import DiscretePolicy, log_softmax
+
+__all__ = ["Layer", "MLPSoftmaxPolicy"]
+
+
+class Layer(NamedTuple):
+    """One affine layer z = h W + b: ``weights`` (n_in, n_out), ``bias`` (n_out,)."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+
+
+class MLPSoftmaxPolicy(DiscretePolicy):
+    r"""Softmax over the logits of a tanh multi-layer perceptron of the state features.
+
+    Parameters
+    ----------
+    features : array_like of shape (S, J), or callable
+        State features x(s): a table indexed by integer state, or ``f(states) -> (N, J)``
+        (then ``n_features`` is required).
+    n_actions : int
+        A, the number of logits.
+    hidden_sizes : sequence of int
+        Widths H₁, …, H_L of the tanh hidden layers; ``()`` gives a linear-softmax policy
+        with one weight vector and bias per action.
+    n_features : int, optional
+        J, for callable features.
+
+    Attributes
+    ----------
+    layer_shapes : list of (n_in, n_out)
+        (J, H₁), (H₁, H₂), …, (H_L, A).
+    n_params : int
+        Σ_l (n_in + 1)·n_out; θ = [W₁ row-major, b₁, W₂, b₂, …] (see :meth:`unpack`).
+
+    Notes
+    -----
+    Forward pass, with h₀ = x(s):
+
+        hₗ = tanh(hₗ₋₁ Wₗ + bₗ)   for l = 1 … L,      z = h_L W_out + b_out,
+        π_θ(a|s) = exp(z_a) / Σ_b exp(z_b)
+
+    Backward pass for log π_θ(a|s), starting from the softmax's score in the logits,
+
+        δ_out = ∂ log π(a|s)/∂z = e_a − π_θ(·|s),
+        ∂/∂Wₗ = hₗ₋₁ᵀ δₗ,   ∂/∂bₗ = δₗ,   δₗ₋₁ = (δₗ Wₗᵀ) ⊙ (1 − hₗ₋₁²)
+
+    (1 − h² is tanh′ written through its output).
+    """
+
+    def __init__(self, features, n_actions: int, hidden_sizes=(16,), n_features=None):
+        self.features = StateFeatures.wrap(features, n_features)
+        self.n_actions = _checks.positive_int("n_actions", n_actions)
+        try:
+            hidden = tuple(hidden_sizes)
+        except TypeError as error:
+            raise ValueError(
+                f"hidden_sizes must be a sequence of positive ints; got {hidden_sizes!r}"
+            ) from error
+        hidden = tuple(_checks.positive_int("hidden_sizes[i]", h) for h in hidden)
+        sizes = (self.features.n_features, *hidden, self.n_actions)
+        self.hidden_sizes = hidden
+        self.layer_shapes = list(zip(sizes[:-1], sizes[1:], strict=True))
+        self.n_params = sum((n_in + 1) * n_out for n_in, n_out in self.layer_shapes)
+        self.n_states = self.features.n_states
+
+    # -- θ ↔ layers --------------------------------------------------------------------------
+
+    def unpack(self, theta) -> list[Layer]:
+        r"""Split flat θ into the layers [(W₁, b₁), …]; each W is a view into θ, row-major."""
+        theta = _checks.parameter_vector(theta, self.n_params)
+        layers, start = [], 0
+        for n_in, n_out in self.layer_shapes:
+            weights = theta[start : start + n_in * n_out].reshape(n_in, n_out)
+            start += n_in * n_out
+            layers.append(Layer(weights, theta[start : start + n_out]))
+            start += n_out
+        return layers
+
+    def pack(self, layers) -> np.ndarray:
+        r"""Flat θ from a list of (W, b), the inverse of :meth:`unpack`."""
+        layers = list(layers)
+        if len(layers) != len(self.layer_shapes):
+            raise ValueError(
+                f"layers must hold {len(self.layer_shapes)} (weights, bias) pairs; "
+                f"got {len(layers)}"
+            )
+        parts = []
+        for index, ((weights, bias), (n_in, n_out)) in enumerate(
+            zip(layers, self.layer_shapes, strict=True)
+        ):
+            weights = _checks.finite_array(f"layers[{index}].weights", weights)
+            bias = _checks.finite_array(f"layers[{index}].bias", bias)
+            if weights.shape != (n_in, n_out) or bias.shape != (n_out,):
+                raise ValueError(
+                    f"layers[{index}] must be weights {(n_in, n_out)} and bias ({n_out},); "
+                    f"got {weights.shape} and {bias.shape}"
+                )
+            parts += [weights.ravel(), bias]
+        return np.concatenate(parts)
+
+    def initial_theta(self, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+        r"""Random θ: Wₗ ∼ N(0, scale²/n_in) entrywise, biases 0."""
+        rng = _checks.rng_generator(rng)
+        scale = _checks.positive_scalar("scale", scale)
+        return self.pack(
+            Layer(rng.normal(0.0, scale / np.sqrt(n_in), (n_in, n_out)), np.zeros(n_out))
+            for n_in, n_out in self.layer_shapes
+        )
+
+    # -- forward and backward ----------------------------------------------------------------
+
+    def _forward(self, theta, states) -> tuple[list[Layer], list[np.ndarray], np.ndarray]:
+        """The layers, the activations [h₀, …, h_L] and the logits z, shape (N, A)."""
+        layers = self.unpack(theta)
+        activations = [self.features.at(states)]
+        for layer in layers[:-1]:
+            activations.append(np.tanh(activations[-1] @ layer.weights + layer.bias))
+        logits = activations[-1] @ layers[-1].weights + layers[-1].bias
+        return layers, activations, logits
+
+    def logits(self, theta, states) -> np.ndarray:
+        r"""The logits z(s) of the network's last layer, shape (N, A)."""
+        batch, single = self._states_batch(states)
+        result = self._forward(theta, batch)[2]
+        return result[0] if single else result
+
+    def _log_probs_all(self, theta, states):
+        return log_softmax(self._forward(theta, states)[2])
+
+    def _scores(self, theta, states, actions):
+        layers, activations, logits = self._forward(theta, states)
+        n = logits.shape[0]
+        delta = -np.exp(log_softmax(logits))  # δ_out = e_a − π(·|s)
+        delta[np.arange(n), actions] += 1.0
+        grads = []
+        for index in range(len(layers) - 1, -1, -1):
+            h_in = activations[index]
+            grads.append(delta)  # ∂/∂b
+            grads.append(np.einsum("ni,no->nio", h_in, delta).reshape(n, -1))  # ∂/∂W
+            if index > 0:
+                delta = (delta @ layers[index].weights.T) * (1.0 - h_in**2)
+        return np.concatenate(grads[::-1], axis=1)

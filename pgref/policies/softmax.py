@@ -1,0 +1,69 @@
+r"""The softmax-linear policy π_θ(a|s) ∝ exp(θᵀx(s, a)) (lecture: "Example: Softmax")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pgref import _checks
+from pgref.features import StateActionFeatures
+from pgref.policies._discrete import DiscretePolicy, log_softmax
+
+__all__ = ["SoftmaxLinearPolicy"]
+
+
+class SoftmaxLinearPolicy(DiscretePolicy):
+    r"""Softmax over linear preferences θᵀx(s, a).
+
+    Parameters
+    ----------
+    features : array_like of shape (S, A, J), or callable
+        The feature map x(s, a): a table indexed by integer state, or ``f(states) -> (N, A, J)``
+        for states of any kind (then ``n_actions`` and ``n_features`` are required).
+    n_actions, n_features : int, optional
+        A and J, for callable features.
+
+    Attributes
+    ----------
+    n_params : int
+        J, the length of θ.
+
+    Notes
+    -----
+    Lecture, "Example: Softmax":
+
+        π_θ(a|s) = exp(θᵀx(s, a)) / Σ_b exp(θᵀx(s, b))
+
+    and its score, derived by hand:
+
+        ∇_θ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b)
+
+    i.e. the feature of the action taken minus the features' mean under the policy. The
+    log-normaliser is computed by log-sum-exp, so logits of ±1e4 stay finite.
+
+    Adding the same vector c(s) to x(s, b) for every action b changes nothing: θᵀc(s) cancels
+    between numerator and denominator. Features such as the lecture's [x, y, a] therefore give a
+    policy that ignores x and y (see :func:`pgref.features.moving_particle_features`).
+    """
+
+    def __init__(self, features, n_actions: int | None = None, n_features: int | None = None):
+        self.features = StateActionFeatures.wrap(features, n_actions, n_features)
+        self.n_params = self.features.n_features
+        self.n_actions = self.features.n_actions
+        self.n_states = self.features.n_states
+
+    def logits(self, theta, states) -> np.ndarray:
+        r"""The preferences θᵀx(s, a) for each state of the batch, shape (N, A)."""
+        theta = _checks.parameter_vector(theta, self.n_params)
+        batch, single = self._states_batch(states)
+        result = self.features.at(batch) @ theta
+        return result[0] if single else result
+
+    def _log_probs_all(self, theta, states):
+        return log_softmax(self.features.at(states) @ theta)
+
+    def _scores(self, theta, states, actions):
+        x = self.features.at(states)  # (N, A, J)
+        pi = np.exp(log_softmax(x @ theta))  # (N, A)
+        x_taken = x[np.arange(actions.shape[0]), actions]  # x(s, a), (N, J)
+        x_mean = np.einsum("na,naj->nj", pi, x)  # Σ_b π(b|s) x(s, b)
+        return x_taken - x_mean
