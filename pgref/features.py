@@ -166,9 +166,8 @@ class StateActionFeatures:
         """x(s, ·) for each state in the batch: shape ``(N, A, J)``."""
         if self.is_tabular:
             return self.source[_checks.index_array("states", states, self.n_states)]
-        states = _checks.finite_array("states", states)
+        n = len(_checks.finite_array("states", states))
         values = _checks.finite_array("features(states)", self.source(states), ndim=3)
-        n = len(states)
         if values.shape != (n, self.n_actions, self.n_features):
             raise ValueError(
                 f"features(states) must return shape ({n}, {self.n_actions}, "
@@ -221,9 +220,8 @@ class StateFeatures:
         """x(s) for each state in the batch: shape ``(N, J)``."""
         if self.is_tabular:
             return self.source[_checks.index_array("states", states, self.n_states)]
-        states = _checks.finite_array("states", states)
+        n = len(_checks.finite_array("states", states))
         values = _checks.finite_array("features(states)", self.source(states), ndim=2)
-        n = len(states)
         if values.shape != (n, self.n_features):
             raise ValueError(
                 f"features(states) must return shape ({n}, {self.n_features}); "

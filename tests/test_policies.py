@@ -1,0 +1,500 @@
+"""Policies: every hand-derived score against an independent route.
+
+Routes: central finite differences of ``log_prob``; sums over the action set; Gauss–Hermite
+quadrature (exact for the polynomial moments of a Gaussian); Monte-Carlo with a stated
+false-failure probability; the lecture's density written out as a formula.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pgref import GaussianPolicy, MLPSoftmaxPolicy, SoftmaxLinearPolicy
+from pgref.features import moving_particle_features, one_hot_features
+from pgref.numerics import central_difference
+
+seeds = st.integers(0, 2**32 - 1)
+sizes = st.integers(1, 4)
+
+
+def assert_score_matches_finite_differences(policy, theta, states, actions):
+    """∇ log π from the policy against the 4th-order central difference of log π, pair by pair."""
+    score = policy.grad_log_prob(theta, states, actions)
+    numeric = central_difference(lambda t: policy.log_prob(t, states, actions), theta, step=1e-4)
+    np.testing.assert_allclose(score, numeric, rtol=1e-6, atol=1e-6)
+
+
+def random_softmax(seed, n_states, n_actions, n_features, scale=2.0):
+    rng = np.random.default_rng(seed)
+    policy = SoftmaxLinearPolicy(rng.normal(size=(n_states, n_actions, n_features)))
+    return policy, scale * rng.normal(size=n_features), rng
+
+
+def random_mlp(seed, n_states, n_actions, hidden):
+    rng = np.random.default_rng(seed)
+    policy = MLPSoftmaxPolicy(rng.normal(size=(n_states, 3)), n_actions, hidden_sizes=hidden)
+    return policy, policy.initial_theta(rng, scale=1.5), rng
+
+
+def random_gaussian(seed, action_dim, learn_variance, parameter, n_states=5, n_features=3):
+    rng = np.random.default_rng(seed)
+    policy = GaussianPolicy(
+        rng.normal(size=(n_states, n_features)),
+        action_dim=action_dim,
+        variance=0.7,
+        learn_variance=learn_variance,
+        variance_parameter=parameter,
+    )
+    variance = rng.uniform(0.2, 3.0) if learn_variance else None
+    theta = policy.pack(rng.normal(size=(n_features, action_dim)), variance)
+    return policy, theta, rng
+
+
+def all_pairs(n_states, n_actions):
+    return np.repeat(np.arange(n_states), n_actions), np.tile(np.arange(n_actions), n_states)
+
+
+# -- scores against finite differences ------------------------------------------------------
+
+
+@given(seed=seeds, n_states=sizes, n_actions=st.integers(2, 4), n_features=sizes)
+def test_softmax_score_matches_finite_differences(seed, n_states, n_actions, n_features):
+    policy, theta, _ = random_softmax(seed, n_states, n_actions, n_features)
+    assert_score_matches_finite_differences(policy, theta, *all_pairs(n_states, n_actions))
+
+
+@given(seed=seeds, n_actions=st.integers(2, 4),
+       hidden=st.lists(st.integers(1, 5), min_size=0, max_size=2))
+def test_mlp_score_matches_finite_differences(seed, n_actions, hidden):
+    policy, theta, _ = random_mlp(seed, 4, n_actions, hidden)
+    assert_score_matches_finite_differences(policy, theta, *all_pairs(4, n_actions))
+
+
+@given(seed=seeds, action_dim=st.integers(1, 3), learn_variance=st.booleans(),
+       parameter=st.sampled_from(["variance", "log_variance"]))
+def test_gaussian_score_matches_finite_differences(seed, action_dim, learn_variance, parameter):
+    policy, theta, rng = random_gaussian(seed, action_dim, learn_variance, parameter)
+    states = rng.integers(0, 5, size=6)
+    actions = policy.sample(theta, states, rng)
+    assert_score_matches_finite_differences(policy, theta, states, actions)
+
+
+def test_gaussian_variance_score_is_the_lectures_formula():
+    # ∂ log π/∂σ² = −1/(2σ²) + (a − μ)²/(2σ⁴), written out for a scalar action.
+    policy = GaussianPolicy(np.array([[2.0]]), learn_variance=True)
+    mean_weight, variance, action = 0.5, 0.3, 1.7
+    theta = np.array([mean_weight, variance])
+    mu = mean_weight * 2.0
+    expected = -1 / (2 * variance) + (action - mu) ** 2 / (2 * variance**2)
+    score = policy.grad_log_prob(theta, 0, action)
+    assert score[1] == pytest.approx(expected, rel=1e-14)
+    assert score[0] == pytest.approx(2.0 * (action - mu) / variance, rel=1e-14)
+
+
+def test_log_variance_score_is_the_chain_rule_of_the_variance_score():
+    rng = np.random.default_rng(4)
+    features = rng.normal(size=(3, 2))
+    by_variance = GaussianPolicy(features, 2, learn_variance=True)
+    by_log = GaussianPolicy(features, 2, learn_variance=True, variance_parameter="log_variance")
+    weights, variance = rng.normal(size=(2, 2)), 0.45
+    states, actions = np.array([0, 1, 2]), rng.normal(size=(3, 2))
+    score_variance = by_variance.grad_log_prob(by_variance.pack(weights, variance), states, actions)
+    score_log = by_log.grad_log_prob(by_log.pack(weights, variance), states, actions)
+    np.testing.assert_allclose(score_log[:, :-1], score_variance[:, :-1], rtol=1e-13)
+    np.testing.assert_allclose(score_log[:, -1], variance * score_variance[:, -1], rtol=1e-13)
+
+
+# -- E[∇ log π] = 0 ---------------------------------------------------------------------------
+
+
+@given(seed=seeds, n_states=sizes, n_actions=st.integers(2, 5), n_features=sizes)
+def test_softmax_expected_score_is_zero(seed, n_states, n_actions, n_features):
+    policy, theta, _ = random_softmax(seed, n_states, n_actions, n_features, scale=5.0)
+    expected = np.einsum("sa,sap->sp", policy.action_probs(theta),
+                         policy.grad_log_prob_table(theta))
+    np.testing.assert_allclose(expected, 0.0, atol=1e-12)
+
+
+@given(seed=seeds, n_actions=st.integers(2, 5),
+       hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2))
+def test_mlp_expected_score_is_zero(seed, n_actions, hidden):
+    policy, theta, _ = random_mlp(seed, 3, n_actions, hidden)
+    expected = np.einsum("sa,sap->sp", policy.action_probs(theta),
+                         policy.grad_log_prob_table(theta))
+    np.testing.assert_allclose(expected, 0.0, atol=1e-12)
+
+
+def gauss_hermite_expectation(policy, theta, state, function, n_nodes=40):
+    """E_{a∼N(μ, σ²)}[function(a)] for a scalar action by Gauss–Hermite quadrature.
+
+    With a = μ + √(2σ²) u, E[f(a)] = π^{-1/2} Σᵢ wᵢ f(μ + √(2σ²) uᵢ); exact for polynomials
+    of degree < 2·n_nodes.
+    """
+    nodes, weights = np.polynomial.hermite.hermgauss(n_nodes)
+    mu, variance = policy.mean(theta, state), policy.variance(theta)
+    actions = mu + np.sqrt(2.0 * variance) * nodes
+    values = function(actions)
+    return np.tensordot(weights, values, axes=(0, 0)) / np.sqrt(np.pi)
+
+
+@pytest.mark.parametrize("parameter", ["variance", "log_variance"])
+def test_gaussian_expected_score_is_zero_by_quadrature(parameter):
+    policy, theta, _ = random_gaussian(7, 1, True, parameter)
+    for state in range(5):
+        expected = gauss_hermite_expectation(
+            policy, theta, state,
+            lambda a, s=state: policy.grad_log_prob(theta, np.full(a.shape, s), a),
+        )
+        np.testing.assert_allclose(expected, 0.0, atol=1e-12)
+
+
+def test_gaussian_expected_score_is_zero_by_monte_carlo():
+    # Each component of the mean of n i.i.d. scores is tested with |z| < 4.5, z the mean over its
+    # standard error; under the null each such check fails with probability 6.8e-6, so this test
+    # (3 components × 2 action dimensions' worth of θ + σ²: 7 checks) fails by chance with
+    # probability < 5e-5. The seed is fixed, so it is deterministic.
+    policy, theta, rng = random_gaussian(11, 2, True, "variance")
+    states = rng.integers(0, 5, size=40_000)
+    scores = policy.grad_log_prob(theta, states, policy.sample(theta, states, rng))
+    z = scores.mean(axis=0) / (scores.std(axis=0, ddof=1) / np.sqrt(len(states)))
+    assert np.all(np.abs(z) < 4.5), z
+
+
+@pytest.mark.parametrize("variance", [0.05, 1.0, 7.0])
+def test_gaussian_fisher_information_in_variance_is_one_over_two_variance_squared(variance):
+    # I(σ²) = E[(∂ log π/∂σ²)²] = 1/(2σ⁴) for a scalar Gaussian; the score squared is a
+    # polynomial of degree 4 in a, so 40-node Gauss–Hermite quadrature is exact.
+    policy = GaussianPolicy(np.array([[1.0]]), learn_variance=True)
+    theta = np.array([0.3, variance])
+    fisher = gauss_hermite_expectation(
+        policy, theta, 0,
+        lambda a: policy.grad_log_prob(theta, np.zeros(a.shape, int), a)[:, 1] ** 2,
+    )
+    assert fisher == pytest.approx(1.0 / (2.0 * variance**2), rel=1e-12)
+
+
+# -- probabilities and densities --------------------------------------------------------------
+
+
+@given(seed=seeds, n_states=sizes, n_actions=st.integers(1, 5), n_features=sizes)
+def test_softmax_probabilities_sum_to_one_and_match_the_formula(seed, n_states, n_actions,
+                                                                n_features):
+    policy, theta, _ = random_softmax(seed, n_states, n_actions, n_features)
+    probs = policy.action_probs(theta)
+    preferences = np.exp(policy.features.source @ theta)  # exp(θᵀx(s, a)), small θ: no overflow
+    np.testing.assert_allclose(probs, preferences / preferences.sum(axis=1, keepdims=True),
+                               rtol=1e-12)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("magnitude", [1e4, -1e4])
+def test_softmax_is_finite_for_huge_logits(magnitude):
+    features = np.eye(3)[None]  # one state, x(s, a) = e_a
+    policy = SoftmaxLinearPolicy(features)
+    theta = np.array([magnitude, 0.0, -magnitude])
+    probs = policy.action_probs(theta)
+    assert np.all(np.isfinite(probs))
+    np.testing.assert_allclose(probs.sum(), 1.0)
+    best = 0 if magnitude > 0 else 2
+    assert probs[0, best] == 1.0
+    scores = policy.grad_log_prob_table(theta)
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(scores[0, best], 0.0, atol=1e-300)  # e_a − π ≈ 0 at the argmax
+    log_probs = policy.log_prob(theta, [0, 0, 0], [0, 1, 2])
+    assert np.all(np.isfinite(log_probs))
+    assert log_probs[1] == pytest.approx(-abs(magnitude))
+
+
+def test_softmax_ignores_a_state_only_feature_added_to_every_action():
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(4, 3, 2))
+    state_term = rng.normal(size=(4, 1, 2))  # c(s), the same for every action
+    theta = rng.normal(size=2)
+    np.testing.assert_allclose(
+        SoftmaxLinearPolicy(features + state_term).action_probs(theta),
+        SoftmaxLinearPolicy(features).action_probs(theta), rtol=1e-12,
+    )
+
+
+def test_moving_particle_softmax_ignores_the_position():
+    positions = np.array([[0.0, 0.0], [1.0, -2.0], [3.5, 4.0]])
+    codes = np.array([0.0, 1.0, 2.0, 3.0])
+    policy = SoftmaxLinearPolicy(moving_particle_features(positions, codes))
+    theta = np.array([0.7, -1.3, 0.4])
+    probs = policy.action_probs(theta)
+    expected = np.exp(0.4 * codes) / np.exp(0.4 * codes).sum()  # π(a|s) ∝ exp(θ₃ a)
+    np.testing.assert_allclose(probs, np.broadcast_to(expected, probs.shape), rtol=1e-12)
+    np.testing.assert_allclose(policy.grad_log_prob_table(theta)[..., :2], 0.0, atol=1e-12)
+
+
+def test_mlp_without_hidden_layers_is_a_softmax_linear_policy():
+    # z_a = x(s)ᵀW[:, a] + b_a equals θᵀx'(s, a) with x'(s, a) = [e_a ⊗ x(s), e_a]; the two
+    # parametrisations order θ differently, so the scores agree after a permutation.
+    rng = np.random.default_rng(5)
+    state_features = rng.normal(size=(4, 3))
+    n_actions = 3
+    mlp = MLPSoftmaxPolicy(state_features, n_actions, hidden_sizes=())
+    theta = mlp.initial_theta(rng)
+    eye = np.eye(n_actions)
+    x_weights = np.einsum("sj,ab->sajb", state_features, eye).reshape(4, n_actions, -1)
+    linear = SoftmaxLinearPolicy(np.concatenate([x_weights, np.broadcast_to(eye, (4, 3, 3))], 2))
+    np.testing.assert_allclose(mlp.action_probs(theta), linear.action_probs(theta), rtol=1e-12)
+    np.testing.assert_allclose(mlp.grad_log_prob_table(theta), linear.grad_log_prob_table(theta),
+                               atol=1e-12)
+
+
+def test_tabular_softmax_with_one_hot_features_is_a_table_of_preferences():
+    policy = SoftmaxLinearPolicy(one_hot_features(2, 3))
+    theta = np.array([0.0, 1.0, 2.0, -1.0, -1.0, 0.5])
+    table = theta.reshape(2, 3)
+    expected = np.exp(table) / np.exp(table).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(policy.action_probs(theta), expected, rtol=1e-13)
+
+
+def test_gaussian_density_is_the_lectures_formula():
+    # π(a|s) = (2πσ²)^(-1/2) exp(−(a − θᵀx(s))² / (2σ²)).
+    features = np.array([[1.0, 2.0], [0.5, -1.0]])
+    policy = GaussianPolicy(features, variance=0.8)
+    theta = np.array([0.3, -0.2])
+    actions = np.array([0.4, -1.1])
+    mu = features @ theta
+    expected = np.exp(-((actions - mu) ** 2) / (2 * 0.8)) / np.sqrt(2 * np.pi * 0.8)
+    np.testing.assert_allclose(policy.density(theta, [0, 1], actions), expected, rtol=1e-13)
+
+
+def test_gaussian_density_integrates_to_one_and_variance_is_not_standard_deviation():
+    policy = GaussianPolicy(np.array([[1.0]]), learn_variance=True)
+    theta = np.array([0.2, 4.0])  # σ² = 4, so σ = 2
+    assert policy.variance(theta) == 4.0
+    assert policy.standard_deviation(theta) == 2.0
+    grid = np.linspace(-30, 30, 200_001)
+    density = policy.density(theta, np.zeros(grid.shape, int), grid)
+    step = grid[1] - grid[0]
+    assert np.sum(density) * step == pytest.approx(1.0, rel=1e-9)
+    second_moment = np.sum((grid - 0.2) ** 2 * density) * step
+    assert second_moment == pytest.approx(4.0, rel=1e-9)  # the variance, not σ = 2
+
+
+def test_vector_action_gaussian_is_a_product_of_scalar_gaussians():
+    rng = np.random.default_rng(8)
+    features = rng.normal(size=(3, 2))
+    policy = GaussianPolicy(features, action_dim=2, variance=0.6)
+    weights = rng.normal(size=(2, 2))
+    theta = policy.pack(weights)
+    np.testing.assert_array_equal(policy.weights(theta), weights)
+    actions = rng.normal(size=(3, 2))
+    per_component = [GaussianPolicy(features, variance=0.6).log_prob(weights[:, k], [0, 1, 2],
+                                                                     actions[:, k])
+                     for k in range(2)]
+    np.testing.assert_allclose(policy.log_prob(theta, [0, 1, 2], actions), sum(per_component),
+                               rtol=1e-13)
+
+
+def test_callable_features_give_the_same_policy_as_the_table():
+    rng = np.random.default_rng(9)
+    table = rng.normal(size=(5, 3, 2))
+    theta = rng.normal(size=2)
+    by_table = SoftmaxLinearPolicy(table)
+    by_callable = SoftmaxLinearPolicy(lambda s: table[np.asarray(s)], n_actions=3, n_features=2)
+    states, actions = np.array([4, 0, 2]), np.array([1, 2, 0])
+    np.testing.assert_allclose(by_callable.grad_log_prob(theta, states, actions),
+                               by_table.grad_log_prob(theta, states, actions))
+    np.testing.assert_allclose(by_callable.probs(theta, states), by_table.probs(theta, states))
+
+
+def test_continuous_states_through_identity_features():
+    policy = GaussianPolicy(lambda s: np.asarray(s, float), action_dim=2, n_features=2)
+    theta = policy.pack(np.array([[1.0, 0.0], [0.0, -1.0]]))
+    states = np.array([[0.5, 2.0], [-1.0, 1.0]])
+    np.testing.assert_allclose(policy.mean(theta, states), [[0.5, -2.0], [-1.0, -1.0]])
+
+
+def test_single_state_calls_return_unbatched_results():
+    policy, theta, rng = random_softmax(1, 3, 2, 2)
+    assert np.ndim(policy.log_prob(theta, 1, 0)) == 0
+    assert policy.grad_log_prob(theta, 1, 0).shape == (2,)
+    assert isinstance(int(policy.sample(theta, 2, rng)), int)
+    gaussian, g_theta, _ = random_gaussian(1, 2, True, "variance")
+    assert gaussian.grad_log_prob(g_theta, 0, np.zeros(2)).shape == (gaussian.n_params,)
+
+
+def test_mlp_pack_and_unpack_are_inverse():
+    policy, theta, _ = random_mlp(2, 3, 4, (5, 2))
+    layers = policy.unpack(theta)
+    assert [layer.weights.shape for layer in layers] == [(3, 5), (5, 2), (2, 4)]
+    np.testing.assert_array_equal(policy.pack(layers), theta)
+    assert policy.n_params == 3 * 5 + 5 + 5 * 2 + 2 + 2 * 4 + 4
+
+
+# -- sampling ----------------------------------------------------------------------------------
+
+
+def chi_square_upper_quantile(degrees_of_freedom, z):
+    """Wilson–Hilferty: χ²_k at the upper tail of the standard normal quantile z,
+    k (1 − 2/(9k) + z √(2/(9k)))³."""
+    k = degrees_of_freedom
+    return k * (1.0 - 2.0 / (9.0 * k) + z * np.sqrt(2.0 / (9.0 * k))) ** 3
+
+
+@pytest.mark.parametrize("kind", ["softmax", "mlp"])
+def test_sampling_frequencies_match_action_probs(kind):
+    # Pearson's χ² over all (state, action) cells against the threshold at z = 4.265, the
+    # standard normal's upper 1e-5 quantile: the test fails by chance with probability ≈ 1e-5.
+    if kind == "softmax":
+        policy, theta, rng = random_softmax(21, 4, 3, 3)
+    else:
+        policy, theta, rng = random_mlp(21, 4, 3, (4,))
+    n = 20_000
+    states = np.repeat(np.arange(4), n)
+    actions = policy.sample(theta, states, rng)
+    counts = np.zeros((4, 3))
+    np.add.at(counts, (states, actions), 1)
+    expected = n * policy.action_probs(theta)
+    chi_square = ((counts - expected) ** 2 / expected).sum()
+    assert chi_square < chi_square_upper_quantile(4 * (3 - 1), 4.265)
+
+
+def test_gaussian_samples_have_the_policys_mean_and_variance():
+    # z-tests with |z| < 4.5 on the sample mean (std. error σ/√n) and on the sample variance
+    # (std. error σ²√(2/(n−1))): each fails by chance with probability < 1e-5.
+    policy = GaussianPolicy(np.array([[1.0]]), variance=2.5)
+    theta = np.array([1.5])
+    rng = np.random.default_rng(12)
+    n = 50_000
+    actions = policy.sample(theta, np.zeros(n, int), rng)
+    assert abs(actions.mean() - 1.5) < 4.5 * np.sqrt(2.5 / n)
+    assert abs(actions.var(ddof=1) - 2.5) < 4.5 * 2.5 * np.sqrt(2.0 / (n - 1))
+
+
+def test_sampling_never_returns_a_zero_probability_action():
+    policy = SoftmaxLinearPolicy(np.eye(3)[None])
+    theta = np.array([800.0, 0.0, -800.0])  # π = (1, e^-800 = 0, 0) in float64
+    actions = policy.sample(theta, np.zeros(1000, int), np.random.default_rng(0))
+    assert np.all(actions == 0)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def test_theta_of_the_wrong_length_or_shape_is_refused():
+    policy, theta, _ = random_softmax(0, 2, 2, 3)
+    with pytest.raises(ValueError, match=r"theta must be a flat vector of shape \(3,\)"):
+        policy.log_prob(np.zeros(4), 0, 0)
+    with pytest.raises(ValueError, match="theta must be a flat vector"):
+        policy.grad_log_prob(np.zeros((3, 1)), 0, 0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf_are_refused_everywhere(bad):
+    policy, theta, rng = random_softmax(0, 2, 2, 3)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        policy.action_probs(np.array([0.0, bad, 1.0]))
+    features = np.ones((2, 2, 3))
+    features[1, 0, 2] = bad
+    with pytest.raises(ValueError, match="features must be finite"):
+        SoftmaxLinearPolicy(features)
+    with pytest.raises(ValueError, match="states must be"):
+        policy.log_prob(theta, np.array([0.0, bad]), [0, 0])
+    gaussian, g_theta, _ = random_gaussian(0, 1, False, "variance")
+    with pytest.raises(ValueError, match="actions must be finite"):
+        gaussian.log_prob(g_theta, [0, 1], [0.0, bad])
+    continuous = GaussianPolicy(lambda s: np.asarray(s, float), n_features=1)
+    with pytest.raises(ValueError, match="states must be finite"):
+        continuous.log_prob(np.zeros(1), np.array([[bad]]), [0.0])
+    with pytest.raises(ValueError, match="variance must be finite"):
+        GaussianPolicy(np.ones((2, 1)), variance=bad)
+
+
+@pytest.mark.parametrize("variance", [0.0, -1.0])
+def test_non_positive_variance_is_refused(variance):
+    with pytest.raises(ValueError, match="variance must be > 0"):
+        GaussianPolicy(np.ones((2, 1)), variance=variance)
+    policy = GaussianPolicy(np.ones((2, 1)), learn_variance=True)
+    with pytest.raises(ValueError, match=r"theta\[-1\] is the variance σ² and must be > 0"):
+        policy.log_prob(np.array([0.0, variance]), 0, 0.0)
+
+
+@pytest.mark.parametrize("log_variance", [800.0, -800.0])
+def test_log_variance_that_overflows_is_refused(log_variance):
+    policy = GaussianPolicy(np.ones((2, 1)), learn_variance=True,
+                            variance_parameter="log_variance")
+    with pytest.raises(ValueError, match="log σ²"):
+        policy.grad_log_prob(np.array([0.0, log_variance]), 0, 0.0)
+
+
+def test_a_variance_too_small_for_a_finite_score_is_refused():
+    policy = GaussianPolicy(np.ones((2, 1)), learn_variance=True)
+    with pytest.raises(ValueError, match="score is not finite"):
+        policy.grad_log_prob(np.array([0.0, 1e-200]), 0, 1.0)
+
+
+def test_actions_outside_the_action_set_are_refused():
+    policy, theta, _ = random_softmax(0, 2, 3, 2)
+    with pytest.raises(ValueError, match=r"actions must lie in \[0, 3\)"):
+        policy.log_prob(theta, 0, 3)
+    with pytest.raises(ValueError, match=r"actions must lie in \[0, 3\)"):
+        policy.grad_log_prob(theta, [0, 1], [-1, 0])
+    with pytest.raises(ValueError, match="actions must be integer"):
+        policy.log_prob(theta, 0, 1.5)
+    with pytest.raises(ValueError, match=r"actions must have shape \(2,\)"):
+        policy.log_prob(theta, [0, 1], [0, 1, 2])
+    gaussian, g_theta, _ = random_gaussian(0, 2, False, "variance")
+    with pytest.raises(ValueError, match=r"actions must have shape \(2, 2\)"):
+        gaussian.log_prob(g_theta, [0, 1], [0.0, 1.0])
+
+
+def test_features_of_the_wrong_rank_are_refused():
+    with pytest.raises(ValueError, match=r"features must be a table of shape \(S, A, J\)"):
+        SoftmaxLinearPolicy(np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"features must be a table of shape \(S, J\)"):
+        GaussianPolicy(np.ones((3, 2, 2)))
+    with pytest.raises(ValueError, match=r"features must be a table of shape \(S, J\)"):
+        MLPSoftmaxPolicy(np.ones(3), n_actions=2)
+    with pytest.raises(ValueError, match="n_actions and n_features must be given"):
+        SoftmaxLinearPolicy(lambda s: s)
+    bad_callable = SoftmaxLinearPolicy(lambda s: np.ones((len(s), 2, 5)), n_actions=2,
+                                       n_features=3)
+    with pytest.raises(ValueError, match=r"features\(states\) must return shape"):
+        bad_callable.log_prob(np.zeros(3), np.zeros((2, 1)), [0, 1])
+
+
+@pytest.mark.parametrize("state", [1.0, 0.5, "0", True])
+def test_a_non_integer_state_for_tabular_features_is_refused(state):
+    policy, theta, _ = random_softmax(0, 3, 2, 2)
+    with pytest.raises(ValueError, match="states must be integer indices"):
+        policy.log_prob(theta, state, 0)
+
+
+def test_a_state_outside_the_table_is_refused():
+    policy, theta, _ = random_mlp(0, 3, 2, (2,))
+    with pytest.raises(ValueError, match=r"states must lie in \[0, 3\)"):
+        policy.probs(theta, [0, 3])
+
+
+def test_other_constructor_arguments_are_checked():
+    with pytest.raises(ValueError, match="variance_parameter must be one of"):
+        GaussianPolicy(np.ones((2, 1)), variance_parameter="std")
+    with pytest.raises(ValueError, match="action_dim must be an integer"):
+        GaussianPolicy(np.ones((2, 1)), action_dim=0)
+    with pytest.raises(ValueError, match="learn_variance must be True or False"):
+        GaussianPolicy(np.ones((2, 1)), learn_variance="yes")
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        MLPSoftmaxPolicy(np.ones((2, 1)), 2, hidden_sizes=(3, 0))
+    with pytest.raises(ValueError, match="hidden_sizes must be a sequence"):
+        MLPSoftmaxPolicy(np.ones((2, 1)), 2, hidden_sizes=3)
+    with pytest.raises(ValueError, match="variance is fixed"):
+        GaussianPolicy(np.ones((2, 1))).pack(np.zeros(1), 2.0)
+    with pytest.raises(ValueError, match=r"weights must have shape \(1, 1\)"):
+        GaussianPolicy(np.ones((2, 1))).pack(np.zeros(3))
+    with pytest.raises(ValueError, match=r"layers\[0\] must be weights"):
+        MLPSoftmaxPolicy(np.ones((2, 1)), 2, hidden_sizes=()).pack([(np.zeros((2, 2)),
+                                                                     np.zeros(2))])
+
+
+def test_sampling_needs_an_explicit_generator():
+    policy, theta, _ = random_softmax(0, 2, 2, 2)
+    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+        policy.sample(theta, [0, 1], 0)
+    with pytest.raises(ValueError, match="needs tabular features"):
+        SoftmaxLinearPolicy(lambda s: np.ones((len(s), 2, 1)), 2, 1).action_probs(np.zeros(1))
