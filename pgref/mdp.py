@@ -1,0 +1,328 @@
+r"""Finite MDPs p(s′, r | s, a) as arrays, and a Gymnasium-style episodic environment over them.
+
+A :class:`TabularMDP` holds the dynamics of the lecture's trajectory distribution
+(lecture: "Finding Loss: Estimating Form"),
+
+    p_π(τ) = p(s₀) ∏ₜ π_θ(aₜ|sₜ) p(sₜ₊₁, rₜ₊₁ | sₜ, aₜ),
+
+as a transition array ``transitions[s, a, s′]``, an expected-reward array ``rewards[s, a]`` (or a
+per-transition ``rewards[s, a, s′]``), the start distribution ``initial[s]`` = p(s₀), a discount γ
+and a boolean mask of terminal states. It is checked once, when built, and cannot be changed.
+:class:`TabularEnv` samples episodes S₀, A₀ → R₁, S₁, … from it one step at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgref import _checks
+
+__all__ = ["PROBABILITY_TOLERANCE", "TabularEnv", "TabularMDP"]
+
+PROBABILITY_TOLERANCE = 1e-9
+"""How far a probability distribution's sum may be from 1 (absolute) before it is refused."""
+
+
+def _probability_rows(name: str, array: np.ndarray, index_names: str) -> None:
+    r"""Refuse negative entries and last-axis sums off 1 by more than PROBABILITY_TOLERANCE.
+
+    ``index_names`` spells the leading indices for the message, e.g. ``"(s, a)"`` or ``"s"``
+    (unused for a single distribution of shape (n,)).
+    Nothing is renormalised: the message says where the first bad row is and by how much.
+    """
+    negative = np.argwhere(array < 0)
+    if negative.size:
+        where = tuple(int(i) for i in negative[0])
+        raise ValueError(
+            f"{name} must hold probabilities ≥ 0; {name}[{', '.join(map(str, where))}] = "
+            f"{float(array[where])!r} ({len(negative)} negative entries in all)"
+        )
+    sums = array.sum(axis=-1)
+    off = np.abs(sums - 1.0) > PROBABILITY_TOLERANCE
+    if not np.any(off):
+        return
+    if array.ndim == 1:
+        where, what, count = (), f"{name} must sum to 1; it", ""
+    else:
+        where = tuple(int(i) for i in np.argwhere(off)[0])
+        label = where[0] if len(where) == 1 else where
+        what = (f"each row {name}[{index_names[1:-1] or index_names}, :] must sum to 1; "
+                f"at {index_names} = {label} it")
+        count = f"; {int(off.sum())} rows off in all"
+    raise ValueError(
+        f"{what} sums to {float(sums[where])!r} (off by {float(sums[where]) - 1.0:+.3g}"
+        f"{count}). Nothing is renormalised: fix it so that it sums to 1 (within "
+        f"{PROBABILITY_TOLERANCE:g})"
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class TabularMDP:
+    r"""A finite MDP with S states and A actions, validated once and read-only.
+
+    Parameters
+    ----------
+    transitions : array_like, shape (S, A, S)
+        p(s′ | s, a): ``transitions[s, a]`` is a probability distribution over next states.
+    rewards : array_like, shape (S, A) or (S, A, S)
+        The expected reward r(s, a) = E[Rₜ₊₁ | Sₜ = s, Aₜ = a], or the reward r(s, a, s′) of each
+        transition. See :attr:`expected_rewards` for the (S, A) form of both.
+    initial : array_like, shape (S,)
+        p(s₀), the distribution of S₀. It may not put mass on terminal states.
+    gamma : float, default 1.0
+        The discount γ ∈ [0, 1]. γ = 1 is the lecture's undiscounted episodic setting.
+    terminal : array_like of bool, shape (S,), optional
+        ``terminal[s]`` is True when s ends the episode. Default: no terminal states.
+
+    Raises
+    ------
+    ValueError
+        On a shape mismatch, NaN or ±inf anywhere, a negative probability, a row of
+        ``transitions`` or ``initial`` that does not sum to 1 (within
+        :data:`PROBABILITY_TOLERANCE`), γ outside [0, 1], a ``terminal`` that is not a boolean
+        mask of shape (S,), a terminal state that is not absorbing or has a non-zero reward,
+        or an ``initial`` that puts mass on a terminal state. Nothing is repaired.
+
+    Notes
+    -----
+    Terminal states are absorbing with zero reward, p(s | s, a) = 1 and r(s, a) = 0 for every
+    action, so their value is 0 and the exact solvers work on the non-terminal block. The
+    constructor checks this rather than rewriting the rows, so an MDP means what its arrays say.
+
+    Time indexing (lecture: "Training Policy Network"): S₀, A₀ → R₁, S₁, A₁ → R₂, …; the
+    reward of the step taken in Sₜ is Rₜ₊₁.
+
+    The instance is frozen and its arrays are read-only copies; equality is identity
+    (arrays have no single truth value).
+    """
+
+    transitions: np.ndarray
+    rewards: np.ndarray
+    initial: np.ndarray
+    gamma: float = 1.0
+    terminal: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        transitions = _checks.finite_array("transitions", self.transitions, ndim=3)
+        n_states, n_actions = transitions.shape[:2]
+        if transitions.shape != (n_states, n_actions, n_states) or min(transitions.shape) == 0:
+            raise ValueError(
+                "transitions must have shape (S, A, S) with S, A ≥ 1 (transitions[s, a, s′] = "
+                f"p(s′|s, a)); got shape {transitions.shape}"
+            )
+        _probability_rows("transitions", transitions, "(s, a)")
+
+        rewards = _checks.finite_array("rewards", self.rewards, ndim=(2, 3))
+        if rewards.shape not in ((n_states, n_actions), (n_states, n_actions, n_states)):
+            raise ValueError(
+                f"rewards must have shape (S, A) = {(n_states, n_actions)} or (S, A, S) = "
+                f"{(n_states, n_actions, n_states)} to match transitions; got {rewards.shape}"
+            )
+
+        initial = _checks.finite_array("initial", self.initial, ndim=1)
+        if initial.shape != (n_states,):
+            raise ValueError(
+                f"initial must have shape (S,) = ({n_states},) to match transitions; "
+                f"got {initial.shape}"
+            )
+        _probability_rows("initial", initial, "")
+
+        gamma = _checks.finite_scalar("gamma", self.gamma)
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must lie in [0, 1] (a discount factor); got {gamma!r}")
+
+        terminal = self._terminal_mask(n_states)
+        self._check_terminal_states(transitions, rewards, initial, terminal)
+
+        for name, value in (("transitions", transitions), ("rewards", rewards),
+                            ("initial", initial), ("terminal", terminal)):
+            value = np.array(value, copy=True)
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "gamma", gamma)
+
+    def _terminal_mask(self, n_states: int) -> np.ndarray:
+        if self.terminal is None:
+            return np.zeros(n_states, dtype=bool)
+        mask = np.asarray(self.terminal)
+        if mask.dtype != bool:
+            raise ValueError(
+                "terminal must be a boolean mask of shape (S,) (True where the episode ends), "
+                f"not indices or numbers; got dtype {mask.dtype}: {mask!r}"
+            )
+        if mask.shape != (n_states,):
+            raise ValueError(
+                f"terminal must be a boolean mask of shape (S,) = ({n_states},); "
+                f"got shape {mask.shape}"
+            )
+        return mask
+
+    @staticmethod
+    def _check_terminal_states(transitions, rewards, initial, terminal) -> None:
+        states = np.flatnonzero(terminal)
+        stay = transitions[states, :, states]  # p(s | s, a) for terminal s, shape (T, A)
+        leaking = states[np.any(stay < 1.0 - PROBABILITY_TOLERANCE, axis=1)]
+        if leaking.size:
+            raise ValueError(
+                f"terminal states must be absorbing, transitions[s, a, s] = 1 for every a; "
+                f"terminal state(s) {leaking.tolist()} can be left. Make those rows self-loops, "
+                "or do not mark them terminal"
+            )
+        paying = states[np.any(rewards[states] != 0, axis=tuple(range(1, rewards.ndim)))]
+        if paying.size:
+            raise ValueError(
+                f"rewards must be 0 in terminal states (they are absorbing with value 0); "
+                f"terminal state(s) {paying.tolist()} have non-zero rewards. Put a reward for "
+                "ending the episode on the transition into the terminal state instead"
+            )
+        mass = float(initial[states].sum())
+        if mass > 0:
+            raise ValueError(
+                f"initial must put no probability on terminal states (an episode starts in a "
+                f"non-terminal state); it puts {mass!r} on {states[initial[states] > 0].tolist()}"
+            )
+
+    @property
+    def n_states(self) -> int:
+        """S, the number of states (terminal ones included)."""
+        return self.transitions.shape[0]
+
+    @property
+    def n_actions(self) -> int:
+        """A, the number of actions (the same in every state)."""
+        return self.transitions.shape[1]
+
+    @property
+    def nonterminal(self) -> np.ndarray:
+        """Boolean mask (S,), True for the states in which the agent acts."""
+        return ~self.terminal
+
+    @property
+    def expected_rewards(self) -> np.ndarray:
+        r"""r(s, a) = E[Rₜ₊₁ | Sₜ = s, Aₜ = a], shape (S, A).
+
+        Notes
+        -----
+        For per-transition rewards, r(s, a) = Σ_s′ p(s′|s, a) r(s, a, s′); otherwise the
+        ``rewards`` array itself (lecture: the ℛ(s₀, a₀) of the Bellman expansion in
+        "Policy Gradient Theorem").
+        """
+        if self.rewards.ndim == 2:
+            return self.rewards
+        return np.einsum("saz,saz->sa", self.transitions, self.rewards)
+
+
+class TabularEnv:
+    r"""An episodic, Gymnasium-style environment that samples a :class:`TabularMDP`.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    rng : numpy.random.Generator, optional
+        The generator used when :meth:`reset` is called without a seed. Without it, every
+        :meth:`reset` needs a ``seed``.
+    max_steps : int, optional
+        Cut episodes after this many steps, marking them ``truncated`` (never ``terminated``).
+        Default: no limit, which suits MDPs whose episodes end with probability 1.
+
+    Notes
+    -----
+    ``reset`` draws S₀ ∼ p(s₀); ``step(Aₜ)`` draws Sₜ₊₁ ∼ p(·|Sₜ, Aₜ) and returns Rₜ₊₁: the
+    reward r(Sₜ, Aₜ, Sₜ₊₁) for per-transition rewards, and the expected reward r(Sₜ, Aₜ) for
+    (S, A) rewards (the MDP holds no reward noise). Observations are state indices. The
+    discount γ is not a stopping probability here: it is left to whoever sums the returns.
+    The API follows Gymnasium's ``Env`` (``reset(seed=)`` → (obs, info), ``step`` → 5-tuple)
+    without depending on it.
+    """
+
+    def __init__(self, mdp: TabularMDP, rng: np.random.Generator | None = None,
+                 max_steps: int | None = None):
+        if not isinstance(mdp, TabularMDP):
+            raise ValueError(f"mdp must be a TabularMDP; got {type(mdp).__name__}")
+        self.mdp = mdp
+        self.rng = None if rng is None else _checks.rng_generator(rng)
+        self.max_steps = None if max_steps is None else _checks.positive_int("max_steps",
+                                                                             max_steps)
+        self.state: int | None = None
+        self.t = 0
+        self._done = True
+
+    @property
+    def n_states(self) -> int:
+        """S, the size of the observation space."""
+        return self.mdp.n_states
+
+    @property
+    def n_actions(self) -> int:
+        """A, the size of the action space."""
+        return self.mdp.n_actions
+
+    def reset(self, seed: int | None = None) -> tuple[int, dict]:
+        r"""Start an episode: S₀ ∼ p(s₀).
+
+        Parameters
+        ----------
+        seed : int, optional
+            If given, the environment switches to a fresh ``np.random.default_rng(seed)``;
+            otherwise it keeps using its current generator.
+
+        Returns
+        -------
+        observation : int
+            S₀.
+        info : dict
+            ``{"t": 0}``.
+        """
+        if seed is not None:
+            self.rng = np.random.default_rng(_checks.positive_int("seed", seed, minimum=0))
+        if self.rng is None:
+            raise ValueError(
+                "seed is required: this environment was built without rng=, so pass "
+                "reset(seed=...) or build it with rng=np.random.default_rng(...)"
+            )
+        self.state = int(self.rng.choice(self.n_states, p=self.mdp.initial))
+        self.t = 0
+        self._done = False
+        return self.state, {"t": 0}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        r"""Take Aₜ = ``action`` in Sₜ.
+
+        Parameters
+        ----------
+        action : int
+            An action index in [0, A).
+
+        Returns
+        -------
+        observation : int
+            Sₜ₊₁.
+        reward : float
+            Rₜ₊₁.
+        terminated : bool
+            Whether Sₜ₊₁ is terminal.
+        truncated : bool
+            Whether the episode was cut at ``max_steps`` in a non-terminal state.
+        info : dict
+            ``{"t": t + 1}``.
+        """
+        if self._done:
+            raise ValueError(
+                "step called with no episode running; call reset() first (and again after "
+                "terminated or truncated)"
+            )
+        action = int(_checks.index_array("action", action, self.n_actions))
+        state = self.state
+        next_state = int(self.rng.choice(self.n_states, p=self.mdp.transitions[state, action]))
+        rewards = self.mdp.rewards
+        reward = rewards[state, action] if rewards.ndim == 2 else rewards[state, action,
+                                                                          next_state]
+        self.state = next_state
+        self.t += 1
+        terminated = bool(self.mdp.terminal[next_state])
+        truncated = (not terminated and self.max_steps is not None
+                     and self.t >= self.max_steps)
+        self._done = terminated or truncated
+        return next_state, float(reward), terminated, truncated, {"t": self.t}
