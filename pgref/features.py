@@ -78,7 +78,9 @@ def shared_action_features(action_features, n_states: int) -> np.ndarray:
 
 
 def moving_particle_features(positions, action_codes) -> np.ndarray:
-    r"""The lecture's moving-particle features x(s, a) = [x, y, a] (lecture: "Example: Moving Particle").
+    r"""The lecture's moving-particle features x(s, a) = [x, y, a].
+
+    Lecture: "Example: Moving Particle".
 
     Parameters
     ----------

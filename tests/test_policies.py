@@ -378,7 +378,7 @@ def test_sampling_never_returns_a_zero_probability_action():
 
 
 def test_theta_of_the_wrong_length_or_shape_is_refused():
-    policy, theta, _ = random_softmax(0, 2, 2, 3)
+    policy, _, _ = random_softmax(0, 2, 2, 3)
     with pytest.raises(ValueError, match=r"theta must be a flat vector of shape \(3,\)"):
         policy.log_prob(np.zeros(4), 0, 0)
     with pytest.raises(ValueError, match="theta must be a flat vector"):
@@ -387,7 +387,7 @@ def test_theta_of_the_wrong_length_or_shape_is_refused():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_and_inf_are_refused_everywhere(bad):
-    policy, theta, rng = random_softmax(0, 2, 2, 3)
+    policy, theta, _ = random_softmax(0, 2, 2, 3)
     with pytest.raises(ValueError, match="theta must be finite"):
         policy.action_probs(np.array([0.0, bad, 1.0]))
     features = np.ones((2, 2, 3))
@@ -494,7 +494,7 @@ def test_other_constructor_arguments_are_checked():
 
 def test_sampling_needs_an_explicit_generator():
     policy, theta, _ = random_softmax(0, 2, 2, 2)
-    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(ValueError, match=r"rng must be a numpy\.random\.Generator"):
         policy.sample(theta, [0, 1], 0)
     with pytest.raises(ValueError, match="needs tabular features"):
         SoftmaxLinearPolicy(lambda s: np.ones((len(s), 2, 1)), 2, 1).action_probs(np.zeros(1))

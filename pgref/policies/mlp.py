@@ -5,6 +5,7 @@ Backpropagation for ∇ log π is written out by hand over a flat θ (lecture: "
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -73,7 +74,7 @@ class MLPSoftmaxPolicy(DiscretePolicy):
         hidden = tuple(_checks.positive_int("hidden_sizes[i]", h) for h in hidden)
         sizes = (self.features.n_features, *hidden, self.n_actions)
         self.hidden_sizes = hidden
-        self.layer_shapes = list(zip(sizes[:-1], sizes[1:], strict=True))
+        self.layer_shapes = list(pairwise(sizes))
         self.n_params = sum((n_in + 1) * n_out for n_in, n_out in self.layer_shapes)
         self.n_states = self.features.n_states
 
