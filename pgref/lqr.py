@@ -698,8 +698,9 @@ def optimal_gain(
                 "R + γBᵀXB is singular in the Riccati iteration: optimal_gain needs R positive "
                 "definite (or actions that always reach a penalised state)"
             ) from error
-        new_value = q + gamma * a.T @ value @ a + gamma * a.T @ value @ b @ gain
-        new_value = 0.5 * (new_value + new_value.T)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+            new_value = q + gamma * a.T @ value @ a + gamma * a.T @ value @ b @ gain
+            new_value = 0.5 * (new_value + new_value.T)
         change = float(np.abs(new_value - value).max())
         value = new_value
         if not np.all(np.isfinite(value)):
