@@ -353,8 +353,15 @@ def test_optimal_gain_matches_scalar_riccati_closed_form(gamma):
     assert lqr.optimal_gain(problem)[0, 0] == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("problem", [lqr.moving_particle(dim=2), _problem_2d()],
-                         ids=["particle", "coupled"])
+@pytest.mark.parametrize(
+    "problem",
+    [
+        lqr.moving_particle(dim=2),
+        lqr.moving_particle(dim=2, initial_mean=[3.0, -1.0], initial_cov=np.zeros((2, 2))),
+        _problem_2d(),
+    ],
+    ids=["particle", "particle-point-start", "coupled"],
+)
 @pytest.mark.parametrize("variance", [0.05, 1.0])
 def test_gradient_vanishes_and_objective_peaks_at_optimal_gain(problem, variance):
     policy = lqr.linear_gaussian_policy(problem, variance=variance)
@@ -391,6 +398,8 @@ def test_optimal_gain_refuses_unstabilisable_problems():
                                           gamma=0.9, initial_mean=[1.0], initial_cov=[[0.0]])
     with pytest.raises(ValueError, match="singular"):
         lqr.optimal_gain(singular)
+    with pytest.raises(ValueError, match=r"did not converge within max_iterations=2"):
+        lqr.optimal_gain(lqr.moving_particle(dim=1), max_iterations=2)
 
 
 # -- errors ------------------------------------------------------------------------------------
