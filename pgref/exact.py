@@ -135,7 +135,7 @@ def policy_transitions(mdp: TabularMDP, pi) -> np.ndarray:
 
 
 def _transitions(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
-    return np.einsum("sa,saz->sz", pi, mdp.transitions)
+    return np.einsum("sa,saz->sz", pi, mdp.transitions, optimize=True)
 
 
 def policy_rewards(mdp: TabularMDP, pi) -> np.ndarray:
@@ -205,7 +205,18 @@ def _states_never_terminating(mdp: TabularMDP, P_pi: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~reached)
 
 
-def _system(mdp: TabularMDP, P_pi: np.ndarray, gamma: float, purpose: str):
+_USE_GAMMA_BELOW_ONE = (
+    "Use a policy (or MDP) under which every episode ends with probability 1, or a discount "
+    "gamma < 1"
+)
+_N1_NEEDS_TERMINATION = (
+    "n₁ counts visits without discount whatever the MDP's gamma, so it exists only for a "
+    "policy (and MDP) under which every episode ends with probability 1"
+)
+
+
+def _system(mdp: TabularMDP, P_pi: np.ndarray, gamma: float, purpose: str,
+            remedy: str = _USE_GAMMA_BELOW_ONE):
     """The non-terminal states and I − γ P_π restricted to them.
 
     With γ = 1 the matrix is invertible exactly when every non-terminal state can reach a
@@ -217,17 +228,15 @@ def _system(mdp: TabularMDP, P_pi: np.ndarray, gamma: float, purpose: str):
         if stuck.size:
             raise NonTerminatingPolicyError(
                 f"with gamma = 1, the policy pi never reaches a terminal state from state(s) "
-                f"{stuck.tolist()}, so {purpose} would be infinite or undefined there. Use a "
-                "policy (or MDP) under which every episode ends with probability 1, or a "
-                "discount gamma < 1",
+                f"{stuck.tolist()}, so {purpose} would be infinite or undefined there. {remedy}",
                 stuck,
             )
     block = P_pi[np.ix_(index, index)]
     return index, np.eye(index.size) - gamma * block
 
 
-def _values(mdp: TabularMDP, pi: np.ndarray, P_pi: np.ndarray) -> np.ndarray:
-    index, system = _system(mdp, P_pi, mdp.gamma, "the values v_π")
+def _values(mdp: TabularMDP, pi: np.ndarray, index, system) -> np.ndarray:
+    """v on the non-terminal block from (I − γ P_NN) v_N = r_N; 0 on terminal states."""
     r_pi = np.einsum("sa,sa->s", pi, mdp.expected_rewards)
     values = np.zeros(mdp.n_states)
     values[index] = np.linalg.solve(system, r_pi[index])
@@ -238,8 +247,8 @@ def _action_values(mdp: TabularMDP, values: np.ndarray) -> np.ndarray:
     return mdp.expected_rewards + mdp.gamma * mdp.transitions @ values
 
 
-def _visits(mdp: TabularMDP, P_pi: np.ndarray, gamma: float, purpose: str) -> np.ndarray:
-    index, system = _system(mdp, P_pi, gamma, purpose)
+def _visits(mdp: TabularMDP, index, system) -> np.ndarray:
+    """n on the non-terminal block from (I − γ P_NN)ᵀ n_N = p₀,N; 0 on terminal states."""
     visits = np.zeros(mdp.n_states)
     visits[index] = np.linalg.solve(system.T, mdp.initial[index])
     return visits
@@ -273,7 +282,7 @@ def state_values(mdp: TabularMDP, pi) -> np.ndarray:
     by ``np.linalg.solve``, never an explicit inverse.
     """
     pi = _policy_table(_check_mdp(mdp), pi)
-    return _values(mdp, pi, _transitions(mdp, pi))
+    return _values(mdp, pi, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π"))
 
 
 def action_values(mdp: TabularMDP, pi) -> np.ndarray:
@@ -294,7 +303,8 @@ def action_values(mdp: TabularMDP, pi) -> np.ndarray:
     Lecture, "Policy Gradient Theorem": q_π(s, a) = ℛ(s, a) + γ Σ_s′ p(s′|s, a) v_π(s′).
     """
     pi = _policy_table(_check_mdp(mdp), pi)
-    return _action_values(mdp, _values(mdp, pi, _transitions(mdp, pi)))
+    system = _system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π")
+    return _action_values(mdp, _values(mdp, pi, *system))
 
 
 def advantages(mdp: TabularMDP, pi) -> np.ndarray:
@@ -315,7 +325,7 @@ def advantages(mdp: TabularMDP, pi) -> np.ndarray:
     (lecture: "Policy Gradient Theorem", the marginalisation of v_π).
     """
     pi = _policy_table(_check_mdp(mdp), pi)
-    values = _values(mdp, pi, _transitions(mdp, pi))
+    values = _values(mdp, pi, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π"))
     return _action_values(mdp, values) - values[:, None]
 
 
@@ -348,7 +358,7 @@ def discounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
     expected (discounted) episode length.
     """
     pi = _policy_table(_check_mdp(mdp), pi)
-    return _visits(mdp, _transitions(mdp, pi), mdp.gamma, "the visit counts n")
+    return _visits(mdp, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the visit counts n"))
 
 
 def undiscounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
@@ -375,7 +385,8 @@ def undiscounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
     It weights the γᵗ-dropped direction of :func:`gamma_dropped_direction`.
     """
     pi = _policy_table(_check_mdp(mdp), pi)
-    return _visits(mdp, _transitions(mdp, pi), 1.0, "the undiscounted visit counts n₁")
+    return _visits(mdp, *_system(mdp, _transitions(mdp, pi), 1.0,
+                                 "the undiscounted visit counts n₁", _N1_NEEDS_TERMINATION))
 
 
 def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
@@ -398,7 +409,7 @@ def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
     normaliser Σₓ n(x) ≥ 1 since every episode starts in a non-terminal state.
     """
     pi = _policy_table(_check_mdp(mdp), pi)
-    visits = _visits(mdp, _transitions(mdp, pi), mdp.gamma, "the visit counts n")
+    visits = _visits(mdp, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the visit counts n"))
     return visits / visits.sum()
 
 
@@ -430,13 +441,29 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
             f"(e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
         )
     pi = _policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
-    return float(mdp.initial @ _values(mdp, pi, _transitions(mdp, pi)))
+    system = _system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π")
+    return float(mdp.initial @ _values(mdp, pi, *system))
 
 
 def _theorem_sum(visits: np.ndarray, q: np.ndarray, pi: np.ndarray, scores) -> np.ndarray:
     """Σ_s n(s) Σ_a q(s, a) π(a|s) ∇ log π(a|s): one (S·A) × (S·A, n_params) product."""
     weights = visits[:, None] * q * pi
     return weights.reshape(-1) @ scores.reshape(weights.size, -1)
+
+
+def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None):
+    """π (S, A), the scores (S, A, n_params), q_π (S, A) and the visits n (S,) of π_θ.
+
+    The visits are discounted by the MDP's γ, or by ``visits_gamma`` when given (1.0 for n₁).
+    """
+    pi, scores = _policy_and_scores(mdp, policy, theta)
+    P_pi = _transitions(mdp, pi)
+    system = _system(mdp, P_pi, mdp.gamma, "the values v_π and visit counts n")
+    q = _action_values(mdp, _values(mdp, pi, *system))
+    if visits_gamma is not None and visits_gamma != mdp.gamma:
+        system = _system(mdp, P_pi, visits_gamma, "the undiscounted visit counts n₁",
+                         _N1_NEEDS_TERMINATION)
+    return pi, scores, q, _visits(mdp, *system)
 
 
 def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -468,10 +495,7 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     score table; no finite differences. The lecture's E_{S∼d_π} form is this divided by
     Σ_s n(s): see :func:`normalised_policy_gradient`.
     """
-    pi, scores = _policy_and_scores(mdp, policy, theta)
-    P_pi = _transitions(mdp, pi)
-    q = _action_values(mdp, _values(mdp, pi, P_pi))
-    visits = _visits(mdp, P_pi, mdp.gamma, "the visit counts n")
+    pi, scores, q, visits = _theorem_terms(mdp, policy, theta)
     return _theorem_sum(visits, q, pi, scores)
 
 
@@ -496,10 +520,7 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
     "=" and the blog "∝"; the factor is Σₓ n(x), the expected discounted episode length, so the
     two agree in direction and differ in length unless episodes last one step.
     """
-    pi, scores = _policy_and_scores(mdp, policy, theta)
-    P_pi = _transitions(mdp, pi)
-    q = _action_values(mdp, _values(mdp, pi, P_pi))
-    visits = _visits(mdp, P_pi, mdp.gamma, "the visit counts n")
+    pi, scores, q, visits = _theorem_terms(mdp, policy, theta)
     total = float(visits.sum())
     return NormalisedPolicyGradient(_theorem_sum(visits / total, q, pi, scores), total)
 
@@ -533,8 +554,5 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
     action values. It equals ∇J(θ) when γ = 1 and is in general not the gradient of any
     objective when γ < 1.
     """
-    pi, scores = _policy_and_scores(mdp, policy, theta)
-    P_pi = _transitions(mdp, pi)
-    q = _action_values(mdp, _values(mdp, pi, P_pi))
-    visits = _visits(mdp, P_pi, 1.0, "the undiscounted visit counts n₁")
+    pi, scores, q, visits = _theorem_terms(mdp, policy, theta, visits_gamma=1.0)
     return _theorem_sum(visits, q, pi, scores)
