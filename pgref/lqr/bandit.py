@@ -1,0 +1,156 @@
+r"""The one-step Gaussian bandit r(a) = −‖a − a*(s)‖² with its exact J and ∇J (lecture:
+"Example: Gaussian").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from pgref import _checks
+from pgref.lqr.problem import _read_only
+from pgref.policies.gaussian import GaussianPolicy
+
+
+class BanditSamples(NamedTuple):
+    r"""N draws from a :class:`GaussianBandit`: Sᵢ ∼ p, Aᵢ ∼ π_θ(·|Sᵢ), Rᵢ = −‖Aᵢ − a*(Sᵢ)‖²."""
+
+    states: np.ndarray  # (N,) indices or (N, n) points: rows of GaussianBandit.states
+    actions: np.ndarray  # (N,) for d = 1, else (N, d)
+    rewards: np.ndarray  # (N,)
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianBandit:
+    r"""A one-step continuous bandit r(a) = −‖a − a*(s)‖² with s drawn from p(s).
+
+    Parameters
+    ----------
+    states : array_like, shape (S,) of int, or (S, n) of float
+        The support of the state distribution, in whatever form the policy's features take:
+        indices for tabular features x(s), points for callable ones.
+    probabilities : array_like, shape (S,)
+        p(s), non-negative, summing to 1 (within 1e-12; not renormalised).
+    targets : array_like, shape (S,) or (S, d)
+        a*(s), the best action in each state; shape (S,) means d = 1.
+
+    Notes
+    -----
+    Lecture: "Example: Gaussian". For π_θ(a|s) = N(μ(s), σ² I), μ(s) = Θᵀx(s), a ∈ ℝᵈ:
+
+        E[‖A − a*(s)‖² | s] = ‖μ(s) − a*(s)‖² + d σ²
+        J(θ) = −Σₛ p(s) ‖μ(s) − a*(s)‖² − d σ²
+        ∇_Θ J = −2 Σₛ p(s) x(s) (μ(s) − a*(s))ᵀ              (J × d)
+        ∂J/∂σ² = −d,   ∂J/∂(log σ²) = −d σ²
+
+    J falls linearly in σ²: the best variance is σ² → 0, the deterministic policy a = μ(s).
+    """
+
+    states: np.ndarray
+    probabilities: np.ndarray
+    targets: np.ndarray
+
+    def __post_init__(self):
+        states = np.asarray(self.states)
+        if states.ndim not in (1, 2) or states.shape[0] == 0:
+            raise ValueError(
+                "states must have shape (S,) (indices) or (S, n) (points) with S ≥ 1; "
+                f"got shape {states.shape}"
+            )
+        if not np.issubdtype(states.dtype, np.integer):
+            states = _checks.finite_array("states", states)
+        n = states.shape[0]
+        probabilities = _checks.finite_array("probabilities", self.probabilities, ndim=1)
+        if probabilities.shape != (n,):
+            raise ValueError(
+                f"probabilities must have shape ({n},), one per state; got {probabilities.shape}"
+            )
+        if probabilities.min() < 0.0 or abs(probabilities.sum() - 1.0) > 1e-12:
+            raise ValueError(
+                "probabilities must be non-negative and sum to 1; got minimum "
+                f"{probabilities.min()!r} and sum {probabilities.sum()!r}"
+            )
+        targets = _checks.finite_array("targets", self.targets, ndim=(1, 2))
+        if targets.shape[0] != n:
+            raise ValueError(
+                f"targets must have shape ({n},) or ({n}, d), one row per state; "
+                f"got {targets.shape}"
+            )
+        states = np.array(states)
+        states.setflags(write=False)
+        object.__setattr__(self, "states", states)
+        object.__setattr__(self, "probabilities", _read_only(probabilities))
+        object.__setattr__(self, "targets", _read_only(targets.reshape(n, -1)))
+
+    @property
+    def action_dim(self) -> int:
+        """d, the dimension of an action."""
+        return self.targets.shape[1]
+
+    def _check_policy(self, policy) -> None:
+        if not isinstance(policy, GaussianPolicy):
+            raise ValueError(f"policy must be a pgref.GaussianPolicy; got {type(policy).__name__}")
+        if policy.action_dim != self.action_dim:
+            raise ValueError(
+                f"policy.action_dim must equal the targets' dimension d = {self.action_dim}; "
+                f"got {policy.action_dim}"
+            )
+
+    def _mean_error(self, policy, theta) -> tuple[np.ndarray, float]:
+        """(μ(s) − a*(s) for every state s, shape (S, d); σ²)."""
+        self._check_policy(policy)
+        variance = policy.variance(theta)
+        mean = np.asarray(policy.mean(theta, self.states)).reshape(-1, self.action_dim)
+        return mean - self.targets, variance
+
+    def objective(self, policy, theta) -> float:
+        r"""J(θ) = −Σₛ p(s) ‖Θᵀx(s) − a*(s)‖² − d σ² (see the class Notes).
+
+        Parameters
+        ----------
+        policy : GaussianPolicy
+            With ``action_dim`` = d and features that accept ``states``.
+        theta : array_like, shape (n_params,)
+        """
+        error, variance = self._mean_error(policy, theta)
+        squared = (error**2).sum(axis=1)
+        return float(-(self.probabilities @ squared) - self.action_dim * variance)
+
+    def policy_gradient(self, policy, theta) -> np.ndarray:
+        r"""∇J(θ), shape (n_params,): ∇_Θ J = −2 Σₛ p(s) x(s)(μ(s) − a*(s))ᵀ row-major, then
+        ∂J/∂σ² = −d or ∂J/∂(log σ²) = −d σ² when the variance is learned (class Notes)."""
+        error, variance = self._mean_error(policy, theta)
+        x = policy.features.at(self.states)  # (S, J)
+        grad_weights = -2.0 * x.T @ (self.probabilities[:, None] * error)  # (J, d)
+        parts = [grad_weights.ravel()]
+        if policy.learn_variance:
+            d = self.action_dim
+            parts.append([-d if policy.variance_parameter == "variance" else -d * variance])
+        return np.concatenate(parts)
+
+    def sample(self, policy, theta, n_samples: int, rng: np.random.Generator) -> BanditSamples:
+        r"""Draw N independent (Sᵢ, Aᵢ, Rᵢ): Sᵢ ∼ p, Aᵢ ∼ π_θ(·|Sᵢ), Rᵢ = −‖Aᵢ − a*(Sᵢ)‖².
+
+        Parameters
+        ----------
+        policy : GaussianPolicy
+        theta : array_like, shape (n_params,)
+        n_samples : int
+            N.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        BanditSamples
+            ``states`` (N,) or (N, n), ``actions`` (N,) or (N, d), ``rewards`` (N,).
+        """
+        self._check_policy(policy)
+        n_samples = _checks.positive_int("n_samples", n_samples)
+        rng = _checks.rng_generator(rng)
+        rows = rng.choice(self.probabilities.shape[0], size=n_samples, p=self.probabilities)
+        states = self.states[rows]
+        actions = policy.sample(theta, states, rng)
+        error = np.asarray(actions).reshape(n_samples, -1) - self.targets[rows]
+        return BanditSamples(states, actions, -(error**2).sum(axis=1))

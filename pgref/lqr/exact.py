@@ -1,0 +1,279 @@
+r"""Exact J(θ) and ∇J(θ) of the linear-Gaussian policy on a linear-quadratic problem.
+
+Two discrete Lyapunov equations, solved as linear systems, give the value matrix X and the
+discounted state second moment Σ; :func:`objective` and :func:`policy_gradient` are built from
+them, with no sampling. :func:`optimal_gain` iterates the discounted Riccati equation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pgref import _checks
+from pgref.lqr.policy import _gain_and_variance
+from pgref.lqr.problem import LinearQuadraticProblem, _check_gain, _check_problem
+from pgref.policies.gaussian import GaussianPolicy
+
+
+class UnstableClosedLoopError(ValueError):
+    r"""√γ·ρ(A + BK) ≥ 1: the discounted costs grow without bound and J = −∞."""
+
+
+def closed_loop_matrix(problem: LinearQuadraticProblem, gain) -> np.ndarray:
+    r"""M = A + B K, shape (n, n): the mean dynamics E[sₜ₊₁ | sₜ] = M sₜ under a ∼ N(K s, σ² I)."""
+    gain = _check_gain(problem, gain)
+    return problem.A + problem.B @ gain
+
+
+def discounted_spectral_radius(problem: LinearQuadraticProblem, gain) -> float:
+    r"""√γ·ρ(A + BK); J is finite when it is below 1 and −∞ otherwise."""
+    radius = float(np.abs(np.linalg.eigvals(closed_loop_matrix(problem, gain))).max())
+    return float(np.sqrt(problem.gamma)) * radius
+
+
+def _require_stable(problem: LinearQuadraticProblem, gain: np.ndarray) -> np.ndarray:
+    closed_loop = closed_loop_matrix(problem, gain)
+    radius = discounted_spectral_radius(problem, gain)
+    if radius >= 1.0:
+        raise UnstableClosedLoopError(
+            f"the closed loop A + BK is unstable under discounting: √γ·ρ(A + BK) = {radius:.6g} "
+            "≥ 1, so the discounted costs grow without bound and J = −∞ for this gain (the "
+            "objective and its gradient do not exist). Use a gain with √γ·ρ(A + BK) < 1, for "
+            "instance optimal_gain(problem)"
+        )
+    return closed_loop
+
+
+def _discounted_lyapunov(transition: np.ndarray, constant: np.ndarray, gamma: float) -> np.ndarray:
+    r"""Y solving Y = C + γ F Y Fᵀ, by the linear system (I − γ F ⊗ F) vec Y = vec C.
+
+    With row-major vec, vec(F Y Fᵀ) = (F ⊗ F) vec Y. The system has n² unknowns; it is
+    non-singular when √γ·ρ(F) < 1, where Y = Σₜ γᵗ Fᵗ C (Fᵀ)ᵗ.
+    """
+    n = transition.shape[0]
+    system = np.eye(n * n) - gamma * np.kron(transition, transition)
+    solution = np.linalg.solve(system, constant.ravel()).reshape(n, n)
+    return 0.5 * (solution + solution.T)
+
+
+def value_matrix(problem: LinearQuadraticProblem, gain) -> np.ndarray:
+    r"""X solving X = Q + KᵀRK + γ MᵀXM, shape (n, n), M = A + BK.
+
+    Notes
+    -----
+    Σₜ γᵗ E[sₜᵀ(Q + KᵀRK)sₜ] = sᵀXs for the deterministic policy a = Ks started at s; the
+    Gaussian policy's value adds a constant (see :func:`objective`). Raises
+    :class:`UnstableClosedLoopError` when √γ·ρ(M) ≥ 1.
+    """
+    gain = _check_gain(problem, gain)
+    closed_loop = _require_stable(problem, gain)
+    cost = problem.Q + gain.T @ problem.R @ gain
+    return _discounted_lyapunov(closed_loop.T, cost, problem.gamma)
+
+
+def state_second_moment(problem: LinearQuadraticProblem, gain, variance: float) -> np.ndarray:
+    r"""Σ = Σₜ γᵗ E[sₜsₜᵀ] under a ∼ N(Ks, σ² I), shape (n, n).
+
+    Parameters
+    ----------
+    problem : LinearQuadraticProblem
+    gain : array_like, shape (d, n)
+        K.
+    variance : float
+        σ² > 0.
+
+    Notes
+    -----
+    Sₜ = E[sₜsₜᵀ] obeys Sₜ₊₁ = M Sₜ Mᵀ + σ² BBᵀ from S₀ = Cov[s₀] + E[s₀]E[s₀]ᵀ, so
+
+        Σ = S₀ + γ M Σ Mᵀ + (γ / (1 − γ)) σ² BBᵀ
+
+    the discounted visit counts n(s) of the tabular case, as a second-moment matrix. It is
+    the uncentred moment: the mean of s₀ enters through S₀.
+    """
+    gain = _check_gain(problem, gain)
+    variance = _checks.positive_scalar("variance", variance)
+    closed_loop = _require_stable(problem, gain)
+    gamma = problem.gamma
+    noise = (gamma / (1.0 - gamma)) * variance * problem.B @ problem.B.T
+    return _discounted_lyapunov(closed_loop, problem.initial_second_moment + noise, gamma)
+
+
+def _noise_cost_per_step(problem, value, variance) -> float:
+    """σ²(tr R + γ tr(BᵀXB)): the expected extra cost of one step's action noise."""
+    gamma = problem.gamma
+    return variance * (np.trace(problem.R) + gamma * np.trace(problem.B.T @ value @ problem.B))
+
+
+def objective(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) -> float:
+    r"""The exact J(θ) = E[Σₜ γᵗ rₜ₊₁] of the linear-Gaussian policy a ∼ N(Ks, σ² I), K = Θᵀ.
+
+    Parameters
+    ----------
+    problem : LinearQuadraticProblem
+    policy : GaussianPolicy
+        On the identity features x(s) = s (see :func:`linear_gaussian_policy`).
+    theta : array_like, shape (n_params,)
+        [Θ row-major (n × d), (σ² or log σ²)].
+
+    Returns
+    -------
+    float
+        J(θ) ≤ 0.
+
+    Raises
+    ------
+    UnstableClosedLoopError
+        When √γ·ρ(A + BK) ≥ 1: then J = −∞ (unless the unstable direction is neither excited by
+        s₀ or the noise nor penalised by Q and R, a degenerate case pgref does not single out).
+
+    Notes
+    -----
+    Lecture: "Example: Gaussian" on "Example: Moving Particle". Derivation: with aₜ = Ksₜ + σξₜ,
+    ξₜ ∼ N(0, I_d) independent of sₜ, and M = A + BK, P = Q + KᵀRK,
+
+        E[rₜ₊₁ | sₜ] = −(sₜᵀ P sₜ + σ² tr R)          (E[ξᵀRξ] = tr R)
+        sₜ₊₁ = M sₜ + σ B ξₜ
+
+    Guess v(s) = −(sᵀXs + c). The Bellman equation v(s) = E[r₁ + γ v(s₁) | s₀ = s] gives
+
+        sᵀXs + c = sᵀPs + σ² tr R + γ (sᵀMᵀXMs + σ² tr(BᵀXB) + c)
+
+    so, matching the quadratic and the constant parts,
+
+        X = P + γ MᵀXM                                (discrete Lyapunov equation)
+        c = σ² (tr R + γ tr(BᵀXB)) / (1 − γ)
+        J = E[v(s₀)] = −tr(X S₀) − c,    S₀ = Cov[s₀] + E[s₀]E[s₀]ᵀ
+
+    X = Σₜ γᵗ (Mᵀ)ᵗ P Mᵗ converges exactly when √γ·ρ(M) < 1. X is solved as the n² × n²
+    system (I − γ Mᵀ ⊗ Mᵀ) vec X = vec P with ``np.linalg.solve``. J is linear and
+    non-increasing in σ² (X does not depend on σ²): the best variance is σ² → 0.
+    """
+    gain, variance = _gain_and_variance(problem, policy, theta)
+    value = value_matrix(problem, gain)
+    noise = _noise_cost_per_step(problem, value, variance) / (1.0 - problem.gamma)
+    return float(-np.sum(value * problem.initial_second_moment) - noise)
+
+
+def policy_gradient(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) -> np.ndarray:
+    r"""The exact ∇J(θ) of the linear-Gaussian policy, shape (n_params,).
+
+    Parameters
+    ----------
+    problem, policy, theta
+        As for :func:`objective`.
+
+    Returns
+    -------
+    gradient : ndarray, shape (n_params,)
+        [∇_Θ J row-major (n × d), (∂J/∂σ² or ∂J/∂(log σ²))], matching θ.
+
+    Notes
+    -----
+    Lecture: "Example: Gaussian". Write J = −tr(X(K) S̃) − σ² tr(R)/(1 − γ) with
+    S̃ = S₀ + (γ/(1 − γ)) σ² BBᵀ, which does not depend on K (the objective's constant c,
+    rearranged). Differentiating X = P + γ MᵀXM in the direction dK:
+
+        dX = γ Mᵀ dX M + (Eᵀ dK + dKᵀ E),    E = RK + γ BᵀXM = (R + γBᵀXB) K + γ BᵀXA
+
+    so dX = Σₜ γᵗ (Mᵀ)ᵗ (EᵀdK + dKᵀE) Mᵗ and tr(dX S̃) = 2 tr(dKᵀ E Σ), where
+
+        Σ = S̃ + γ M Σ Mᵀ = S₀ + γ M Σ Mᵀ + (γ/(1 − γ)) σ² BBᵀ
+
+    is the discounted second moment of the state (:func:`state_second_moment`). Hence
+
+        ∇_K J = −2 [(R + γBᵀXB) K + γ BᵀXA] Σ          (d × n),    ∇_Θ J = (∇_K J)ᵀ
+        ∂J/∂σ² = −(tr R + γ tr(BᵀXB)) / (1 − γ) ≤ 0,    ∂J/∂(log σ²) = σ² ∂J/∂σ²
+
+    The K-gradient is the tabular theorem's Σₛ n(s) Σₐ q(s,a)∇π(a|s) with n(s) replaced by Σ;
+    it vanishes at the Riccati gain (:func:`optimal_gain`) for every σ².
+    """
+    gain, variance = _gain_and_variance(problem, policy, theta)
+    value = value_matrix(problem, gain)
+    second_moment = state_second_moment(problem, gain, variance)
+    a, b, gamma = problem.A, problem.B, problem.gamma
+    slope = (problem.R + gamma * b.T @ value @ b) @ gain + gamma * b.T @ value @ a  # (d, n)
+    grad_gain = -2.0 * slope @ second_moment
+    parts = [grad_gain.T.ravel()]
+    if policy.learn_variance:
+        grad_variance = -_noise_cost_per_step(problem, value, 1.0) / (1.0 - gamma)
+        if policy.variance_parameter == "log_variance":
+            grad_variance *= variance
+        parts.append([grad_variance])
+    return np.concatenate(parts)
+
+
+def optimal_gain(
+    problem: LinearQuadraticProblem, tolerance: float = 1e-12, max_iterations: int = 100_000
+) -> np.ndarray:
+    r"""K*, the optimal gain, from the discounted Riccati equation iterated to its fixed point.
+
+    Parameters
+    ----------
+    problem : LinearQuadraticProblem
+    tolerance : float
+        Stop when max |Xₖ₊₁ − Xₖ| ≤ tolerance · max(1, max |Xₖ₊₁|).
+    max_iterations : int
+
+    Returns
+    -------
+    gain : ndarray, shape (d, n)
+
+    Raises
+    ------
+    ValueError
+        If R + γBᵀXB is singular (needs R positive definite, or B of full column rank with
+        X positive definite), the iteration does not converge, or K* does not stabilise the
+        system (√γ·ρ(A + BK*) ≥ 1: (A, B) cannot be stabilised, or (A, Q) hides an unstable mode).
+
+    Notes
+    -----
+    Value iteration on the quadratic value matrix, from X₀ = Q:
+
+        Kₖ = −γ (R + γ BᵀXₖB)⁻¹ BᵀXₖA             (a linear solve, no inverse)
+        Xₖ₊₁ = Q + γ AᵀXₖA + γ AᵀXₖB Kₖ
+
+    At the fixed point E = (R + γBᵀXB)K + γBᵀXA = 0, so ∇_K J = −2EΣ = 0 (see
+    :func:`policy_gradient`). K* is the same for every σ² and every initial distribution: the
+    noise adds the constant c, and K* minimises X(K) itself. The optimal variance is σ² → 0,
+    since ∂J/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) ≤ 0: the best policy is deterministic, a = K*s,
+    a limit no Gaussian policy attains.
+    """
+    _check_problem(problem)
+    tolerance = _checks.positive_scalar("tolerance", tolerance)
+    max_iterations = _checks.positive_int("max_iterations", max_iterations)
+    a, b, q, r, gamma = problem.A, problem.B, problem.Q, problem.R, problem.gamma
+    value = q.copy()
+    for _ in range(max_iterations):
+        try:
+            gain = -gamma * np.linalg.solve(r + gamma * b.T @ value @ b, b.T @ value @ a)
+        except np.linalg.LinAlgError as error:
+            raise ValueError(
+                "R + γBᵀXB is singular in the Riccati iteration: optimal_gain needs R positive "
+                "definite (or actions that always reach a penalised state)"
+            ) from error
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+            new_value = q + gamma * a.T @ value @ a + gamma * a.T @ value @ b @ gain
+            new_value = 0.5 * (new_value + new_value.T)
+        change = float(np.abs(new_value - value).max())
+        value = new_value
+        if not np.all(np.isfinite(value)):
+            raise ValueError(
+                "the discounted Riccati iteration diverged (X became infinite): a penalised "
+                "mode with √γ·|λ| ≥ 1 cannot be controlled through B, so every gain has J = −∞"
+            )
+        if change <= tolerance * max(1.0, float(np.abs(value).max())):
+            gain = -gamma * np.linalg.solve(r + gamma * b.T @ value @ b, b.T @ value @ a)
+            radius = discounted_spectral_radius(problem, gain)
+            if radius >= 1.0:
+                raise ValueError(
+                    f"the Riccati fixed point does not stabilise the problem: √γ·ρ(A + BK*) = "
+                    f"{radius:.6g} ≥ 1 (an unstable mode cannot be controlled through B, or Q "
+                    "does not see it); no gain has a finite objective with a penalised mode"
+                )
+            return gain
+    raise ValueError(
+        f"the discounted Riccati iteration did not converge within max_iterations="
+        f"{max_iterations} to tolerance={tolerance}: the problem may not be stabilisable "
+        "under discounting; raise max_iterations or check A and B"
+    )
