@@ -1,0 +1,462 @@
+r"""Monte-Carlo estimates of ∇J(θ) from K sampled episodes, and of the visit counts n(s), μ(s).
+
+The three estimators are one sum with three choices of weight w_{k,t} on the score
+∇ log π_θ(Aₜ[k]|Sₜ[k]) (lecture: "Training Policy Network: SGD", "REINFORCE"; blog: "causality
+trick"):
+
+    ∇̂J = 1/K Σₖ Σₜ w_{k,t} ∇ log π_θ(Aₜ[k]|Sₜ[k])
+
+    pg_v1                    w_{k,t} = G(τ_k)                   the whole return, every step
+    reinforce                w_{k,t} = γᵗ Gₜ[k]                  reward-to-go (causality)
+    reinforce with baseline  w_{k,t} = γᵗ (Gₜ[k] − b(Sₜ[k]))     minus a baseline
+
+All three are unbiased for ∇J(θ) on episodes that end in a terminal state: the steps before t
+do not depend on Aₜ (causality), and E[b(Sₜ) ∇ log π_θ(Aₜ|Sₜ) | Sₜ] = b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0.
+Each returns the per-episode terms too, so a standard error is one call away.
+
+Averaging is over episodes, 1/K Σₖ, as the lecture writes: the episodes are the i.i.d. samples.
+Dividing by the number of time steps Σₖ T_k instead (what a flattened batch of steps invites)
+estimates ∇J / E[T] rather than ∇J, weights long episodes more, and is not unbiased for finite K.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import NamedTuple
+
+import numpy as np
+
+from pgref import _checks
+from pgref.rollout import Episodes
+
+__all__ = [
+    "ConfidenceInterval",
+    "GradientEstimate",
+    "MonteCarloEstimate",
+    "pg_v1",
+    "reinforce",
+    "returns",
+    "reward_to_go",
+    "visit_counts",
+    "visit_frequencies",
+]
+
+
+class ConfidenceInterval(NamedTuple):
+    """Component-wise lower and upper bounds, each of the estimate's shape."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+class MonteCarloEstimate(NamedTuple):
+    r"""A Monte-Carlo mean over K i.i.d. episodes, with the K terms it averages.
+
+    Attributes
+    ----------
+    mean : ndarray, shape (n,)
+        1/K Σₖ ``per_episode[k]``.
+    per_episode : ndarray, shape (K, n)
+        The term contributed by each episode.
+    """
+
+    mean: np.ndarray
+    per_episode: np.ndarray
+
+    @property
+    def n_episodes(self) -> int:
+        """K, the number of episodes averaged."""
+        return self.per_episode.shape[0]
+
+    def standard_error(self) -> np.ndarray:
+        r"""The standard error of each component of the mean, shape (n,).
+
+        Notes
+        -----
+        SE = s / √K with s² = 1/(K − 1) Σₖ (xₖ − x̄)², the sample variance of the per-episode
+        terms (the episodes are i.i.d., so Var(x̄) = Var(x)/K).
+        """
+        if self.n_episodes < 2:
+            raise ValueError(
+                f"a standard error needs at least 2 episodes (K ≥ 2); this estimate has K = "
+                f"{self.n_episodes}"
+            )
+        return self.per_episode.std(axis=0, ddof=1) / np.sqrt(self.n_episodes)
+
+    def confidence_interval(self, level: float = 0.95) -> ConfidenceInterval:
+        r"""The normal-approximation interval mean ± z·SE for each component.
+
+        Parameters
+        ----------
+        level : float in (0, 1)
+            The nominal coverage, e.g. 0.95 for z = 1.96.
+
+        Returns
+        -------
+        ConfidenceInterval
+            ``lower`` and ``upper``, each of shape (n,).
+
+        Notes
+        -----
+        z = Φ⁻¹((1 + level)/2) with Φ the standard normal CDF; by the central limit theorem the
+        interval covers the true mean with probability → ``level`` as K → ∞.
+        """
+        level = _checks.finite_scalar("level", level)
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must lie in (0, 1), e.g. 0.95; got {level!r}")
+        z = statistics.NormalDist().inv_cdf(0.5 + level / 2.0)
+        half_width = z * self.standard_error()
+        return ConfidenceInterval(self.mean - half_width, self.mean + half_width)
+
+
+class GradientEstimate(MonteCarloEstimate):
+    r"""A Monte-Carlo estimate of a gradient: ``mean`` (n_params,), ``per_episode`` (K, n_params).
+
+    ``estimate.standard_error()`` and ``estimate.confidence_interval(0.95)`` give the error bars
+    (see :class:`MonteCarloEstimate`).
+    """
+
+    __slots__ = ()
+
+
+# -- returns ------------------------------------------------------------------------------------
+
+
+def _checked_gamma(gamma) -> float:
+    gamma = _checks.finite_scalar("gamma", gamma)
+    if not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"gamma must lie in [0, 1] (a discount factor); got {gamma!r}")
+    return gamma
+
+
+def _padded_rewards(rewards) -> np.ndarray:
+    """Rewards (K, T) from an Episodes batch or an array padded with zeros."""
+    if isinstance(rewards, Episodes):
+        return rewards.rewards
+    array = _checks.finite_array("rewards", rewards, ndim=2)
+    if array.shape[0] == 0:
+        raise ValueError(f"rewards must hold at least one episode (K ≥ 1); got shape "
+                         f"{array.shape}")
+    return array
+
+
+def returns(rewards, gamma: float) -> np.ndarray:
+    r"""The discounted return G(τ) of each episode.
+
+    Parameters
+    ----------
+    rewards : Episodes, or array_like of shape (K, T)
+        ``rewards[k, t]`` is R_{t+1}; after an episode ends, entries must be 0 (the absorbing
+        terminal state pays nothing), as in :class:`~pgref.rollout.Episodes`.
+    gamma : float in [0, 1]
+
+    Returns
+    -------
+    G : ndarray, shape (K,)
+
+    Notes
+    -----
+    Lecture, "Training Policy Network: SGD" (there with γ = 1):
+
+        G(τ) = Σₜ γᵗ Rₜ₊₁ = R₁ + γ R₂ + γ² R₃ + …
+
+    It equals ``reward_to_go(rewards, gamma)[:, 0]``.
+    """
+    rewards = _padded_rewards(rewards)
+    gamma = _checked_gamma(gamma)
+    discounts = gamma ** np.arange(rewards.shape[1])  # γᵗ, with 0⁰ = 1
+    return rewards @ discounts
+
+
+def reward_to_go(rewards, gamma: float) -> np.ndarray:
+    r"""The reward-to-go Gₜ of every step of every episode.
+
+    Parameters
+    ----------
+    rewards : Episodes, or array_like of shape (K, T)
+        As in :func:`returns`, zero-padded.
+    gamma : float in [0, 1]
+
+    Returns
+    -------
+    G_t : ndarray, shape (K, T)
+        0 after each episode's end.
+
+    Notes
+    -----
+    Lecture, "REINFORCE: First Official Algorithm"; blog, "causality trick" (the rewards before
+    t are dropped):
+
+        Gₜ = Σ_{t′≥t} γ^{t′−t} R_{t′+1} = Rₜ₊₁ + γ Gₜ₊₁,   G_T = 0,
+
+    computed by this backward recursion, one column per step. G₀ = G(τ).
+    """
+    rewards = _padded_rewards(rewards)
+    gamma = _checked_gamma(gamma)
+    rewards_by_time = np.ascontiguousarray(rewards.T)  # (T, K): one contiguous row per t
+    G_by_time = np.empty_like(rewards_by_time)
+    following = np.zeros(rewards.shape[0])  # Gₜ₊₁, starting from G_T = 0
+    for t in range(rewards.shape[1] - 1, -1, -1):
+        following = rewards_by_time[t] + gamma * following  # Gₜ = Rₜ₊₁ + γ Gₜ₊₁
+        G_by_time[t] = following
+    return np.ascontiguousarray(G_by_time.T)
+
+
+_STEPS_PER_CHUNK = 4096
+"""Steps scored per ``grad_log_prob`` call when the score table cannot be looked up."""
+
+
+# -- the shared sum 1/K Σₖ Σₜ w_{k,t} ∇ log π_θ(Aₜ[k]|Sₜ[k]) -------------------------------------
+
+
+def _checked_episodes(episodes, allow_truncated: bool) -> Episodes:
+    if not isinstance(episodes, Episodes):
+        raise ValueError(
+            "episodes must be a pgref.rollout.Episodes batch (from sample_episodes or "
+            f"Episodes.from_lists); got {type(episodes).__name__}"
+        )
+    if not isinstance(allow_truncated, bool):
+        raise ValueError(f"allow_truncated must be True or False; got {allow_truncated!r}")
+    n_truncated = int(episodes.truncated.sum())
+    if n_truncated and not allow_truncated:
+        raise ValueError(
+            f"episodes holds {n_truncated} truncated episode(s) of {episodes.n_episodes} (cut "
+            "before reaching a terminal state): their returns miss every reward after the cut, "
+            "so the estimate would be biased. Sample with a larger max_steps, or pass "
+            "allow_truncated=True to accept the bias knowingly"
+        )
+    return episodes
+
+
+def _is_tabular(policy, episodes: Episodes) -> bool:
+    """Whether the score table ∇ log π(a|s), (S, A, n_params), can be looked up."""
+    return (getattr(policy, "n_states", None) is not None
+            and hasattr(policy, "grad_log_prob_table")
+            and episodes.states.ndim == 2 and np.issubdtype(episodes.states.dtype, np.integer))
+
+
+def _average_over_episodes(policy, theta, episodes: Episodes,
+                           weights: np.ndarray) -> GradientEstimate:
+    r"""per_episode[k] = Σₜ w_{k,t} ∇ log π_θ(Aₜ[k]|Sₜ[k]) over the steps taken; mean = 1/K Σₖ.
+
+    For a tabular policy the weights are summed per (k, s, a) first and multiplied once with the
+    score table (S, A, n_params): memory K·S·A, not Σₖ T_k · n_params. Otherwise the scores of
+    valid steps come from ``grad_log_prob`` in chunks of :data:`_STEPS_PER_CHUNK` steps (memory
+    bounded whatever the policy builds per step) and are summed per episode.
+    """
+    mask = episodes.mask
+    states, actions, w = episodes.states[mask], episodes.actions[mask], weights[mask]
+    n_episodes = episodes.n_episodes
+    if _is_tabular(policy, episodes):
+        n_states, n_actions = policy.n_states, policy.n_actions
+        states = _checks.index_array("episodes.states", states, n_states)
+        actions = _checks.index_array("episodes.actions", actions, n_actions)
+        episode_of_step = np.repeat(np.arange(n_episodes), episodes.lengths)
+        cell = (episode_of_step * n_states + states) * n_actions + actions
+        weight_per_cell = np.bincount(cell, weights=w, minlength=n_episodes * n_states * n_actions)
+        scores = policy.grad_log_prob_table(theta).reshape(n_states * n_actions, -1)
+        per_episode = weight_per_cell.reshape(n_episodes, -1) @ scores
+    else:
+        per_episode = np.zeros((n_episodes, policy.n_params))
+        episode_of_step = np.repeat(np.arange(n_episodes), episodes.lengths)
+        for start in range(0, w.shape[0], _STEPS_PER_CHUNK):
+            chunk = slice(start, start + _STEPS_PER_CHUNK)
+            scores = policy.grad_log_prob(theta, states[chunk], actions[chunk])  # (n, n_params)
+            weighted = w[chunk, None] * scores
+            episode = episode_of_step[chunk]
+            first_steps = np.flatnonzero(np.diff(episode, prepend=-1))  # each episode's first
+            per_episode[episode[first_steps]] += np.add.reduceat(weighted, first_steps, axis=0)
+    return GradientEstimate(per_episode.mean(axis=0), per_episode)
+
+
+def _baseline_values(baseline, policy, episodes: Episodes) -> np.ndarray | float:
+    """b(Sₜ[k]) on the (K, T) grid (0 in the padding), or the constant b."""
+    if baseline is None:
+        return 0.0
+    if np.ndim(baseline) == 0:
+        return _checks.finite_scalar("baseline", baseline)
+    values = _checks.finite_array("baseline", baseline)
+    n_states = getattr(policy, "n_states", None)
+    if n_states is None or not np.issubdtype(episodes.states.dtype, np.integer):
+        raise ValueError(
+            "baseline must be a number (a constant b) for a policy over non-tabular states; an "
+            f"array b(s) needs integer states, and got shape {values.shape}"
+        )
+    if values.shape != (n_states,):
+        raise ValueError(
+            f"baseline must be a number (a constant b) or an array of shape (S,) = ({n_states},)"
+            f" holding b(s) for every state, e.g. exact.state_values(mdp, pi); got shape "
+            f"{values.shape}"
+        )
+    mask = episodes.mask
+    return np.where(mask, values[np.where(mask, episodes.states, 0)], 0.0)
+
+
+def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
+          allow_truncated: bool = False) -> GradientEstimate:
+    r"""The lecture's first estimator: the whole return G(τ) times the trajectory's score.
+
+    Parameters
+    ----------
+    policy : pgref policy
+        With ``n_params`` and ``grad_log_prob`` (and ``grad_log_prob_table`` for tabular states).
+    theta : array_like, shape (n_params,)
+    episodes : Episodes
+        K episodes sampled under π_θ; states (K, T), actions (K, T), rewards (K, T).
+    gamma : float in [0, 1]
+        The discount in G(τ) = Σₜ γᵗ Rₜ₊₁.
+    allow_truncated : bool, default False
+        Accept episodes cut before a terminal state (biased: their returns are incomplete).
+
+    Returns
+    -------
+    GradientEstimate
+        ``mean`` (n_params,), the estimate of ∇J(θ); ``per_episode`` (K, n_params), the term
+        G(τ_k) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k]) of each episode.
+
+    Raises
+    ------
+    ValueError
+        For a θ of the wrong length, truncated episodes (unless allowed), γ outside [0, 1].
+
+    Notes
+    -----
+    Lecture, "Training Policy Network: SGD" (the log-derivative trick, then Monte-Carlo):
+
+        ∇̂J(π_θ) = 1/K Σₖ G(τ_k) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k])
+
+    an unbiased estimate of ∇J(θ) = E_τ[G(τ) ∇ log p_π(τ)] for any γ ∈ [0, 1]. The average is
+    over the K episodes (the i.i.d. samples), not over their Σₖ T_k time steps.
+    """
+    theta = _checks.parameter_vector(theta, policy.n_params)
+    episodes = _checked_episodes(episodes, allow_truncated)
+    G = returns(episodes, gamma)  # G(τ_k), (K,)
+    weights = np.broadcast_to(G[:, None], episodes.rewards.shape)  # every step gets G(τ_k)
+    return _average_over_episodes(policy, theta, episodes, weights)
+
+
+def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
+              discount_weighting: bool = True, *,
+              allow_truncated: bool = False) -> GradientEstimate:
+    r"""REINFORCE: each score weighted by the reward-to-go, optionally minus a baseline b(Sₜ).
+
+    Parameters
+    ----------
+    policy : pgref policy
+        As in :func:`pg_v1`.
+    theta : array_like, shape (n_params,)
+    episodes : Episodes
+        K episodes sampled under π_θ, arrays (K, T).
+    gamma : float in [0, 1]
+    baseline : None, float, or array_like of shape (S,)
+        None: no baseline. A number: a constant b. An array: b(s) for every tabular state, for
+        instance the exact v_π from :func:`pgref.exact.state_values`. No baseline changes the
+        mean; a good one lowers the variance.
+    discount_weighting : bool, default True
+        Keep the factor γᵗ (the gradient of J). ``False`` drops it, as many libraries do: when
+        γ < 1 that estimates a DIFFERENT vector, Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s)
+        (:func:`pgref.exact.gamma_dropped_direction`), which is not ∇J(θ) and in general not the
+        gradient of any objective. With γ = 1 the two coincide.
+    allow_truncated : bool, default False
+        Accept episodes cut before a terminal state (biased: their returns are incomplete).
+
+    Returns
+    -------
+    GradientEstimate
+        ``mean`` (n_params,) and ``per_episode`` (K, n_params), the term
+        Σₜ γᵗ (Gₜ[k] − b(Sₜ[k])) ∇ log π_θ(Aₜ[k]|Sₜ[k]) of each episode.
+
+    Raises
+    ------
+    ValueError
+        For a θ of the wrong length, a baseline of the wrong shape or with NaN/inf, truncated
+        episodes (unless allowed), γ outside [0, 1].
+
+    Notes
+    -----
+    Lecture, "REINFORCE: First Official Algorithm" (Williams 1992); blog, "causality trick":
+
+        ∇̂J(π_θ) = 1/K Σₖ Σₜ γᵗ (Gₜ[k] − b(Sₜ[k])) ∇ log π_θ(Aₜ[k]|Sₜ[k])
+
+    with Gₜ = Σ_{t′≥t} γ^{t′−t} R_{t′+1}. Replacing G(τ) of :func:`pg_v1` by γᵗ Gₜ drops the
+    rewards earned before Aₜ, which Aₜ cannot influence; subtracting b(Sₜ) removes a term of
+    mean b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0. Both keep the mean ∇J(θ) and usually cut the variance. The
+    lecture's pseudocode writes Gₜ ∇ log π without γᵗ because it takes γ = 1. The average is over
+    the K episodes, not over their Σₖ T_k time steps.
+    """
+    theta = _checks.parameter_vector(theta, policy.n_params)
+    episodes = _checked_episodes(episodes, allow_truncated)
+    if not isinstance(discount_weighting, bool):
+        raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
+    G_t = reward_to_go(episodes, gamma)  # (K, T)
+    weights = G_t - _baseline_values(baseline, policy, episodes)  # Gₜ − b(Sₜ)
+    if discount_weighting:
+        weights = gamma ** np.arange(episodes.horizon) * weights  # γᵗ (Gₜ − b(Sₜ))
+    return _average_over_episodes(policy, theta, episodes, weights)
+
+
+# -- visit counts -------------------------------------------------------------------------------
+
+
+def visit_counts(episodes: Episodes, n_states: int, gamma: float) -> MonteCarloEstimate:
+    r"""Empirical discounted visit counts: the Monte-Carlo estimate of n(s).
+
+    Parameters
+    ----------
+    episodes : Episodes
+        With integer states, shape (K, T).
+    n_states : int
+        S.
+    gamma : float in [0, 1]
+
+    Returns
+    -------
+    MonteCarloEstimate
+        ``mean`` (S,), the estimate of n(s); ``per_episode`` (K, S), Σₜ γᵗ 1[Sₜ[k] = s].
+
+    Notes
+    -----
+    Blog, "n(s) recursion": n(s) = Σₜ γᵗ Pr(Sₜ = s), so
+
+        n̂(s) = 1/K Σₖ Σₜ γᵗ 1[Sₜ[k] = s]
+
+    is unbiased. Terminal states are never counted (no step is taken in them); truncated
+    episodes are counted as far as they went.
+    """
+    n_states = _checks.positive_int("n_states", n_states)
+    gamma = _checked_gamma(gamma)
+    if not isinstance(episodes, Episodes) or not np.issubdtype(episodes.states.dtype,
+                                                               np.integer):
+        raise ValueError("episodes must be an Episodes batch with integer (tabular) states")
+    mask = episodes.mask
+    states = _checks.index_array("episodes.states", episodes.states[mask], n_states)
+    discounts = np.broadcast_to(gamma ** np.arange(episodes.horizon), mask.shape)[mask]
+    episode_of_step = np.repeat(np.arange(episodes.n_episodes), episodes.lengths)
+    per_episode = np.bincount(episode_of_step * n_states + states, weights=discounts,
+                              minlength=episodes.n_episodes * n_states)
+    per_episode = per_episode.reshape(episodes.n_episodes, n_states)
+    return MonteCarloEstimate(per_episode.mean(axis=0), per_episode)
+
+
+def visit_frequencies(episodes: Episodes, n_states: int, gamma: float) -> np.ndarray:
+    r"""Empirical on-policy distribution: the estimate of μ(s) = n(s) / Σₓ n(x).
+
+    Parameters
+    ----------
+    episodes : Episodes
+        With integer states.
+    n_states : int
+    gamma : float in [0, 1]
+
+    Returns
+    -------
+    mu : ndarray, shape (S,)
+        Sums to 1.
+
+    Notes
+    -----
+    Blog, "n(s) recursion" (the on-policy distribution): μ̂(s) = n̂(s) / Σₓ n̂(x), a ratio of
+    two Monte-Carlo means, consistent as K → ∞ (not unbiased for finite K).
+    """
+    counts = visit_counts(episodes, n_states, gamma).mean
+    return counts / counts.sum()
