@@ -244,7 +244,10 @@ def _values(mdp: TabularMDP, pi: np.ndarray, index, system) -> np.ndarray:
 
 
 def _action_values(mdp: TabularMDP, values: np.ndarray) -> np.ndarray:
-    return mdp.expected_rewards + mdp.gamma * mdp.transitions @ values
+    """q = r + γ Σ_s′ p(s′|s, a) v(s′), as one (S·A, S) matrix-vector product."""
+    n_states, n_actions = mdp.n_states, mdp.n_actions
+    expected_next = mdp.transitions.reshape(n_states * n_actions, n_states) @ values
+    return mdp.expected_rewards + mdp.gamma * expected_next.reshape(n_states, n_actions)
 
 
 def _visits(mdp: TabularMDP, index, system) -> np.ndarray:
