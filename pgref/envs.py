@@ -21,7 +21,15 @@ from pgref import _checks
 from pgref.features import one_hot_features, shared_action_features
 from pgref.mdp import TabularMDP
 
-__all__ = ["Problem", "bandit", "gridworld", "random_mdp", "short_corridor", "two_state_chain"]
+__all__ = [
+    "GRID_ACTIONS",
+    "Problem",
+    "bandit",
+    "gridworld",
+    "random_mdp",
+    "short_corridor",
+    "two_state_chain",
+]
 
 
 class Problem(NamedTuple):

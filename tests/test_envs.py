@@ -147,6 +147,10 @@ def test_random_episodic_mdp_is_valid_and_terminates_fast_enough(
     assert mdp.rewards.ndim == (3 if next_state_rewards else 2)
     exit_mass = mdp.transitions[mdp.nonterminal][:, :, mdp.terminal].sum(axis=2)
     assert np.all(exit_mass >= termination_prob - 1e-12)
+    if termination_prob > 0:  # so every policy's episodes last ≤ 1/termination_prob steps
+        pi = np.random.default_rng(seed).dirichlet(np.ones(n_actions), size=n_states)
+        length = exact.discounted_visits(mdp, pi).sum()
+        assert 1.0 - 1e-12 <= length <= 1.0 / termination_prob + 1e-9
     assert problem.features.shape == (n_states, n_actions, n_states * n_actions)
 
 

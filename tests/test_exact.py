@@ -125,6 +125,9 @@ def test_bandit_gradient_is_probability_times_mean_minus_average():
 def test_values_match_iterative_policy_evaluation(problem):
     mdp, policy, theta = problem
     pi = policy.action_probs(theta)
+    r_pi = [sum(pi[s, a] * mdp.expected_rewards[s, a] for a in range(mdp.n_actions))
+            for s in range(mdp.n_states)]
+    np.testing.assert_allclose(exact.policy_rewards(mdp, pi), r_pi, rtol=0, atol=1e-14)
     iterated = iterative_policy_evaluation(mdp, pi)
     # The sweeps stop at a change < 1e-13 with a contraction ≤ 0.95 per sweep, so they sit
     # within 2e-12 of the fixed point; the solve is accurate to ~1e-13 here.
@@ -401,11 +404,13 @@ def test_non_terminating_policy_with_gamma_one_names_its_states_and_suggests_gam
 def test_saturated_softmax_with_gamma_one_raises_rather_than_solving_a_singular_system():
     problem = envs.short_corridor()
     policy = SoftmaxLinearPolicy(problem.features)
-    theta = np.array([0.0, 1e4])  # π(right) = exp(−1e4) = 0.0 in floating point
-    with pytest.raises(exact.NonTerminatingPolicyError, match=r"\[0, 1, 2\]"):
-        exact.objective(problem.mdp, policy, theta)
-    with pytest.raises(exact.NonTerminatingPolicyError, match=r"\[0, 1, 2\]"):
-        exact.policy_gradient(problem.mdp, policy, theta)
+    # p = π(right) = exp(−1e4) = 0.0 in floating point: left forever, 2 → 1 → 2 and 0 → 0;
+    # p = 1.0: right forever, 0 → 1 → 0 (only state 2 reaches the goal).
+    for theta, stuck in (([0.0, 1e4], r"\[0, 1, 2\]"), ([1e4, 0.0], r"\[0, 1\]")):
+        with pytest.raises(exact.NonTerminatingPolicyError, match=stuck):
+            exact.objective(problem.mdp, policy, np.array(theta))
+        with pytest.raises(exact.NonTerminatingPolicyError, match=stuck):
+            exact.policy_gradient(problem.mdp, policy, np.array(theta))
 
 
 def test_nearly_non_terminating_policy_is_solved_not_refused():
@@ -483,3 +488,19 @@ def test_policy_functions_refuse_a_policy_that_does_not_fit_the_mdp():
                      np.zeros(2))
         with pytest.raises(ValueError, match=r"theta must be a flat vector of shape \(2,\)"):
             function(corridor.mdp, SoftmaxLinearPolicy(corridor.features), np.zeros(3))
+
+
+# -- the benchmark ------------------------------------------------------------------------------
+
+
+def test_quick_benchmark_prints_a_table_whose_two_gradients_agree():
+    """A smoke run of ``python -m pgref bench exact --quick``: its times are not checked."""
+    from pgref.benchmarks import run
+
+    lines = run("exact", quick=True)
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("| ") and "S |" not in line]
+    assert [int(row[0]) for row in rows] == [10, 30]
+    for row in rows:
+        theorem_time, differences_time, ratio, gap = (float(cell) for cell in row[1:])
+        assert theorem_time > 0 and differences_time > 0 and ratio > 0
+        assert gap < 1e-6  # FD of order 2 with h = 1e-5: error ≲ 1e-9 relative

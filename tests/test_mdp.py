@@ -67,6 +67,8 @@ def test_mdp_is_frozen_and_holds_read_only_copies():
     assert mdp.transitions[0, 0, 1] == 0.5  # …the MDP's does not
     with pytest.raises(dataclasses.FrozenInstanceError):
         mdp.gamma = 0.5
+    assert mdp == mdp and mdp != TabularMDP(**small_arrays())  # equality is identity
+    assert hash(mdp) == hash(mdp)
     for name in ("transitions", "rewards", "initial", "terminal"):
         with pytest.raises(ValueError, match="read-only"):
             getattr(mdp, name)[0] = 0
