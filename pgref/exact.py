@@ -226,9 +226,11 @@ def _system(mdp: TabularMDP, P_pi: np.ndarray, gamma: float, purpose: str,
     if gamma == 1.0:
         stuck = _states_never_terminating(mdp, P_pi)
         if stuck.size:
+            listed, unlisted = stuck[:20].tolist(), stuck.size - 20
+            more = f" and {unlisted} more (all in the error's .states)" if unlisted > 0 else ""
             raise NonTerminatingPolicyError(
                 f"with gamma = 1, the policy pi never reaches a terminal state from state(s) "
-                f"{stuck.tolist()}, so {purpose} would be infinite or undefined there. {remedy}",
+                f"{listed}{more}, so {purpose} would be infinite or undefined there. {remedy}",
                 stuck,
             )
     block = P_pi[np.ix_(index, index)]

@@ -413,6 +413,16 @@ def test_saturated_softmax_with_gamma_one_raises_rather_than_solving_a_singular_
             exact.policy_gradient(problem.mdp, policy, np.array(theta))
 
 
+def test_a_long_list_of_non_terminating_states_is_shortened_in_the_message_only():
+    n_states = 30
+    stay = np.eye(n_states)[:, None, :]  # one action: stay put, forever
+    mdp = TabularMDP(stay, np.zeros((n_states, 1)), np.eye(n_states)[0])
+    with pytest.raises(exact.NonTerminatingPolicyError,
+                       match=r"\[0, 1, .*, 19\] and 10 more") as caught:
+        exact.state_values(mdp, np.ones((n_states, 1)))
+    assert caught.value.states == tuple(range(n_states))
+
+
 def test_nearly_non_terminating_policy_is_solved_not_refused():
     """p = π(right) = 1e-6 > 0: the goal is reachable, J(p) = 2(p − 2)/(p(1 − p)) ≈ −4e6.
 
