@@ -243,8 +243,9 @@ class TabularEnv:
             raise ValueError(f"mdp must be a TabularMDP; got {type(mdp).__name__}")
         self.mdp = mdp
         self.rng = None if rng is None else _checks.rng_generator(rng)
-        self.max_steps = None if max_steps is None else _checks.positive_int("max_steps",
-                                                                             max_steps)
+        if max_steps is not None:
+            max_steps = _checks.positive_int("max_steps", max_steps)
+        self.max_steps = max_steps
         self.state: int | None = None
         self.t = 0
         self._done = True
@@ -313,12 +314,16 @@ class TabularEnv:
                 "step called with no episode running; call reset() first (and again after "
                 "terminated or truncated)"
             )
-        action = int(_checks.index_array("action", action, self.n_actions))
-        state = self.state
+        action_index = _checks.index_array("action", action, self.n_actions)
+        if action_index.ndim != 0:
+            raise ValueError(f"action must be a single action index; got shape "
+                             f"{action_index.shape}")
+        state, action = self.state, int(action_index)
         next_state = int(self.rng.choice(self.n_states, p=self.mdp.transitions[state, action]))
-        rewards = self.mdp.rewards
-        reward = rewards[state, action] if rewards.ndim == 2 else rewards[state, action,
-                                                                          next_state]
+        if self.mdp.rewards.ndim == 2:
+            reward = self.mdp.rewards[state, action]
+        else:
+            reward = self.mdp.rewards[state, action, next_state]
         self.state = next_state
         self.t += 1
         terminated = bool(self.mdp.terminal[next_state])

@@ -222,7 +222,7 @@ def test_bad_env_arguments_are_refused(kwargs, message):
         TabularEnv(TabularMDP(**small_arrays()), **kwargs)
 
 
-@pytest.mark.parametrize("action", [2, -1, 1.0, "0"])
+@pytest.mark.parametrize("action", [2, -1, 1.0, "0", [0, 1]])
 def test_step_refuses_an_action_outside_the_action_set(action):
     env = TabularEnv(TabularMDP(**small_arrays()))
     env.reset(seed=0)
