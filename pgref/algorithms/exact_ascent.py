@@ -1,0 +1,157 @@
+r"""Gradient ascent on the exact objective: θ ← θ + α ∇J(θ), with ∇J from linear solves.
+
+The lecture's update (lecture: "Training Policy Network": "We can use gradient descent
+(ascent)") with the true gradient in place of a Monte-Carlo estimate: the noise-free reference
+every sampled loop is compared with. J and ∇J come from :mod:`pgref.exact` for a tabular MDP, from
+:mod:`pgref.lqr` for the linear-quadratic problem and the Gaussian bandit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pgref import _checks, exact, lqr
+from pgref.algorithms._ascent import AscentStep
+from pgref.algorithms.history import History, Recorder
+from pgref.algorithms.settings import DEFAULT_VARIANCE_FLOOR
+from pgref.mdp import TabularMDP
+
+__all__ = ["exact_functions", "exact_gradient_ascent", "gradient_ascent"]
+
+Function = Callable[[np.ndarray], float]
+Gradient = Callable[[np.ndarray], np.ndarray]
+
+
+def exact_functions(problem, policy) -> tuple[Function, Gradient]:
+    r"""θ ↦ J(θ) and θ ↦ ∇J(θ), exactly, for a problem pgref can solve.
+
+    Parameters
+    ----------
+    problem : TabularMDP, lqr.LinearQuadraticProblem or lqr.GaussianBandit
+    policy : pgref policy
+        A discrete policy over tabular states for a TabularMDP; a GaussianPolicy otherwise (for
+        the linear-quadratic problem, on the identity features x(s) = s).
+
+    Returns
+    -------
+    objective, gradient : callable
+        ``objective(theta)`` → float and ``gradient(theta)`` → ndarray (n_params,).
+
+    Raises
+    ------
+    ValueError
+        For any other kind of problem (an environment has no exact J: sample it instead).
+    """
+    if isinstance(problem, TabularMDP):
+        return (lambda theta: exact.objective(problem, policy, theta),
+                lambda theta: exact.policy_gradient(problem, policy, theta))
+    if isinstance(problem, lqr.LinearQuadraticProblem):
+        return (lambda theta: lqr.objective(problem, policy, theta),
+                lambda theta: lqr.policy_gradient(problem, policy, theta))
+    if isinstance(problem, lqr.GaussianBandit):
+        return (lambda theta: problem.objective(policy, theta),
+                lambda theta: problem.policy_gradient(policy, theta))
+    raise ValueError(
+        "problem must be a pgref.TabularMDP, a pgref.lqr.LinearQuadraticProblem or a "
+        f"pgref.lqr.GaussianBandit (problems with an exact J); got {type(problem).__name__}"
+    )
+
+
+def gradient_ascent(objective: Function | None, direction: Gradient, theta, alpha: float,
+                    n_updates: int, *, policy=None,
+                    variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
+    r"""θ ← θ + α d(θ), ``n_updates`` times, for any direction d (∇J, a natural gradient, …).
+
+    Parameters
+    ----------
+    objective : callable or None
+        θ ↦ J(θ), recorded at every iterate (NaN when None).
+    direction : callable
+        θ ↦ d(θ), shape (n_params,).
+    theta : array_like, shape (n_params,)
+        θ₀.
+    alpha : float
+        α > 0.
+    n_updates : int
+        U ≥ 1.
+    policy : pgref policy, optional
+        Needed only to know whether θ's last entry is σ² (then the floor applies); with
+        ``policy`` given, θ must have its ``n_params`` entries.
+    variance_floor : float
+        σ²_min > 0 (see :class:`~pgref.algorithms.Settings`).
+
+    Returns
+    -------
+    History
+        U + 1 iterates, J at each, ‖d(θᵢ)‖ for i < U; no episodes.
+
+    Raises
+    ------
+    FloatingPointError
+        If an update makes θ non-finite (α too large).
+    """
+    theta = (_checks.finite_array("theta", theta, ndim=1) if policy is None
+             else _checks.parameter_vector(theta, policy.n_params)).copy()
+    alpha = _checks.positive_scalar("alpha", alpha)
+    n_updates = _checks.positive_int("n_updates", n_updates)
+    variance_floor = _checks.positive_scalar("variance_floor", variance_floor)
+    step = AscentStep(alpha, policy, variance_floor)
+    recorder = Recorder(objective, theta, step.floor)
+    for _ in range(n_updates):
+        d = np.asarray(direction(theta), dtype=float)
+        theta = step(theta, d)
+        recorder.update(theta, np.linalg.norm(d))
+    return recorder.history(step.n_projections)
+
+
+def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, *,
+                          variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
+    r"""Gradient ascent on the exact J: θ ← θ + α ∇J(θ).
+
+    Parameters
+    ----------
+    problem : TabularMDP, lqr.LinearQuadraticProblem or lqr.GaussianBandit
+    policy : pgref policy
+        As in :func:`exact_functions`.
+    theta : array_like, shape (n_params,)
+        θ₀.
+    alpha : float
+        α > 0. For an L-smooth J, α ≤ 1/L makes J increase at every step.
+    n_updates : int
+        U ≥ 1.
+    variance_floor : float
+        σ²_min > 0, applied where θ holds σ² (see :class:`~pgref.algorithms.Settings`).
+
+    Returns
+    -------
+    History
+        θ and the exact J(θ) at U + 1 iterates, ‖∇J(θᵢ)‖ for i < U, the number of σ²
+        projections.
+
+    Raises
+    ------
+    pgref.lqr.UnstableClosedLoopError
+        On the linear-quadratic problem, if an update leaves a gain with √γ·ρ(A + BK) ≥ 1
+        (J = −∞ there): lower alpha.
+
+    Notes
+    -----
+    Lecture, "Training Policy Network":
+
+        θ ← θ + α ∇J(π_θ)
+
+    with ∇J(π_θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s) (the policy gradient theorem,
+    :func:`pgref.exact.policy_gradient`) on a tabular MDP, and the Lyapunov-solve gradient of
+    :func:`pgref.lqr.policy_gradient` on the linear-quadratic problem. On the linear-quadratic
+    problem with learned σ², ∂J/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) < 0 does not shrink as σ²
+    falls, so σ² reaches the floor after finitely many steps and stays there (counted in
+    ``n_projections``); with log σ² the step in log σ² is α σ² ∂J/∂σ², so σ² falls
+    geometrically and never needs the floor.
+    """
+    objective, gradient = exact_functions(problem, policy)
+    return gradient_ascent(objective, gradient, theta, alpha, n_updates, policy=policy,
+                           variance_floor=variance_floor)
+
+
