@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import _checks
-from pgref.mdp import TabularMDP, _probability_rows
+from pgref.mdp import TabularMDP
 
 __all__ = [
     "NonTerminatingPolicyError",
@@ -87,7 +87,7 @@ def _policy_table(mdp: TabularMDP, pi, name: str = "pi") -> np.ndarray:
             f"{name} must be a policy table of shape (S, A) = {(mdp.n_states, mdp.n_actions)} "
             f"for this MDP (row s is π(·|s)); got {table.shape}"
         )
-    _probability_rows(name, table, "s")
+    _checks.probability_rows(name, table, "s")
     return table
 
 

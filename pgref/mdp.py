@@ -21,41 +21,8 @@ from pgref import _checks
 
 __all__ = ["PROBABILITY_TOLERANCE", "TabularEnv", "TabularMDP"]
 
-PROBABILITY_TOLERANCE = 1e-9
+PROBABILITY_TOLERANCE = _checks.PROBABILITY_TOLERANCE
 """How far a probability distribution's sum may be from 1 (absolute) before it is refused."""
-
-
-def _probability_rows(name: str, array: np.ndarray, index_names: str) -> None:
-    r"""Refuse negative entries and last-axis sums off 1 by more than PROBABILITY_TOLERANCE.
-
-    ``index_names`` spells the leading indices for the message, e.g. ``"(s, a)"`` or ``"s"``
-    (unused for a single distribution of shape (n,)).
-    Nothing is renormalised: the message says where the first bad row is and by how much.
-    """
-    negative = np.argwhere(array < 0)
-    if negative.size:
-        where = tuple(int(i) for i in negative[0])
-        raise ValueError(
-            f"{name} must hold probabilities ≥ 0; {name}[{', '.join(map(str, where))}] = "
-            f"{float(array[where])!r} ({len(negative)} negative entries in all)"
-        )
-    sums = array.sum(axis=-1)
-    off = np.abs(sums - 1.0) > PROBABILITY_TOLERANCE
-    if not np.any(off):
-        return
-    if array.ndim == 1:
-        where, what, count = (), f"{name} must sum to 1; it", ""
-    else:
-        where = tuple(int(i) for i in np.argwhere(off)[0])
-        label = where[0] if len(where) == 1 else where
-        what = (f"each row {name}[{index_names[1:-1] or index_names}, :] must sum to 1; "
-                f"at {index_names} = {label} it")
-        count = f"; {int(off.sum())} rows off in all"
-    raise ValueError(
-        f"{what} sums to {float(sums[where])!r} (off by {float(sums[where]) - 1.0:+.3g}"
-        f"{count}). Nothing is renormalised: fix it so that it sums to 1 (within "
-        f"{PROBABILITY_TOLERANCE:g})"
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +79,7 @@ class TabularMDP:
                 "transitions must have shape (S, A, S) with S, A ≥ 1 (transitions[s, a, s′] = "
                 f"p(s′|s, a)); got shape {transitions.shape}"
             )
-        _probability_rows("transitions", transitions, "(s, a)")
+        _checks.probability_rows("transitions", transitions, "(s, a)")
 
         rewards = _checks.finite_array("rewards", self.rewards, ndim=(2, 3))
         if rewards.shape not in ((n_states, n_actions), (n_states, n_actions, n_states)):
@@ -127,7 +94,7 @@ class TabularMDP:
                 f"initial must have shape (S,) = ({n_states},) to match transitions; "
                 f"got {initial.shape}"
             )
-        _probability_rows("initial", initial, "")
+        _checks.probability_rows("initial", initial, "")
 
         gamma = _checks.finite_scalar("gamma", self.gamma)
         if not 0.0 <= gamma <= 1.0:
