@@ -16,7 +16,9 @@ Each returns the per-episode terms too, so a standard error is one call away.
 
 Averaging is over episodes, 1/K Σₖ, as the lecture writes: the episodes are the i.i.d. samples.
 Dividing by the number of time steps Σₖ T_k instead (what a flattened batch of steps invites)
-estimates ∇J / E[T] rather than ∇J, weights long episodes more, and is not unbiased for finite K.
+estimates ∇J / E[T] rather than ∇J (with γ = 1, the lecture's normalised E_{S∼d_π}[q ∇ log π]
+of :func:`pgref.exact.normalised_policy_gradient`), weights long episodes more, and is not
+unbiased for finite K.
 """
 
 from __future__ import annotations
@@ -289,6 +291,7 @@ def _baseline_values(baseline, policy, episodes: Episodes) -> np.ndarray | float
             f"{values.shape}"
         )
     mask = episodes.mask
+    _checks.index_array("episodes.states", episodes.states[mask], n_states)
     return np.where(mask, values[np.where(mask, episodes.states, 0)], 0.0)
 
 

@@ -29,6 +29,8 @@ from pgref.mdp import TabularMDP
 
 __all__ = [
     "DEFAULT_MAX_STEPS",
+    "INDEX_PAD",
+    "REWARD_PAD",
     "Episodes",
     "sample_env_episodes",
     "sample_episodes",
@@ -132,7 +134,8 @@ class Episodes:
     def _trusted(cls, states, actions, rewards, lengths, truncated) -> Episodes:
         """Wrap arrays a sampler has just built, valid by construction: no copy, no re-check.
 
-        The tests pass every sampler's output through the public constructor to confirm it.
+        Used by :func:`sample_episodes`; the tests pass its output through the public
+        constructor to confirm it.
         """
         episodes = object.__new__(cls)
         for name, value in (("states", states), ("actions", actions), ("rewards", rewards),

@@ -281,6 +281,10 @@ def test_estimator_bad_input(estimator):
         estimator(policy, theta, episodes, 1.0, allow_truncated="yes")
     with pytest.raises(ValueError, match=r"episodes.states must lie in \[0, 2\)"):
         estimator(SoftmaxLinearPolicy(np.ones((2, 2, 4))), theta, episodes, 1.0)
+    if estimator is reinforce:
+        with pytest.raises(ValueError, match=r"episodes.states must lie in \[0, 2\)"):
+            estimator(SoftmaxLinearPolicy(np.ones((2, 2, 4))), theta, episodes, 1.0,
+                      baseline=np.zeros(2))
 
 
 @pytest.mark.parametrize(("baseline", "message"), [

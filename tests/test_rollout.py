@@ -392,3 +392,17 @@ def test_terminal_mdp_without_terminal_reachability_is_just_truncated():
     episodes = sample_episodes(mdp, policy, np.zeros(2), 4, np.random.default_rng(0),
                                max_steps=3)
     assert np.all(episodes.truncated) and np.all(episodes.lengths == 3)
+
+
+# -- the benchmark ------------------------------------------------------------------------------
+
+
+def test_quick_sampling_benchmark_prints_its_table():
+    """A smoke run of ``python -m pgref bench sampling --quick``: its times are not checked."""
+    from pgref.benchmarks import run
+
+    lines = run("sampling", quick=True)
+    rows = [line for line in lines if line.startswith("| ")]
+    assert len(rows) == 4  # header, the loop, two vectorised sizes
+    assert rows[1].startswith("| per-step loop") and rows[2].startswith("| vectorised")
+    assert any(line.startswith("goal: vectorised ≥ 100× the loop") for line in lines)

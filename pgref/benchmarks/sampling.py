@@ -61,7 +61,7 @@ def run(quick: bool = False) -> list[str]:
     Parameters
     ----------
     quick : bool
-        Smaller sizes (10³ and 10⁴ episodes, 200 for the loop), for a smoke test.
+        Small sizes (500 and 2000 episodes, 100 for the loop, one run each), for a smoke test.
 
     Returns
     -------
@@ -71,17 +71,17 @@ def run(quick: bool = False) -> list[str]:
         transition of the padded arrays and at the traced peak; then the goal and memory lines.
     """
     mdp, policy, theta = _problem()
-    sizes = (1_000, 10_000) if quick else (10_000, 100_000)
-    loop_episodes = 200 if quick else 2_000
-    repeats = 2 if quick else 3
+    sizes = (500, 2_000) if quick else (10_000, 100_000)
+    loop_episodes = 100 if quick else 2_000
+    repeats = 1 if quick else 3
 
     loop_rate, loop_batch = _best_rate(sample_episodes_loop, mdp, policy, theta, loop_episodes,
-                                       repeats=2)
+                                       repeats=min(repeats, 2))
     mean_length = loop_batch.n_transitions / loop_batch.n_episodes
     lines = [
         f"sampling: {mdp.n_states}-state (1 terminal), {mdp.n_actions}-action random MDP, "
         f"uniform policy, mean episode length ≈ {mean_length:.1f} steps; rates are the best of "
-        f"{repeats} runs (loop: 2), memory from one more traced run",
+        f"{repeats} runs (loop: {min(repeats, 2)}), memory from one more traced run",
         "",
         "| sampler | episodes K | transitions Σ T_k | transitions/s | × loop | longest T | "
         "padding | bytes/transition (arrays) | bytes/transition (peak) |",
