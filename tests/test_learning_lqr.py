@@ -1,0 +1,207 @@
+r"""Learning a Gaussian policy on the continuous moving particle (LQR) and the Gaussian bandit.
+
+Oracles: the exact ∇J of :mod:`pgref.lqr` (Lyapunov solves) and its Riccati gain K*; the
+bandit's closed form ∂J/∂σ² = −d. Statistical checks use a fixed seed and |z| < 4.5 per
+component: for a fresh seed the two-sided false-failure probability of one component is
+2·Φ(−4.5) ≈ 6.8e-6, about 1e-4 for all the components checked in this module together.
+
+Both ways of keeping σ² > 0 are shown: with θ holding σ² itself, an update that leaves
+σ² < σ²_min is followed by σ² ← σ²_min and counted (``History.n_projections``); with log σ²
+nothing can go below zero and nothing is projected.
+"""
+
+import numpy as np
+import pytest
+
+from pgref import algorithms as alg
+from pgref import estimators, lqr
+from pgref.policies import GaussianPolicy
+
+Z_LIMIT = 4.5  # two-sided false-failure probability 6.8e-6 per component for a fresh seed
+
+
+def _particle_1d():
+    """The lecture's moving particle in 1-D, γ = 0.8, started at the point s₀ = 1."""
+    return lqr.moving_particle(dim=1, gamma=0.8, initial_cov=[[0.0]])
+
+
+def _coupled_2d():
+    """Coupled 2-D dynamics with non-diagonal costs, γ = 0.8, started at a point."""
+    return lqr.LinearQuadraticProblem(
+        A=[[1.0, 0.1], [-0.2, 0.9]], B=[[0.5, 0.0], [0.2, 1.0]],
+        Q=[[1.0, 0.3], [0.3, 0.5]], R=[[0.2, -0.05], [-0.05, 0.1]],
+        gamma=0.8, initial_mean=[1.0, -0.5], initial_cov=np.zeros((2, 2)),
+    )
+
+
+# -- REINFORCE on the LQR converges to the exact ∇J ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("problem", "gain", "parametrisation"),
+    [
+        (_particle_1d(), [[-0.8]], "variance"),
+        (_coupled_2d(), [[-0.5, 0.1], [0.1, -0.4]], "log_variance"),
+    ],
+    ids=["1-D, σ²", "2-D, log σ²"],
+)
+def test_reinforce_on_the_lqr_matches_the_exact_gradient(problem, gain, parametrisation):
+    policy = lqr.linear_gaussian_policy(problem, variance=0.3, learn_variance=True,
+                                        variance_parameter=parametrisation)
+    theta = lqr.theta_for_gain(policy, gain, 0.3)
+    exact_gradient = lqr.policy_gradient(problem, policy, theta)
+    # H = 80 steps: the rewards cut off are discounted by 0.8⁸⁰ ≈ 1.8e-8, a bias far below the
+    # Monte-Carlo error (relative standard errors are ≥ 1e-2 here).
+    sampler = alg.lqr_sampler(problem, policy, horizon=80)
+    episodes = sampler.sample(theta, 4000, np.random.default_rng(2))
+    J = lqr.objective(problem, policy, theta)
+    for baseline in (None, J):  # b = J(θ), a constant: same mean, much smaller variance
+        estimate = estimators.reinforce(policy, theta, episodes, problem.gamma, baseline,
+                                        allow_truncated=True)
+        z = (estimate.mean - exact_gradient) / estimate.standard_error()
+        assert np.all(np.abs(z) < Z_LIMIT), f"baseline {baseline}: z = {z}"
+    # power: with the baseline, an error of 4.5 SE is under 70% of each component's size
+    assert np.all(Z_LIMIT * estimate.standard_error() < 0.7 * np.abs(exact_gradient))
+
+
+# -- the bandit: the σ² gradient is negative, −d, and REINFORCE sees it --------------------------
+
+
+@pytest.mark.parametrize("parametrisation", ["variance", "log_variance"])
+@pytest.mark.parametrize("dim", [1, 2])
+def test_bandit_variance_gradient_is_negative_and_reinforce_finds_it(dim, parametrisation):
+    targets = np.array([[1.0, -0.5][:dim], [0.0, 2.0][:dim]])
+    bandit = lqr.GaussianBandit(states=np.array([0, 1]), probabilities=[0.3, 0.7],
+                                targets=targets)
+    policy = GaussianPolicy(np.eye(2), action_dim=dim, variance=0.5, learn_variance=True,
+                            variance_parameter=parametrisation)
+    theta = policy.pack(np.full((2, dim), 0.2), 0.5)
+    closed_form = -dim if parametrisation == "variance" else -dim * 0.5  # −d, or −d σ²
+    exact_gradient = bandit.policy_gradient(policy, theta)
+    assert exact_gradient[-1] == pytest.approx(closed_form, rel=1e-12)
+    sampler = alg.gaussian_bandit_sampler(bandit, policy)
+    episodes = sampler.sample(theta, 20_000, np.random.default_rng(5))
+    estimate = estimators.reinforce(policy, theta, episodes, sampler.gamma)
+    mean, se = estimate.mean[-1], estimate.standard_error()[-1]
+    assert mean + Z_LIMIT * se < 0.0                       # the sign, significantly
+    assert abs(mean - closed_form) < Z_LIMIT * se          # and the size
+
+
+# -- exact ascent: K → K*, σ² → 0, by a floor or by log σ² --------------------------------------
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_exact_ascent_with_variance_parameter_reaches_riccati_gain_and_the_floor(dim):
+    problem = lqr.moving_particle(dim=dim, initial_cov=np.eye(dim))
+    policy = lqr.linear_gaussian_policy(problem, variance=0.5, learn_variance=True)
+    theta_0 = lqr.theta_for_gain(policy, np.zeros((dim, dim)), 0.5)
+    floor = 1e-4
+    history = alg.exact_gradient_ascent(problem, policy, theta_0, alpha=0.05, n_updates=200,
+                                        variance_floor=floor)
+    assert np.all(np.isfinite(history.theta)) and np.all(np.isfinite(history.objective))
+    assert np.all(np.diff(history.objective) > -1e-12)
+    gain_error = lqr.gain_matrix(policy, history.final_theta) - lqr.optimal_gain(problem)
+    assert np.abs(gain_error).max() < 5e-3  # from |K₀ − K*| ≈ 2.28 at K₀ = 0
+    # ∂J/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) does not shrink as σ² does: σ² reaches the floor
+    # within a few steps and every later step is projected back to it
+    assert history.variance_floor == floor
+    assert history.final_theta[-1] == floor
+    assert 150 < history.n_projections <= 200
+
+
+def test_exact_ascent_with_log_variance_never_projects_and_shrinks_variance():
+    problem = lqr.moving_particle(dim=2, initial_cov=np.eye(2))
+    policy = lqr.linear_gaussian_policy(problem, variance=0.5, learn_variance=True,
+                                        variance_parameter="log_variance")
+    theta_0 = lqr.theta_for_gain(policy, np.zeros((2, 2)), 0.5)
+    history = alg.exact_gradient_ascent(problem, policy, theta_0, alpha=0.05, n_updates=200)
+    variances = np.exp(history.theta[:, -1])
+    assert history.n_projections == 0 and history.variance_floor is None
+    assert np.all(np.diff(variances) < 0) and variances[-1] > 0
+    assert variances[-1] < 0.2 * variances[0]
+    gain_error = lqr.gain_matrix(policy, history.final_theta) - lqr.optimal_gain(problem)
+    assert np.abs(gain_error).max() < 5e-3  # from |K₀ − K*| ≈ 2.28 at K₀ = 0
+
+
+# -- sampled learning ---------------------------------------------------------------------------
+
+
+def test_reinforce_moves_the_gain_towards_riccati_and_shrinks_the_variance():
+    problem = lqr.moving_particle(dim=1, gamma=0.8)
+    k_star = lqr.optimal_gain(problem)
+    policy = lqr.linear_gaussian_policy(problem, variance=0.5, learn_variance=True,
+                                        variance_parameter="log_variance")
+    theta_0 = lqr.theta_for_gain(policy, [[0.0]], 0.5)
+    sampler = alg.lqr_sampler(problem, policy, horizon=40)  # 0.8⁴⁰ ≈ 1.3e-4
+    settings = alg.Settings(alpha=0.05, n_episodes=1000, batch_size=20)
+    reached = 0
+    for seed in (0, 1, 2):
+        history = alg.REINFORCE_batch(sampler, theta_0, settings, np.random.default_rng(seed),
+                                      baseline=-4.0)  # a constant near J, for the variance
+        distances = np.abs(history.theta[:, 0] - k_star[0, 0])
+        reached += distances[-10:].mean() < 0.3 * distances[0]
+        assert np.exp(history.final_theta[-1]) < np.exp(theta_0[-1])
+        assert history.objective[-1] > history.objective[0] + 2.0  # J(θ₀) = −6.6
+        assert history.n_projections == 0
+    assert reached >= 2
+
+
+@pytest.mark.parametrize("parametrisation", ["variance", "log_variance"])
+def test_reinforce_on_the_bandit_keeps_variance_positive_either_way(parametrisation):
+    bandit = lqr.GaussianBandit(states=np.array([0]), probabilities=[1.0], targets=[1.0])
+    policy = GaussianPolicy(np.ones((1, 1)), variance=1.0, learn_variance=True,
+                            variance_parameter=parametrisation)
+    theta_0 = policy.pack([[0.0]], 1.0)
+    sampler = alg.gaussian_bandit_sampler(bandit, policy)
+    history = alg.REINFORCE_batch(sampler, theta_0, alg.Settings(0.05, 2000, batch_size=10),
+                                  np.random.default_rng(0))
+    assert np.all(np.isfinite(history.theta)) and np.all(np.isfinite(history.objective))
+    assert history.theta[-1, 0] == pytest.approx(1.0, abs=0.1)      # μ → a* = 1
+    variances = [policy.variance(theta) for theta in history.theta]
+    assert variances[-1] < 0.15 * variances[0]                       # σ² → 0
+    if parametrisation == "variance":
+        # sampled steps overshoot σ² = 0: each is projected to the floor and counted
+        assert history.variance_floor == alg.DEFAULT_VARIANCE_FLOOR
+        assert history.n_projections > 10
+        assert min(variances) == alg.DEFAULT_VARIANCE_FLOOR
+    else:
+        assert history.n_projections == 0 and history.variance_floor is None
+        assert min(variances) > 0
+
+
+def test_per_step_reinforce_with_a_learned_baseline_on_continuous_states():
+    problem = _particle_1d()
+    policy = lqr.linear_gaussian_policy(problem, variance=0.3)
+    baseline = alg.LinearValueBaseline(  # v̂(s) = w₁ s² + w₂, the form of the exact value
+        lambda states: np.column_stack([states[:, 0] ** 2, np.ones(len(states))]),
+        alpha=1e-3, n_features=2)
+    sampler = alg.lqr_sampler(problem, policy, horizon=20)
+    history = alg.REINFORCE(sampler, [-0.8], alg.Settings(1e-3, 3), np.random.default_rng(0),
+                            baseline=baseline)
+    assert history.theta.shape == (4, 1) and history.value_weights.shape == (4, 2)
+    assert np.all(history.episode_lengths == 20)
+    assert history.value_weights[-1, 1] < 0  # the returns are negative, so v̂ moves down
+
+
+def test_lqr_and_bandit_episodes_and_refusals():
+    problem = _coupled_2d()
+    policy = lqr.linear_gaussian_policy(problem)
+    trajectories = lqr.sample_trajectories(problem, policy, np.zeros(4), 3, 5,
+                                           np.random.default_rng(0))
+    episodes = alg.episodes_from_trajectories(trajectories)
+    assert episodes.states.shape == (3, 5, 2) and episodes.actions.shape == (3, 5, 2)
+    assert np.all(episodes.lengths == 5) and np.all(episodes.truncated)
+    bandit = lqr.GaussianBandit(states=np.array([0]), probabilities=[1.0], targets=[1.0])
+    samples = bandit.sample(GaussianPolicy(np.ones((1, 1))), [0.0], 4, np.random.default_rng(0))
+    one_step = alg.episodes_from_bandit_samples(samples)
+    assert one_step.rewards.shape == (4, 1) and not np.any(one_step.truncated)
+    with pytest.raises(ValueError, match="horizon must be an integer ≥ 1"):
+        alg.lqr_sampler(problem, policy, horizon=0)
+    with pytest.raises(ValueError, match=r"problem must be a pgref\.lqr\.LinearQuadraticProblem"):
+        alg.lqr_sampler(bandit, policy, horizon=5)
+    with pytest.raises(ValueError, match=r"bandit must be a pgref\.lqr\.GaussianBandit"):
+        alg.gaussian_bandit_sampler(problem, policy)
+    with pytest.raises(ValueError, match=r"trajectories must be a pgref\.lqr\.Trajectories"):
+        alg.episodes_from_trajectories(samples)
+    with pytest.raises(ValueError, match="variance_floor must be > 0"):
+        alg.exact_gradient_ascent(problem, policy, np.zeros(4), 0.1, 1, variance_floor=-1.0)
