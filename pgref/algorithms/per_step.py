@@ -54,6 +54,9 @@ def PG_v1(sampler: Sampler, theta, settings: Settings, rng: np.random.Generator)
         8: end for
 
     G(τ) = Σₜ γᵗ Rₜ₊₁ (γ = 1 in the lecture), computed by :func:`pgref.estimators.returns`.
+    No factor γᵗ appears for γ < 1: G(τ) Σₜ ∇ log π_θ(Aₜ|Sₜ) = G(τ) ∇ log p_π(τ) is already
+    an unbiased sample of ∇E[G(τ)] (lecture: "Log-Derivative Trick").
+
     The score in line 6 is taken at the current θ, so from the second step on it differs from
     the score at the θ the episode was sampled with: the episode's T updates together are not
     α times the single-sample gradient estimate G(τ) Σₜ ∇ log π_θ(Aₜ|Sₜ) of the lecture's SGD
