@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from pgref import algorithms as alg
-from pgref import envs, exact
+from pgref import envs, exact, rollout
 from pgref.features import one_hot_state_features, shared_action_features
-from pgref.mdp import TabularEnv
+from pgref.mdp import TabularEnv, TabularMDP
 from pgref.policies import SoftmaxLinearPolicy
 from pgref.rollout import Episodes
 
@@ -44,19 +44,34 @@ def _corridor_J(p):
 #
 # States 0 → 1 → terminal 2 whatever the action; x(s, a) = e_a in every state, so θ = (θ₀, θ₁)
 # is shared by both steps and π_θ(0|s) = σ(θ₀ − θ₁). The score of action a is e_a − π_θ(·).
-# The episode: S₀ = 0, A₀ = 0, R₁ = 1; S₁ = 1, A₁ = 1, R₂ = 2.
+# Rewards r(0, 0) = 1, r(1, 1) = 2, all others 0. The episode used throughout:
+# S₀ = 0, A₀ = 0, R₁ = 1; S₁ = 1, A₁ = 1, R₂ = 2.
+
+
+def _two_step_mdp():
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, :, 1] = transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    return TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=1.0,
+                      terminal=np.array([False, False, True]))
+
+
+def _two_step_policy():
+    return SoftmaxLinearPolicy(shared_action_features(np.eye(2), 3))
 
 
 def _fixed_episode_sampler(gamma):
-    policy = SoftmaxLinearPolicy(shared_action_features(np.eye(2), 3))
     episode = Episodes.from_lists([[0, 1]], [[0, 1]], [[1.0, 2.0]])
-    return alg.Sampler(policy, gamma, lambda theta, n_episodes, rng: episode)
+    return alg.Sampler(_two_step_policy(), gamma, lambda theta, n_episodes, rng: episode)
 
 
 def test_pg_v1_matches_the_two_step_example_worked_by_hand():
-    alpha = 0.1
-    history = alg.PG_v1(_fixed_episode_sampler(1.0), np.zeros(2),
-                        alg.Settings(alpha=alpha, n_episodes=1), np.random.default_rng(0))
+    mdp, policy, alpha, seed = _two_step_mdp(), _two_step_policy(), 0.1, 3
+    # the episode the loop will sample first: the same draws from the same seed at θ⁰ = 0
+    replay = rollout.sample_episodes(mdp, policy, np.zeros(2), 1, np.random.default_rng(seed))
+    np.testing.assert_array_equal(replay.actions, [[0, 1]])  # A₀ = 0, A₁ = 1: R₁ = 1, R₂ = 2
+    history = alg.PG_v1(alg.tabular_sampler(mdp, policy), np.zeros(2),
+                        alg.Settings(alpha=alpha, n_episodes=1), np.random.default_rng(seed))
     G = 1.0 + 2.0                                # G(τ) = R₁ + R₂
     # t = 0 at θ⁰ = (0, 0): π = (½, ½), score(A₀ = 0) = (½, −½)
     theta_1 = np.array([alpha * G / 2, -alpha * G / 2])
@@ -69,6 +84,9 @@ def test_pg_v1_matches_the_two_step_example_worked_by_hand():
     # the recorded direction is Σₜ G ∇log π at the θ of each step: (½ − p₁, −½ + p₁)·G
     assert history.gradient_norms[0] == pytest.approx(G * math.sqrt(2) * abs(0.5 - p_1),
                                                       abs=1e-12)
+    # and the history's J is the exact one: J(θ) = π(0)·1 + π(1)·2 with π shared by both states
+    p_2 = _sigmoid(theta_2[0] - theta_2[1])
+    assert history.objective[-1] == pytest.approx(p_2 + 2 * (1 - p_2), rel=1e-12)
 
 
 def test_batch_pg_v1_takes_every_score_at_the_sampling_theta():
@@ -327,7 +345,7 @@ def test_truncated_episodes_are_refused_unless_allowed():
 
 
 def test_sampler_refuses_bad_arguments():
-    policy = SoftmaxLinearPolicy(shared_action_features(np.eye(2), 3))
+    policy = _two_step_policy()
     episode = Episodes.from_lists([[0]], [[0]], [[1.0]])
     with pytest.raises(ValueError, match=r"gamma must lie in \[0, 1\]"):
         alg.Sampler(policy, 1.5, lambda theta, n, rng: episode)
