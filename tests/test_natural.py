@@ -33,6 +33,11 @@ def test_fisher_of_one_hot_softmax_is_block_diagonal_with_the_per_state_formula(
         block = slice(s * n_actions, (s + 1) * n_actions)
         expected[block, block] = visits[s] * (np.diag(pi[s]) - np.outer(pi[s], pi[s]))
     np.testing.assert_allclose(fisher, expected, rtol=1e-12, atol=1e-14)
+    # singular: shifting every preference of one state by the same amount changes nothing
+    for s in range(problem.mdp.n_states):
+        shift = np.zeros(policy.n_params)
+        shift[s * n_actions : (s + 1) * n_actions] = 1.0
+        np.testing.assert_allclose(fisher @ shift, 0.0, atol=1e-12)
 
 
 def test_natural_gradient_of_tabular_softmax_is_the_centred_advantage():
