@@ -166,16 +166,7 @@ class StateActionFeatures:
 
     def at(self, states) -> np.ndarray:
         """x(s, ·) for each state in the batch: shape ``(N, A, J)``."""
-        if self.is_tabular:
-            return self.source[_checks.index_array("states", states, self.n_states)]
-        n = len(_checks.finite_array("states", states))
-        values = _checks.finite_array("features(states)", self.source(states), ndim=3)
-        if values.shape != (n, self.n_actions, self.n_features):
-            raise ValueError(
-                f"features(states) must return shape ({n}, {self.n_actions}, "
-                f"{self.n_features}); got {values.shape}"
-            )
-        return values
+        return _lookup(self.source, self.n_states, states, (self.n_actions, self.n_features))
 
 
 @dataclass(frozen=True)
@@ -220,13 +211,17 @@ class StateFeatures:
 
     def at(self, states) -> np.ndarray:
         """x(s) for each state in the batch: shape ``(N, J)``."""
-        if self.is_tabular:
-            return self.source[_checks.index_array("states", states, self.n_states)]
-        n = len(_checks.finite_array("states", states))
-        values = _checks.finite_array("features(states)", self.source(states), ndim=2)
-        if values.shape != (n, self.n_features):
-            raise ValueError(
-                f"features(states) must return shape ({n}, {self.n_features}); "
-                f"got {values.shape}"
-            )
-        return values
+        return _lookup(self.source, self.n_states, states, (self.n_features,))
+
+
+def _lookup(source, n_states: int | None, states, trailing: tuple[int, ...]) -> np.ndarray:
+    """Rows of a table indexed by integer states, or a callable's checked output (N, *trailing)."""
+    if n_states is not None:
+        return source[_checks.index_array("states", states, n_states)]
+    n = len(_checks.finite_array("states", states))
+    values = _checks.finite_array("features(states)", source(states), ndim=1 + len(trailing))
+    if values.shape != (n, *trailing):
+        raise ValueError(
+            f"features(states) must return shape {(n, *trailing)}; got {values.shape}"
+        )
+    return values
