@@ -84,7 +84,7 @@ print("Σₐ θᵀx(s, a) for the first states:", linear_scores.sum(axis=1)[:4])
 #
 #     ∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b),
 #
-# is `SoftmaxLinearPolicy.grad_log_prob`; we check it against central finite differences of
+# is `pgref.SoftmaxLinearPolicy.grad_log_prob`; we check it against central finite differences of
 # `log_prob` (`pgref.numerics.central_difference`).
 
 # %%
@@ -178,8 +178,8 @@ assert np.allclose(score, by_differences, atol=1e-8)
 #
 # Lecture, "Example: DPN": a network that "we very well know how to make return a probability
 # distribution" — a softmax on its last layer. `pgref.MLPSoftmaxPolicy` is a tanh MLP of x(s)
-# with a softmax output; its backpropagation is written out by hand in `_scores`, and again
-# finite differences agree.
+# with a softmax output; its backpropagation is written out by hand (the class Notes give the
+# equations), and again finite differences agree.
 
 # %%
 dpn = pgref.MLPSoftmaxPolicy(features.one_hot_state_features(grid.mdp.n_states),

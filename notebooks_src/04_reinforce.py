@@ -83,12 +83,13 @@ assert estimators.reward_to_go(episode, 1.0)[0, 0] == estimators.returns(episode
 #     pg_v1                     w = G(τ_k)
 #     reinforce                 w = Gₜ[k]
 #     reinforce, b = J(θ)       w = Gₜ[k] − b,  a constant baseline
-#     reinforce, b = v_π(Sₜ)    w = Gₜ[k] − v_π(Sₜ[k]),  the exact values (`pgref.exact.state_values`)
+#     reinforce, b = v_π(Sₜ)    w = Gₜ[k] − v_π(Sₜ[k]),  the exact values
 #
-# All four are consistent with the exact ∇J. The total variance Σᵢ Var(per-episode termᵢ)
-# falls from pg_v1 to reinforce, and again with either baseline. (v_π is a good baseline, not
-# the variance-minimising one: here the constant does about as well. The corridor's θ has two
-# components that always move in opposite directions, so we show the first.)
+# with v_π from `pgref.exact.state_values`. All four are consistent with the exact ∇J. The
+# total variance Σᵢ Var(per-episode termᵢ) falls from pg_v1 to reinforce, and again with
+# either baseline. (v_π is a good baseline, not the variance-minimising one: here the constant
+# does about as well. The corridor's θ has two components that always move in opposite
+# directions, so we show the first.)
 
 # %%
 theta = np.array([0.3, 0.0])
