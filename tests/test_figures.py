@@ -1,11 +1,38 @@
-"""Figures: the data behind each one, and deterministic bytes (not pixels)."""
+"""Figures: the data behind each one, and deterministic bytes (not pixels).
 
+Each figure's quick data are computed once per test session (:func:`quick`) and checked against
+the library's exact solvers and closed forms. The statistical checks run on the figures' fixed
+seeds; the z-bound Z_LIMIT = 4.5 would fail for a fresh seed with probability 2·Φ(−4.5) ≈ 6.8e-6
+per component.
+"""
+
+import dataclasses
+import functools
+import math
 from math import erf
 
 import numpy as np
 import pytest
 
-from pgref import figures
+from pgref import algorithms, envs, exact, figures, lqr
+from pgref.policies import SoftmaxLinearPolicy
+
+Z_LIMIT = 4.5
+
+
+@functools.cache
+def quick(name: str):
+    """The quick-mode data of a registered figure, computed once."""
+    return figures.REGISTRY[name].compute(True)
+
+
+def _corridor(gamma=1.0):
+    problem = envs.short_corridor()
+    mdp = problem.mdp if gamma == 1.0 else dataclasses.replace(problem.mdp, gamma=gamma)
+    return mdp, SoftmaxLinearPolicy(problem.features)
+
+
+THETA_0 = np.array([-0.55, 0.55])  # the corridor's θ₀ of figures 3–5 and 7: π(right) = σ(−1.1)
 
 
 def test_policies_data_are_the_softmax_and_gaussian_of_the_lecture():
@@ -48,3 +75,209 @@ def test_every_registered_figure_is_committed(name):
 def test_unknown_figure_names_are_refused(tmp_path):
     with pytest.raises(ValueError, match="names must be among"):
         figures.generate(tmp_path, names=["nonexistent"], progress=False)
+
+
+# -- 2. log-derivative trick --------------------------------------------------------------------
+
+
+def test_log_derivative_scores_are_the_closed_forms_and_average_to_zero():
+    data = quick("log_derivative")
+    # softmax with x(s, a) = e_a: ∇ log π(a) = e_a − π, and Σ_a π(a)(e_a − π) = π − π = 0
+    pi = data.softmax_action_probs
+    np.testing.assert_allclose(pi, np.exp(data.softmax_theta) / np.exp(data.softmax_theta).sum())
+    np.testing.assert_allclose(data.softmax_scores, np.eye(pi.size)[data.softmax_actions] - pi,
+                               atol=1e-14)
+    np.testing.assert_allclose(data.softmax_exact_mean, 0.0, atol=1e-15)
+    # Gaussian N(θ, σ²): (a − θ)/σ² and ((a − θ)² − σ²)/(2σ⁴)
+    theta, variance = data.gaussian_theta
+    diff = data.gaussian_actions - theta
+    np.testing.assert_allclose(
+        data.gaussian_scores,
+        np.column_stack([diff / variance, (diff**2 - variance) / (2 * variance**2)]),
+        rtol=1e-12, atol=1e-12)
+    for scores, running in ((data.softmax_scores, data.softmax_running_mean),
+                            (data.gaussian_scores, data.gaussian_running_mean)):
+        np.testing.assert_allclose(
+            running, [scores[:n].mean(axis=0) for n in data.counts], rtol=1e-10, atol=1e-12)
+        n = data.counts[-1]
+        assert n == scores.shape[0]
+        z = running[-1] / (scores.std(axis=0, ddof=1) / np.sqrt(n))
+        assert np.all(np.abs(z) < Z_LIMIT), z
+
+
+# -- 3. Monte-Carlo convergence -----------------------------------------------------------------
+
+
+def test_monte_carlo_error_falls_like_one_over_root_k_around_the_exact_gradient():
+    data = quick("monte_carlo")
+    mdp, policy = _corridor()
+    np.testing.assert_allclose(data.exact_gradient, exact.policy_gradient(mdp, policy, THETA_0),
+                               rtol=1e-12)
+    fitted = data.counts >= data.slope_from
+    for m, error in enumerate(data.rms_error):
+        assert data.slopes[m] == pytest.approx(
+            algorithms.loglog_slope(data.counts[fitted], error[fitted]), rel=1e-12)
+        # −1/2 in theory; one realisation of R nested runs wanders by about ±0.2 (heavy tails)
+        assert -0.8 < data.slopes[m] < -0.3, data.slopes
+        # the RMS error at the largest K is √(tr Cov / K) up to the noise of R runs
+        ratio = error[-1] / np.sqrt(data.per_episode_variance[m] / data.counts[-1])
+        assert 0.5 < ratio < 2.0, ratio
+    # unbiased: the R final estimates average to ∇J (a z-test per estimator and component)
+    final = data.final_estimates  # (M, R, 2)
+    z = (final.mean(axis=1) - data.exact_gradient) / (
+        final.std(axis=1, ddof=1) / np.sqrt(final.shape[1]))
+    assert np.all(np.abs(z) < Z_LIMIT), z
+    # reward-to-go and the baseline lower the per-episode variance
+    assert data.per_episode_variance[0] > data.per_episode_variance[1] > (
+        data.per_episode_variance[2])
+    assert data.running_estimate.shape == data.running_standard_error.shape == (
+        len(data.names), data.counts.size)
+
+
+# -- 4. Variance --------------------------------------------------------------------------------
+
+
+def test_variance_bars_have_the_same_mean_and_shrink_with_causality_and_baselines():
+    data = quick("variance")
+    mdp, policy = _corridor()
+    assert data.exact_component == pytest.approx(
+        exact.policy_gradient(mdp, policy, THETA_0)[0], rel=1e-12)
+    z = (data.mean - data.exact_component) / data.standard_error
+    assert np.all(np.abs(z) < Z_LIMIT), z
+    np.testing.assert_allclose(data.mean, data.per_episode.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(data.variance, data.per_episode.var(axis=1, ddof=1), rtol=1e-10)
+    assert np.all(data.variance_lower < data.variance)
+    assert np.all(data.variance < data.variance_upper)
+    # G(τ) → Gₜ → Gₜ − b: intervals that do not overlap
+    assert data.variance_upper[1] < data.variance_lower[0]
+    assert max(data.variance_upper[2], data.variance_upper[3]) < data.variance_lower[1]
+
+
+# -- 5. Short corridor --------------------------------------------------------------------------
+
+
+def test_short_corridor_objective_optimum_and_learning_curves():
+    data = quick("short_corridor")
+    p = data.probabilities
+    np.testing.assert_allclose(data.objective_by_probability, 2 * (p - 2) / (p * (1 - p)),
+                               rtol=1e-10)  # Sutton & Barto's closed form
+    step = p[1] - p[0]
+    assert abs(data.best_probability - (2 - math.sqrt(2))) <= step / 2 + 1e-12
+    assert data.best_objective == pytest.approx(-(6 + 4 * math.sqrt(2)), abs=1e-3)
+
+    n_methods, n_seeds = len(data.names), len(data.seeds)
+    n_points = data.exact_objective.shape[0]
+    assert data.theta.shape == (n_methods, n_seeds, n_points, 2)
+    assert data.objective.shape == (n_methods, n_seeds, n_points)
+    assert data.exact_theta.shape == (n_points, 2) and data.alphas.shape == (n_methods,)
+    mdp, policy = _corridor()
+    for theta, J in zip(data.theta.reshape(-1, 2), data.objective.reshape(-1), strict=True):
+        assert J == pytest.approx(exact.objective(mdp, policy, theta), rel=1e-12)
+    np.testing.assert_array_equal(data.theta[:, :, 0], np.broadcast_to(THETA_0, (n_methods,
+                                                                                n_seeds, 2)))
+    assert np.all(np.diff(data.exact_objective) > 0)  # exact ascent with a small α is monotone
+    np.testing.assert_allclose(
+        data.exact_objective, [exact.objective(mdp, policy, th) for th in data.exact_theta],
+        rtol=1e-12)
+
+
+# -- 6. The policy gradient theorem's pieces ----------------------------------------------------
+
+
+def test_theorem_visits_distribution_and_phi_series():
+    data = quick("theorem")
+    problem = envs.gridworld(slip=data.slip)
+    mdp = problem.mdp
+    assert data.gamma == mdp.gamma
+    pi = np.tile(data.action_probs, (mdp.n_states, 1))  # the same π in every cell
+    np.testing.assert_allclose(data.visits, exact.discounted_visits(mdp, pi), rtol=1e-12)
+    np.testing.assert_allclose(data.distribution, exact.on_policy_distribution(mdp, pi),
+                               rtol=1e-12)
+    assert data.distribution.sum() == pytest.approx(1.0, rel=1e-12)
+    # the φ series: partial sums start at 0, never decrease, and reach n(x)
+    sums = data.partial_sums
+    np.testing.assert_array_equal(sums[0], 0.0)
+    assert np.all(np.diff(sums, axis=0) >= 0.0)
+    np.testing.assert_allclose(sums[-1], data.visits, atol=1e-5)
+    # the first term is p₀ itself (φ(s→s, 0) = 1); the second is p₀ᵀ P_π
+    np.testing.assert_allclose(sums[1], np.where(mdp.terminal, 0.0, mdp.initial), atol=1e-15)
+    # the counted visits agree with n(s) state by state
+    live = data.empirical_standard_error > 0
+    assert np.all(live == (data.visits > 0))
+    z = (data.empirical_visits[live] - data.visits[live]) / data.empirical_standard_error[live]
+    assert np.all(np.abs(z) < Z_LIMIT), z
+    np.testing.assert_allclose(data.empirical_distribution,
+                               data.empirical_visits / data.empirical_visits.sum(), rtol=1e-12)
+
+
+# -- 7. Discounting -----------------------------------------------------------------------------
+
+
+def test_discounting_estimates_converge_to_two_different_exact_limits():
+    data = quick("discounting")
+    mdp, policy = _corridor(data.gamma)
+    assert data.gamma < 1
+    np.testing.assert_allclose(data.exact_gradient, exact.policy_gradient(mdp, policy, THETA_0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(data.dropped_direction,
+                               exact.gamma_dropped_direction(mdp, policy, THETA_0), rtol=1e-12)
+    limits = np.array([data.exact_gradient[0], data.dropped_direction[0]])
+    final, error = data.running_estimate[:, -1], data.running_standard_error[:, -1]
+    assert np.all(np.abs(final - limits) / error < Z_LIMIT)           # each to its own limit
+    assert np.all(np.abs(final - limits[::-1]) / error > Z_LIMIT)  # and far from the other
+    # the two limits coincide at γ = 1 only
+    assert data.gammas[-1] == 1.0
+    assert data.dropped_by_gamma[-1] == pytest.approx(data.gradient_by_gamma[-1], rel=1e-10)
+    assert np.all(np.abs(data.dropped_by_gamma[:-1] - data.gradient_by_gamma[:-1]) > 1e-3)
+
+
+# -- 8. The continuous moving particle ----------------------------------------------------------
+
+
+def test_particle_learning_data_match_the_exact_lqr_solves():
+    data = quick("particle")
+    problem, policy = data.problem, data.policy
+    np.testing.assert_allclose(data.optimal_gain, lqr.optimal_gain(problem), rtol=1e-12)
+    n_seeds, n_points = len(data.seeds), data.updates.size
+    assert data.theta.shape == (n_seeds, n_points, policy.n_params)
+    assert data.gain.shape == (n_seeds, n_points, 2, 2)
+    assert data.variance.shape == data.objective.shape == (n_seeds, n_points)
+    for theta, gain, variance, J in zip(data.theta.reshape(-1, policy.n_params),
+                                        data.gain.reshape(-1, 2, 2), data.variance.reshape(-1),
+                                        data.objective.reshape(-1), strict=True):
+        np.testing.assert_array_equal(gain, lqr.gain_matrix(policy, theta))
+        assert variance == policy.variance(theta) == pytest.approx(np.exp(theta[-1]))
+        assert J == pytest.approx(lqr.objective(problem, policy, theta), rel=1e-12)
+    # exact ascent: J rises, σ² falls (∂J/∂σ² < 0), the gain moves towards K*
+    assert np.all(np.diff(data.exact_objective) > 0)
+    assert np.all(np.diff(data.exact_variance) < 0)
+    distance = np.abs(data.exact_gain - data.optimal_gain).max(axis=(1, 2))
+    assert np.all(np.diff(distance) < 0)
+    assert np.all(data.objective[:, -1] > data.objective[:, 0])  # sampled learning improves J
+    # the learned policy brings the particle nearer the origin than θ₀ does
+    assert data.initial_paths.shape == data.learned_paths.shape
+    final_distance = [np.linalg.norm(paths[:, -1], axis=1).mean()
+                      for paths in (data.initial_paths, data.learned_paths)]
+    assert final_distance[1] < final_distance[0]
+
+
+# -- 9. The O(1/t) rate -------------------------------------------------------------------------
+
+
+def test_rates_gap_times_t_levels_off_and_natural_gradient_is_faster():
+    data = quick("rates")
+    k = data.n_suboptimal
+    assert k == 2 and data.limit == pytest.approx(k / ((k + 1) * data.alpha), rel=1e-15)
+    t = data.steps
+    late = t >= t[-1] // 10
+    assert data.late_slope == pytest.approx(algorithms.loglog_slope(t[late],
+                                                                   data.vanilla_gap[late]))
+    assert data.late_slope == pytest.approx(-1.0, abs=0.15)
+    scaled = t * data.vanilla_gap
+    # levelling off: t·gap approaches the gradient-flow limit and stays near it
+    assert abs(scaled[-1] - data.limit) < abs(scaled[t[-1] // 10] - data.limit)
+    assert scaled[-1] == pytest.approx(data.limit, rel=0.1)
+    assert np.all(np.diff(data.vanilla_gap) < 0)
+    # natural gradient: far smaller gap after 40 updates than vanilla after all of its own
+    assert data.natural_gap[-1] < 1e-6 < data.vanilla_gap[-1]
+    assert np.all(np.diff(data.natural_gap) < 0)
