@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import algorithms, envs, estimators, exact, rollout
-from pgref.figures._policies import log_counts, running_mean
+from pgref.figures._running import log_counts, running_mean, running_standard_error
 from pgref.policies import SoftmaxLinearPolicy
 
 __all__ = [
@@ -48,11 +48,6 @@ def _three_estimates(mdp, policy, theta, episodes) -> list[estimators.GradientEs
         estimators.reinforce(policy, theta, episodes, mdp.gamma),
         estimators.reinforce(policy, theta, episodes, mdp.gamma, baseline=values),
     ]
-
-
-def _running_standard_error(terms: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """s_N / √N of the first N terms (shape (N_max,)) at each N ≥ 2 of ``counts``."""
-    return np.array([terms[:n].std(ddof=1) / np.sqrt(n) for n in counts])
 
 
 # -- 3. Monte-Carlo convergence (lecture: "Training Policy Network: SGD") ------------------------
@@ -137,7 +132,7 @@ def monte_carlo_data(quick: bool = False) -> MonteCarloData:
             terms[m].append(estimate.per_episode)
             if repetition == 0:
                 estimates[m] = running[:, 0]
-                standard_errors[m] = _running_standard_error(estimate.per_episode[:, 0],
+                standard_errors[m] = running_standard_error(estimate.per_episode[:, 0],
                                                              counts)
     variances = np.array([np.concatenate(t).var(axis=0, ddof=1).sum() for t in terms])
     rms_error = np.sqrt(squared_errors / n_repetitions)
@@ -197,9 +192,9 @@ def variance_data(quick: bool = False) -> VarianceData:
     Notes
     -----
     Lecture, "REINFORCE: First Official Algorithm" and blog, "causality trick": every estimator
-    has mean ∇J, but the rewards before t (dropped by Gₜ) and a baseline b(Sₜ) (whose term has
-    mean b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0) only add noise. Var(∇̂J) = s²/K, so a 3× smaller s² needs
-    3× fewer episodes for the same error. The interval for s² treats (xₖ − x̄)² as K i.i.d.
+    has mean ∇J. The rewards before t, which Gₜ leaves out, and the b(Sₜ) a baseline subtracts
+    (a term of mean b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0) only add noise. Var(∇̂J) = s²/K, so a 3× smaller
+    s² needs 3× fewer episodes for the same error. The interval for s² treats (xₖ − x̄)² as K i.i.d.
     terms (:meth:`pgref.estimators.MonteCarloEstimate.confidence_interval`).
     """
     mdp, policy = _corridor()
@@ -299,7 +294,7 @@ def discounting_data(quick: bool = False) -> DiscountingData:
         terms = estimators.reinforce(policy, theta, episodes, gamma,
                                      discount_weighting=keep).per_episode[:, 0]
         running[row] = running_mean(terms, counts)
-        standard_errors[row] = _running_standard_error(terms, counts)
+        standard_errors[row] = running_standard_error(terms, counts)
 
     gammas = np.linspace(0.3, 1.0, 8 if quick else 36)
     by_gamma = np.array([

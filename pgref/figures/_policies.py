@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref.features import moving_particle_features, shared_action_features
+from pgref.figures._running import log_counts, running_mean
 from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
 
 __all__ = ["LogDerivativeData", "PoliciesData", "log_derivative_data", "policies_data"]
@@ -107,16 +108,6 @@ class LogDerivativeData(NamedTuple):
     gaussian_actions: np.ndarray
     gaussian_scores: np.ndarray
     gaussian_running_mean: np.ndarray
-
-
-def running_mean(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """1/N Σ_{i≤N} values[i] at each N of ``counts`` (rows of a (N_max, …) array)."""
-    return np.cumsum(values, axis=0)[counts - 1] / counts.reshape(-1, *[1] * (values.ndim - 1))
-
-
-def log_counts(n_max: int, n_points: int, start: int = 1) -> np.ndarray:
-    """About ``n_points`` distinct integers from ``start`` to ``n_max``, evenly spaced in log."""
-    return np.unique(np.geomspace(start, n_max, n_points).round().astype(int))
 
 
 def log_derivative_data(quick: bool = False) -> LogDerivativeData:
