@@ -126,8 +126,8 @@ REGISTRY: dict[str, FigureSpec] = {
             "short_corridor",
             "The short corridor (Sutton & Barto, Example 13.1): the exact J(p) with p = π(right) "
             "and its maximum (left); J(θ) after each episode of the lecture's PG_v1, REINFORCE "
-            "and REINFORCE with a learned baseline, mean and range over seeds, beside exact "
-            "ascent θ ← θ + α∇J taking one step per episode (right).",
+            "and REINFORCE with a learned baseline, mean ± 1 standard error over seeds, beside "
+            "exact ascent θ ← θ + α∇J taking one step per episode (right).",
             short_corridor_data,
             plotting.draw_short_corridor,
         ),
