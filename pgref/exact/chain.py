@@ -1,20 +1,12 @@
-r"""Exact policy evaluation and the exact policy gradient of a tabular MDP, by linear solves.
-
-For a policy table π (S, A) — or a policy and its θ — this module computes every quantity of the
-lecture's and the blog's derivation with no sampling at all: P_π and r_π, v_π, q_π and the
-advantages, the blog's k-step visitation φ(s→x, k), expected visit counts n(s) and on-policy
-distribution μ(s), the objective J(θ) and its gradient ∇J(θ) by the policy gradient theorem.
-These are the true values that every Monte-Carlo estimate in pgref is tested against.
-
-Conventions (see DESIGN.md): terminal states are absorbing with zero reward and value 0, and the
-two linear systems are solved on the non-terminal block only. With γ = 1 a policy must end its
-episodes with probability 1; this is checked on the graph of P_π before solving, and a
-:class:`NonTerminatingPolicyError` names the states that cannot reach a terminal state.
+r"""The Markov chain that a policy table π (S, A) induces on a tabular MDP, and the two linear
+systems solved on it: P_π, r_π and the k-step visitation φ(s→x, k); v_π, q_π and the advantages
+from the Bellman equation (I − γ P_NN) v_N = r_N; the visit counts n, n₁ and the on-policy
+distribution μ from its transpose, (I − γ P_NN)ᵀ n_N = p₀,N. Both are solved on the non-terminal
+block N only, and with γ = 1 only after the graph of P_π shows that every non-terminal state can
+reach a terminal state (:class:`NonTerminatingPolicyError` names those that cannot).
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import numpy as np
 
@@ -23,16 +15,11 @@ from pgref.mdp import TabularMDP
 
 __all__ = [
     "NonTerminatingPolicyError",
-    "NormalisedPolicyGradient",
     "action_values",
     "advantages",
     "discounted_visits",
-    "gamma_dropped_direction",
     "k_step_visits",
-    "normalised_policy_gradient",
-    "objective",
     "on_policy_distribution",
-    "policy_gradient",
     "policy_rewards",
     "policy_transitions",
     "state_values",
@@ -54,22 +41,6 @@ class NonTerminatingPolicyError(ValueError):
         self.states = tuple(int(s) for s in states)
 
 
-class NormalisedPolicyGradient(NamedTuple):
-    r"""The lecture's form of the policy gradient theorem and the constant it drops.
-
-    Attributes
-    ----------
-    expectation : ndarray, shape (n_params,)
-        E_{S∼d_π, A∼π}[q_π(S, A) ∇ log π_θ(A|S)], with d_π = μ the on-policy distribution.
-    total_visits : float
-        Σ_s n(s), the expected discounted number of steps per episode (1/(1 − γ) for a
-        continuing task). ∇J(θ) = ``total_visits * expectation``.
-    """
-
-    expectation: np.ndarray
-    total_visits: float
-
-
 # -- inputs -------------------------------------------------------------------------------------
 
 
@@ -89,25 +60,6 @@ def _policy_table(mdp: TabularMDP, pi, name: str = "pi") -> np.ndarray:
         )
     _checks.probability_rows(name, table, "s")
     return table
-
-
-def _policy_and_scores(mdp: TabularMDP, policy, theta) -> tuple[np.ndarray, np.ndarray]:
-    """π_θ as a table (S, A) and its scores ∇ log π_θ(a|s) as a table (S, A, n_params)."""
-    _check_mdp(mdp)
-    if not (hasattr(policy, "action_probs") and hasattr(policy, "grad_log_prob_table")):
-        raise ValueError(
-            "policy must be a discrete policy over tabular states, with action_probs and "
-            f"grad_log_prob_table (e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
-        )
-    pi = _policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
-    scores = _checks.finite_array("policy.grad_log_prob_table(theta)",
-                                  policy.grad_log_prob_table(theta), ndim=3)
-    if scores.shape != (*pi.shape, policy.n_params):
-        raise ValueError(
-            f"policy.grad_log_prob_table(theta) must have shape (S, A, n_params) = "
-            f"{(*pi.shape, policy.n_params)}; got {scores.shape}"
-        )
-    return pi, scores
 
 
 # -- the Markov chain of a policy ---------------------------------------------------------------
@@ -416,148 +368,3 @@ def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
     pi = _policy_table(_check_mdp(mdp), pi)
     visits = _visits(mdp, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the visit counts n"))
     return visits / visits.sum()
-
-
-# -- J(θ) and ∇J(θ) ----------------------------------------------------------------------------
-
-
-def objective(mdp: TabularMDP, policy, theta) -> float:
-    r"""J(π_θ) = Σ_s p₀(s) v_π(s), the expected return of an episode.
-
-    Parameters
-    ----------
-    mdp : TabularMDP
-    policy : discrete policy with tabular states (e.g. ``SoftmaxLinearPolicy``)
-    theta : array_like, shape (n_params,)
-
-    Returns
-    -------
-    J : float
-
-    Notes
-    -----
-    Lecture, "Training Policy Network": J(π_θ) = E_{S₀∼p}[v_π(S₀)] = E_{τ∼p_π}[G(τ)], with
-    G(τ) = Σₜ γᵗ Rₜ₊₁ (γ = 1 in the lecture).
-    """
-    _check_mdp(mdp)
-    if not hasattr(policy, "action_probs"):
-        raise ValueError(
-            "policy must be a discrete policy over tabular states with action_probs "
-            f"(e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
-        )
-    pi = _policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
-    system = _system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π")
-    return float(mdp.initial @ _values(mdp, pi, *system))
-
-
-def _theorem_sum(visits: np.ndarray, q: np.ndarray, pi: np.ndarray, scores) -> np.ndarray:
-    """Σ_s n(s) Σ_a q(s, a) π(a|s) ∇ log π(a|s): one (S·A) × (S·A, n_params) product."""
-    weights = visits[:, None] * q * pi
-    return weights.reshape(-1) @ scores.reshape(weights.size, -1)
-
-
-def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None):
-    """π (S, A), the scores (S, A, n_params), q_π (S, A) and the visits n (S,) of π_θ.
-
-    The visits are discounted by the MDP's γ, or by ``visits_gamma`` when given (1.0 for n₁).
-    """
-    pi, scores = _policy_and_scores(mdp, policy, theta)
-    P_pi = _transitions(mdp, pi)
-    system = _system(mdp, P_pi, mdp.gamma, "the values v_π and visit counts n")
-    q = _action_values(mdp, _values(mdp, pi, *system))
-    if visits_gamma is not None and visits_gamma != mdp.gamma:
-        system = _system(mdp, P_pi, visits_gamma, "the undiscounted visit counts n₁",
-                         _N1_NEEDS_TERMINATION)
-    return pi, scores, q, _visits(mdp, *system)
-
-
-def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
-    r"""∇J(θ), exactly, by the policy gradient theorem in its unnormalised form.
-
-    Parameters
-    ----------
-    mdp : TabularMDP
-    policy : discrete policy with tabular states (``SoftmaxLinearPolicy``, ``MLPSoftmaxPolicy``)
-    theta : array_like, shape (n_params,)
-
-    Returns
-    -------
-    grad : ndarray, shape (n_params,)
-
-    Raises
-    ------
-    NonTerminatingPolicyError
-        With γ = 1, if some non-terminal state cannot reach a terminal state under π_θ.
-
-    Notes
-    -----
-    Blog, "Policy gradient from the lens of Bellman":
-
-        ∇J(θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s),   ∇π_θ(a|s) = π_θ(a|s) ∇ log π_θ(a|s)
-
-    (the log-derivative trick, lecture: "Log-Derivative Trick"), with n the discounted visit
-    counts of :func:`discounted_visits`. Two linear solves (for v_π and for n) and the policy's
-    score table; no finite differences. The lecture's E_{S∼d_π} form is this divided by
-    Σ_s n(s): see :func:`normalised_policy_gradient`.
-    """
-    pi, scores, q, visits = _theorem_terms(mdp, policy, theta)
-    return _theorem_sum(visits, q, pi, scores)
-
-
-def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPolicyGradient:
-    r"""The lecture's E_{S∼d_π, A∼π}[q_π(S, A) ∇ log π_θ(A|S)] and the constant Σ_s n(s).
-
-    Parameters
-    ----------
-    mdp : TabularMDP
-    policy : discrete policy with tabular states
-    theta : array_like, shape (n_params,)
-
-    Returns
-    -------
-    NormalisedPolicyGradient
-        ``expectation`` (n_params,) and ``total_visits`` (float), whose product is ∇J(θ).
-
-    Notes
-    -----
-    Lecture, "Policy Gradient Theorem": ∇J ∝ E_{S∼d_π, A|S∼π}[q_π(S, A) ∇ log π_θ(A|S)].
-    Blog, the step to μ: ∇J = (Σₓ n(x)) Σ_s μ(s) Σ_a q_π(s, a) ∇π_θ(a|s). The lecture writes
-    "=" and the blog "∝"; the factor is Σₓ n(x), the expected discounted episode length, so the
-    two agree in direction and differ in length unless episodes last one step.
-    """
-    pi, scores, q, visits = _theorem_terms(mdp, policy, theta)
-    total = float(visits.sum())
-    return NormalisedPolicyGradient(_theorem_sum(visits / total, q, pi, scores), total)
-
-
-def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
-    r"""Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s): what REINFORCE estimates when it drops the γᵗ.
-
-    Parameters
-    ----------
-    mdp : TabularMDP
-    policy : discrete policy with tabular states
-    theta : array_like, shape (n_params,)
-
-    Returns
-    -------
-    direction : ndarray, shape (n_params,)
-
-    Raises
-    ------
-    NonTerminatingPolicyError
-        If some non-terminal state cannot reach a terminal state under π_θ (n₁ is infinite).
-
-    Notes
-    -----
-    REINFORCE with discounted reward-to-go Gₜ = Σ_k γᵏ Rₜ₊ₖ₊₁ but without the factor γᵗ in
-    front (lecture: "REINFORCE: First Official Algorithm" writes Gₜ ∇ log π(Aₜ|Sₜ)) has mean
-
-        E[Σₜ Gₜ ∇ log π_θ(Aₜ|Sₜ)] = Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s),
-
-    with n₁ the undiscounted visits of :func:`undiscounted_visits` and q_γ the discounted
-    action values. It equals ∇J(θ) when γ = 1 and is in general not the gradient of any
-    objective when γ < 1.
-    """
-    pi, scores, q, visits = _theorem_terms(mdp, policy, theta, visits_gamma=1.0)
-    return _theorem_sum(visits, q, pi, scores)
