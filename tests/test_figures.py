@@ -9,6 +9,7 @@ per component.
 import dataclasses
 import functools
 import math
+import re
 from math import erf
 
 import numpy as np
@@ -281,3 +282,11 @@ def test_rates_gap_times_t_levels_off_and_natural_gradient_is_faster():
     # natural gradient: far smaller gap after 40 updates than vanilla after all of its own
     assert data.natural_gap[-1] < 1e-6 < data.vanilla_gap[-1]
     assert np.all(np.diff(data.natural_gap) < 0)
+
+
+def test_readme_shows_every_figure_and_only_figures_the_command_makes():
+    readme = (figures.DEFAULT_DIRECTORY.parent / "README.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"\]\(figures/([\w-]+)\.png\)", readme))
+    assert shown == set(figures.REGISTRY)
+    for name in shown:
+        assert (figures.DEFAULT_DIRECTORY / f"{name}.png").is_file()
