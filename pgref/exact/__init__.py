@@ -14,6 +14,7 @@ episodes with probability 1; this is checked on the graph of P_π before solving
 
 from pgref.exact.chain import (
     NonTerminatingPolicyError,
+    PrecisionError,
     action_values,
     advantages,
     discounted_visits,
@@ -35,6 +36,7 @@ from pgref.exact.gradient import (
 __all__ = [
     "NonTerminatingPolicyError",
     "NormalisedPolicyGradient",
+    "PrecisionError",
     "action_values",
     "advantages",
     "discounted_visits",

@@ -8,13 +8,26 @@ reach a terminal state (:class:`NonTerminatingPolicyError` names those that cann
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from pgref import _checks
+from pgref.exact.solver import (
+    EPS,
+    RELATIVE_TOLERANCE,
+    ChainSystem,
+    PrecisionError,
+    Solution,
+    chain_system,
+    policy_relative_error,
+    solve,
+)
 from pgref.mdp import TabularMDP
 
 __all__ = [
     "NonTerminatingPolicyError",
+    "PrecisionError",
     "action_values",
     "advantages",
     "discounted_visits",
@@ -44,13 +57,13 @@ class NonTerminatingPolicyError(ValueError):
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _check_mdp(mdp) -> TabularMDP:
+def check_mdp(mdp) -> TabularMDP:
     if not isinstance(mdp, TabularMDP):
         raise ValueError(f"mdp must be a pgref.TabularMDP; got {type(mdp).__name__}")
     return mdp
 
 
-def _policy_table(mdp: TabularMDP, pi, name: str = "pi") -> np.ndarray:
+def policy_table(mdp: TabularMDP, pi, name: str = "pi") -> np.ndarray:
     """Check π(a|s): shape (S, A), finite, non-negative, rows summing to 1."""
     table = _checks.finite_array(name, pi, ndim=2)
     if table.shape != (mdp.n_states, mdp.n_actions):
@@ -82,11 +95,11 @@ def policy_transitions(mdp: TabularMDP, pi) -> np.ndarray:
     -----
     P_π(s, s′) = Σ_a π(a|s) p(s′|s, a) = φ(s→s′, 1) (blog: the φ detour, k = 1).
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
-    return _transitions(mdp, pi)
+    pi = policy_table(check_mdp(mdp), pi)
+    return transitions_of(mdp, pi)
 
 
-def _transitions(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
+def transitions_of(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
     return np.einsum("sa,saz->sz", pi, mdp.transitions, optimize=True)
 
 
@@ -106,7 +119,7 @@ def policy_rewards(mdp: TabularMDP, pi) -> np.ndarray:
     -----
     r_π(s) = Σ_a π(a|s) r(s, a) = E_π[Rₜ₊₁ | Sₜ = s]; 0 in terminal states.
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
+    pi = policy_table(check_mdp(mdp), pi)
     return np.einsum("sa,sa->s", pi, mdp.expected_rewards)
 
 
@@ -134,9 +147,9 @@ def k_step_visits(mdp: TabularMDP, pi, k: int) -> np.ndarray:
     has ended in x by step k; the visit counts n use the non-terminal columns only, and
     n(x) = Σ_s p₀(s) Σ_{k≥0} γᵏ φ(s→x, k) there.
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
+    pi = policy_table(check_mdp(mdp), pi)
     k = _checks.positive_int("k", k, minimum=0)
-    return np.linalg.matrix_power(_transitions(mdp, pi), k)
+    return np.linalg.matrix_power(transitions_of(mdp, pi), k)
 
 
 # -- the two linear systems ---------------------------------------------------------------------
@@ -157,24 +170,33 @@ def _states_never_terminating(mdp: TabularMDP, P_pi: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~reached)
 
 
-_USE_GAMMA_BELOW_ONE = (
+USE_GAMMA_BELOW_ONE = (
     "Use a policy (or MDP) under which every episode ends with probability 1, or a discount "
     "gamma < 1"
 )
-_N1_NEEDS_TERMINATION = (
+N1_NEEDS_TERMINATION = (
     "n₁ counts visits without discount whatever the MDP's gamma, so it exists only for a "
     "policy (and MDP) under which every episode ends with probability 1"
 )
 
 
-def _system(mdp: TabularMDP, P_pi: np.ndarray, gamma: float, purpose: str,
-            remedy: str = _USE_GAMMA_BELOW_ONE):
-    """The non-terminal states and I − γ P_π restricted to them.
+class Chain(NamedTuple):
+    """A policy table π, its P_π and the system M = I − γ P_NN (in parts) for one γ."""
+
+    pi: np.ndarray
+    P_pi: np.ndarray
+    gamma: float
+    system: ChainSystem
+
+
+def chain(mdp: TabularMDP, pi: np.ndarray, gamma: float, purpose: str,
+          remedy: str = USE_GAMMA_BELOW_ONE, P_pi: np.ndarray | None = None) -> Chain:
+    """π's chain and the non-terminal system I − γ P_NN, for a checked table π.
 
     With γ = 1 the matrix is invertible exactly when every non-terminal state can reach a
     terminal state (an absorbing Markov chain); that is checked on the graph, not by the solve.
     """
-    index = np.flatnonzero(mdp.nonterminal)
+    P_pi = transitions_of(mdp, pi) if P_pi is None else P_pi
     if gamma == 1.0:
         stuck = _states_never_terminating(mdp, P_pi)
         if stuck.size:
@@ -182,33 +204,160 @@ def _system(mdp: TabularMDP, P_pi: np.ndarray, gamma: float, purpose: str,
             more = f" and {unlisted} more (all in the error's .states)" if unlisted > 0 else ""
             raise NonTerminatingPolicyError(
                 f"with gamma = 1, the policy pi never reaches a terminal state from state(s) "
-                f"{listed}{more}, so {purpose} would be infinite or undefined there. {remedy}",
+                f"{listed}{more}, so {purpose} would be infinite or undefined there. {remedy}"
+                f"{_underflow_note(pi, stuck)}",
                 stuck,
             )
-    block = P_pi[np.ix_(index, index)]
-    return index, np.eye(index.size) - gamma * block
+    system = chain_system(mdp.transitions, mdp.terminal, pi, P_pi, gamma)
+    return Chain(pi, P_pi, gamma, system)
 
 
-def _values(mdp: TabularMDP, pi: np.ndarray, index, system) -> np.ndarray:
-    """v on the non-terminal block from (I − γ P_NN) v_N = r_N; 0 on terminal states."""
-    r_pi = np.einsum("sa,sa->s", pi, mdp.expected_rewards)
+def _underflow_note(pi: np.ndarray, states: np.ndarray) -> str:
+    """A remark when some π(a|s) of these states is exactly 0, as a softmax's underflow gives."""
+    if not np.any(pi[states] == 0.0):
+        return ""
+    return (". (Some π(a|s) there are exactly 0: if π is a softmax with extreme θ, a probability "
+            "below about 1e−308 rounds to 0, and the true values then lie beyond float64's "
+            "range)")
+
+
+def _smallest_probabilities(pi: np.ndarray, states: np.ndarray, count: int = 3) -> str:
+    """'π(a = 1 | s = 2) = 4.1e-18, …' for the smallest positive entries of the given rows."""
+    rows = pi[states]
+    masked = np.where(rows > 0, rows, np.inf)
+    order = np.argsort(masked, axis=None)[:count]
+    parts = []
+    for flat in order:
+        row, action = np.unravel_index(flat, rows.shape)
+        if np.isfinite(masked[row, action]):
+            parts.append(f"π(a = {action} | s = {int(states[row])}) = {rows[row, action]:.2g}")
+    return ", ".join(parts)
+
+
+def certify(mdp: TabularMDP, solved: Chain, solution: Solution, what: str,
+            bound: float | None = None, size: float | None = None) -> None:
+    r"""Raise :class:`PrecisionError` unless ``bound`` ≤ RELATIVE_TOLERANCE · ``size``.
+
+    ``bound`` and ``size`` default to the solution's error bound and ‖x̂‖_∞. The message names
+    the states where episodes last longest, how long, and the smallest action probabilities
+    there (the usual cause).
+    """
+    bound = solution.bound if bound is None else bound
+    size = float(np.max(np.abs(solution.x), initial=0.0)) if size is None else size
+    if np.isfinite(size) and bound <= RELATIVE_TOLERANCE * size:
+        return
+    index = solved.system.index
+    lengths = solution.lengths
+    order = np.argsort(-np.where(np.isnan(lengths), np.inf, lengths))[:3]
+    worst = index[order]
+    longest = float(lengths[order[0]]) if lengths.size else 0.0
+    discounted = " (γ-discounted)" if solved.gamma < 1.0 else ""
+    if not np.isfinite(size) or not np.isfinite(bound) or not np.isfinite(longest):
+        why = (f"{what} exceed float64's range (about 1.8e308), or the elimination underflowed "
+               f"to a zero pivot")
+    else:
+        why = (f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in "
+               f"float64 (error bound {bound:.2g} against a size of {size:.2g})")
+    length = (f"about {longest:.2g} steps{discounted}" if np.isfinite(longest)
+              else "more steps than float64 can count (over 1.8e308)")
+    raise PrecisionError(
+        f"{why}: from state s = {int(worst[0])} episodes last {length}, and the smallest "
+        f"action probabilities there are "
+        f"{_smallest_probabilities(solved.pi, worst)}. Use a less extreme θ (a policy further "
+        f"from deterministic) or a discount gamma < 1",
+        worst,
+    )
+
+
+def certify_array(what: str, value: np.ndarray, bound: float) -> None:
+    """Raise :class:`PrecisionError` unless ‖value − exact‖_∞ ≤ ``bound`` ≤ tolerance·‖value‖_∞."""
+    size = float(np.max(np.abs(value), initial=0.0))
+    if np.isfinite(size) and bound <= RELATIVE_TOLERANCE * size:
+        return
+    raise PrecisionError(
+        f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in float64 "
+        f"(error bound {bound:.2g} against a size of {size:.2g}): the differences between "
+        "actions are below the rounding error of the values. Use a less extreme θ or a "
+        "discount gamma < 1"
+    )
+
+
+def solve_values(mdp: TabularMDP, solved: Chain, what: str = "the values v_π") -> Solution:
+    r"""v_π on all states (0 on terminal ones) from M v_N = r_N, certified.
+
+    The returned Solution's ``x`` has shape (S,).
+    """
+    index = solved.system.index
+    pi, rewards = solved.pi[index], mdp.expected_rewards[index]
+    r_pi = np.einsum("sa,sa->s", pi, rewards)
+    rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
+    r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
+    solution = solve(solved.system, r_pi, rhs_error=r_error)
+    certify(mdp, solved, solution, what)
     values = np.zeros(mdp.n_states)
-    values[index] = np.linalg.solve(system, r_pi[index])
-    return values
+    values[index] = solution.x
+    return solution._replace(x=values)
 
 
-def _action_values(mdp: TabularMDP, values: np.ndarray) -> np.ndarray:
-    """q = r + γ Σ_s′ p(s′|s, a) v(s′), as one (S·A, S) matrix-vector product."""
-    n_states, n_actions = mdp.n_states, mdp.n_actions
-    expected_next = mdp.transitions.reshape(n_states * n_actions, n_states) @ values
-    return mdp.expected_rewards + mdp.gamma * expected_next.reshape(n_states, n_actions)
-
-
-def _visits(mdp: TabularMDP, index, system) -> np.ndarray:
-    """n on the non-terminal block from (I − γ P_NN)ᵀ n_N = p₀,N; 0 on terminal states."""
+def solve_visits(mdp: TabularMDP, solved: Chain, what: str = "the visit counts n") -> Solution:
+    r"""n on all states (0 on terminal ones) from Mᵀ n_N = p₀,N, certified."""
+    index = solved.system.index
+    solution = solve(solved.system, mdp.initial[index], transpose=True)
+    certify(mdp, solved, solution, what)
     visits = np.zeros(mdp.n_states)
-    visits[index] = np.linalg.solve(system.T, mdp.initial[index])
-    return visits
+    visits[index] = solution.x
+    return solution._replace(x=visits)
+
+
+class ActionValues(NamedTuple):
+    """q_π (S, A) and a bound on ‖q̂ − q‖_∞."""
+
+    q: np.ndarray
+    bound: float
+
+
+def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
+    r"""q = r + γ Σ_s′ p(s′|s, a) v(s′), as one (S·A, S) product, with its error bound.
+
+    The bound is γ ‖v̂ − v‖_∞ plus the rounding (S + 2)ε ‖|r| + γ p|v|‖_∞ of the product.
+    """
+    n_states, n_actions = mdp.n_states, mdp.n_actions
+    flat = mdp.transitions.reshape(n_states * n_actions, n_states)
+    expected_next = (flat @ values.x).reshape(n_states, n_actions)
+    q = mdp.expected_rewards + mdp.gamma * expected_next
+    magnitude = np.abs(mdp.expected_rewards) + mdp.gamma * (flat @ np.abs(values.x)).reshape(
+        n_states, n_actions)
+    bound = mdp.gamma * values.bound + (n_states + 2) * EPS * float(magnitude.max())
+    return ActionValues(q, bound)
+
+
+class Advantages(NamedTuple):
+    """A_π (S, A), an entrywise bound on |Â − A| (S, A), and the q_π (S, A) they came from."""
+
+    advantage: np.ndarray
+    bound: np.ndarray
+    q: np.ndarray
+
+
+def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
+    r"""A(s, a) = q(s, a) − v(s) = Σ_b π(b|s) (q(s, a) − q(s, b)), without cancellation.
+
+    Notes
+    -----
+    Written as q − Σ_b π_b q_b, the difference of two nearly equal numbers loses every digit when
+    π(·|s) is nearly deterministic; as Σ_{b≠a} π_b (q_a − q_b) it keeps them. Error bound:
+    Σ_{b≠a} π_b (2‖q̂ − q‖_∞ + (A + 2 + ρ_b)|q_a − q_b|), ρ the policy table's relative error
+    (:func:`pgref.exact.solver.policy_relative_error`).
+    """
+    q = action_values.q
+    differences = q[:, :, None] - q[:, None, :]                      # q_a − q_b, (S, A, A)
+    advantage = np.einsum("sb,sab->sa", pi, differences)
+    n_actions = pi.shape[1]
+    others = np.einsum("sb,ab->sa", pi, 1.0 - np.eye(n_actions))   # Σ_{b≠a} π_b
+    bound = (2.0 * action_values.bound * others
+             + np.einsum("sb,sab->sa", ((n_actions + 2) * EPS + policy_relative_error(pi)) * pi,
+                         np.abs(differences)))
+    return Advantages(advantage, bound, q)
 
 
 def state_values(mdp: TabularMDP, pi) -> np.ndarray:
@@ -238,8 +387,8 @@ def state_values(mdp: TabularMDP, pi) -> np.ndarray:
 
     by ``np.linalg.solve``, never an explicit inverse.
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
-    return _values(mdp, pi, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π"))
+    pi = policy_table(check_mdp(mdp), pi)
+    return solve_values(mdp, chain(mdp, pi, mdp.gamma, "the values v_π")).x
 
 
 def action_values(mdp: TabularMDP, pi) -> np.ndarray:
@@ -259,9 +408,11 @@ def action_values(mdp: TabularMDP, pi) -> np.ndarray:
     -----
     Lecture, "Policy Gradient Theorem": q_π(s, a) = ℛ(s, a) + γ Σ_s′ p(s′|s, a) v_π(s′).
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
-    system = _system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π")
-    return _action_values(mdp, _values(mdp, pi, *system))
+    pi = policy_table(check_mdp(mdp), pi)
+    values = solve_values(mdp, chain(mdp, pi, mdp.gamma, "the values v_π"))
+    result = action_values_of(mdp, values)
+    certify_array("the action values q_π", result.q, result.bound)
+    return result.q
 
 
 def advantages(mdp: TabularMDP, pi) -> np.ndarray:
@@ -281,9 +432,11 @@ def advantages(mdp: TabularMDP, pi) -> np.ndarray:
     Σ_a π(a|s) A_π(s, a) = 0 in every state, since v_π(s) = Σ_a π(a|s) q_π(s, a)
     (lecture: "Policy Gradient Theorem", the marginalisation of v_π).
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
-    values = _values(mdp, pi, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π"))
-    return _action_values(mdp, values) - values[:, None]
+    pi = policy_table(check_mdp(mdp), pi)
+    values = solve_values(mdp, chain(mdp, pi, mdp.gamma, "the values v_π"))
+    result = advantages_of(pi, action_values_of(mdp, values))
+    certify_array("the advantages A_π", result.advantage, float(result.bound.max()))
+    return result.advantage
 
 
 def discounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
@@ -314,8 +467,8 @@ def discounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
     With γ = 1, n(s) is the expected number of time steps spent in s; Σ_s n(s) is the
     expected (discounted) episode length.
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
-    return _visits(mdp, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the visit counts n"))
+    pi = policy_table(check_mdp(mdp), pi)
+    return solve_visits(mdp, chain(mdp, pi, mdp.gamma, "the visit counts n")).x
 
 
 def undiscounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
@@ -341,9 +494,9 @@ def undiscounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
     :func:`discounted_visits` with γ = 1 (blog: "n(s) recursion", exactly as written there).
     It weights the γᵗ-dropped direction of :func:`gamma_dropped_direction`.
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
-    return _visits(mdp, *_system(mdp, _transitions(mdp, pi), 1.0,
-                                 "the undiscounted visit counts n₁", _N1_NEEDS_TERMINATION))
+    pi = policy_table(check_mdp(mdp), pi)
+    solved = chain(mdp, pi, 1.0, "the undiscounted visit counts n₁", N1_NEEDS_TERMINATION)
+    return solve_visits(mdp, solved, "the undiscounted visit counts n₁").x
 
 
 def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
@@ -365,6 +518,6 @@ def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
     time spent in s. Lecture, "Policy Gradient Theorem": the d_π of ∇J = E_{S∼d_π}[…]. The
     normaliser Σₓ n(x) ≥ 1 since every episode starts in a non-terminal state.
     """
-    pi = _policy_table(_check_mdp(mdp), pi)
-    visits = _visits(mdp, *_system(mdp, _transitions(mdp, pi), mdp.gamma, "the visit counts n"))
+    pi = policy_table(check_mdp(mdp), pi)
+    visits = solve_visits(mdp, chain(mdp, pi, mdp.gamma, "the visit counts n")).x
     return visits / visits.sum()

@@ -14,14 +14,22 @@ import numpy as np
 
 from pgref import _checks
 from pgref.exact.chain import (
-    _N1_NEEDS_TERMINATION,
-    _action_values,
-    _check_mdp,
-    _policy_table,
-    _system,
-    _transitions,
-    _values,
-    _visits,
+    N1_NEEDS_TERMINATION,
+    action_values_of,
+    advantages_of,
+    certify,
+    chain,
+    check_mdp,
+    policy_table,
+    solve_values,
+    solve_visits,
+)
+from pgref.exact.solver import (
+    EPS,
+    RELATIVE_TOLERANCE,
+    TINY,
+    PrecisionError,
+    policy_relative_error,
 )
 from pgref.mdp import TabularMDP
 
@@ -55,13 +63,13 @@ class NormalisedPolicyGradient(NamedTuple):
 
 def _policy_and_scores(mdp: TabularMDP, policy, theta) -> tuple[np.ndarray, np.ndarray]:
     """π_θ as a table (S, A) and its scores ∇ log π_θ(a|s) as a table (S, A, n_params)."""
-    _check_mdp(mdp)
+    check_mdp(mdp)
     if not (hasattr(policy, "action_probs") and hasattr(policy, "grad_log_prob_table")):
         raise ValueError(
             "policy must be a discrete policy over tabular states, with action_probs and "
             f"grad_log_prob_table (e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
         )
-    pi = _policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
+    pi = policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
     scores = _checks.finite_array("policy.grad_log_prob_table(theta)",
                                   policy.grad_log_prob_table(theta), ndim=3)
     if scores.shape != (*pi.shape, policy.n_params):
@@ -93,36 +101,87 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
     Lecture, "Training Policy Network": J(π_θ) = E_{S₀∼p}[v_π(S₀)] = E_{τ∼p_π}[G(τ)], with
     G(τ) = Σₜ γᵗ Rₜ₊₁ (γ = 1 in the lecture).
     """
-    _check_mdp(mdp)
+    check_mdp(mdp)
     if not hasattr(policy, "action_probs"):
         raise ValueError(
             "policy must be a discrete policy over tabular states with action_probs "
             f"(e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
         )
-    pi = _policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
-    system = _system(mdp, _transitions(mdp, pi), mdp.gamma, "the values v_π")
-    return float(mdp.initial @ _values(mdp, pi, *system))
+    pi = policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
+    solved = chain(mdp, pi, mdp.gamma, "the values v_π")
+    values = solve_values(mdp, solved)
+    objective_value = float(mdp.initial @ values.x)
+    # J is a mean of v with weights p₀ ≥ 0: its error is at most ‖v̂ − v‖_∞ + rounding
+    bound = values.bound + mdp.n_states * EPS * float(mdp.initial @ np.abs(values.x))
+    certify(mdp, solved, values, "the objective J", bound, abs(objective_value))
+    return objective_value
 
 
-def _theorem_sum(visits: np.ndarray, q: np.ndarray, pi: np.ndarray, scores) -> np.ndarray:
-    """Σ_s n(s) Σ_a q(s, a) π(a|s) ∇ log π(a|s): one (S·A) × (S·A, n_params) product."""
-    weights = visits[:, None] * q * pi
-    return weights.reshape(-1) @ scores.reshape(weights.size, -1)
+class TheoremTerms(NamedTuple):
+    """The pieces of Σ_s n(s) Σ_a π(a|s) A(s, a) ∇ log π(a|s) and their error bounds."""
+
+    weights: np.ndarray       # n(s) π(a|s) A(s, a), (S, A)
+    weight_bounds: np.ndarray  # entrywise bound on their error, (S, A)
+    scores: np.ndarray        # ∇ log π(a|s), (S, A, n_params)
+    visits: np.ndarray        # n(s), (S,)
 
 
 def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None):
-    """π (S, A), the scores (S, A, n_params), q_π (S, A) and the visits n (S,) of π_θ.
+    r"""n(s) π(a|s) A(s, a) and the scores of π_θ, with bounds on the weights' errors.
 
     The visits are discounted by the MDP's γ, or by ``visits_gamma`` when given (1.0 for n₁).
+    Σ_a π(a|s) ∇ log π(a|s) = 0, so Σ_a q ∇π = Σ_a π A ∇ log π; with A from
+    :func:`pgref.exact.chain.advantages_of`, no digit is lost near determinism.
     """
     pi, scores = _policy_and_scores(mdp, policy, theta)
-    P_pi = _transitions(mdp, pi)
-    system = _system(mdp, P_pi, mdp.gamma, "the values v_π and visit counts n")
-    q = _action_values(mdp, _values(mdp, pi, *system))
+    solved = chain(mdp, pi, mdp.gamma, "the values v_π and visit counts n")
+    advantage = advantages_of(pi, action_values_of(mdp, solve_values(mdp, solved)))
     if visits_gamma is not None and visits_gamma != mdp.gamma:
-        system = _system(mdp, P_pi, visits_gamma, "the undiscounted visit counts n₁",
-                         _N1_NEEDS_TERMINATION)
-    return pi, scores, q, _visits(mdp, *system)
+        solved = chain(mdp, pi, visits_gamma, "the undiscounted visit counts n₁",
+                       N1_NEEDS_TERMINATION, P_pi=solved.P_pi)
+        visits = solve_visits(mdp, solved, "the undiscounted visit counts n₁")
+    else:
+        visits = solve_visits(mdp, solved)
+    n, pi_a = visits.x[:, None], pi * advantage.advantage
+    pi_error = policy_relative_error(pi) + 4 * EPS            # (S, A)
+    # π below the smallest normal float has lost its digits (0 after underflow): an absolute
+    # error up to TINY in π(b|s) moves n(s) π(a|s) A(s, a) by up to n(s) TINY (q_max − q_min)
+    q = advantage.q
+    spread = (q.max(axis=1) - q.min(axis=1))[:, None]
+    lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
+    bound = (n * (pi * advantage.bound + pi_error * np.abs(pi_a) + lost)
+             + visits.bound * np.abs(pi_a))
+    return TheoremTerms(n * pi_a, bound, scores, visits.x)
+
+
+def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarray:
+    r"""Σ_{s,a} weight(s, a) ∇ log π(a|s) / scale, certified against the size of its terms.
+
+    Error bound: Σ |δweight| ‖score‖ + Σ |weight| δscore + rounding, with δscore =
+    (A + 4)ε max_a ‖∇ log π(a|s)‖ (the score of a softmax is accurate to that, absolutely).
+    The certificate is ‖ĝ − g‖_∞ ≤ RELATIVE_TOLERANCE · max(‖ĝ‖_∞, ‖G‖_∞), with
+    G = Σ_{s,a} |weight(s, a)| |∇ log π(a|s)| the size of the theorem's terms: cancellation
+    between states below ε·G is what float64 cannot resolve.
+    """
+    weights, scores = terms.weights, terms.scores
+    n_states, n_actions, n_params = scores.shape
+    flat_scores = scores.reshape(-1, n_params)
+    result = weights.reshape(-1) @ flat_scores / scale
+    score_norms = np.abs(scores).max(axis=2)                         # (S, A)
+    score_error = (n_actions + 4) * EPS * score_norms.max(axis=1, keepdims=True)
+    terms_size = np.abs(weights).reshape(-1) @ np.abs(flat_scores) / scale
+    bound = (float(np.sum(terms.weight_bounds * score_norms) + np.sum(np.abs(weights)
+                                                                      * score_error)) / scale
+             + n_states * n_actions * EPS * float(terms_size.max(initial=0.0)))
+    size = max(float(np.abs(result).max(initial=0.0)), float(terms_size.max(initial=0.0)))
+    if not (np.all(np.isfinite(result)) and bound <= RELATIVE_TOLERANCE * size):
+        raise PrecisionError(
+            f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in float64 "
+            f"(error bound {bound:.2g} against a size of {size:.2g}): the policy is too close "
+            "to deterministic for the differences q(s, a) − q(s, b) to survive rounding. Use a "
+            "less extreme θ or a discount gamma < 1"
+        )
+    return result
 
 
 def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -154,8 +213,7 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     score table; no finite differences. The lecture's E_{S∼d_π} form is this divided by
     Σ_s n(s): see :func:`normalised_policy_gradient`.
     """
-    pi, scores, q, visits = _theorem_terms(mdp, policy, theta)
-    return _theorem_sum(visits, q, pi, scores)
+    return _theorem_sum(_theorem_terms(mdp, policy, theta), "∇J(θ)")
 
 
 def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPolicyGradient:
@@ -179,9 +237,9 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
     "=" and the blog "∝"; the factor is Σₓ n(x), the expected discounted episode length, so the
     two agree in direction and differ in length unless episodes last one step.
     """
-    pi, scores, q, visits = _theorem_terms(mdp, policy, theta)
-    total = float(visits.sum())
-    return NormalisedPolicyGradient(_theorem_sum(visits / total, q, pi, scores), total)
+    terms = _theorem_terms(mdp, policy, theta)
+    total = float(terms.visits.sum())
+    return NormalisedPolicyGradient(_theorem_sum(terms, "∇J(θ)", total), total)
 
 
 def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -213,5 +271,5 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
     action values. It equals ∇J(θ) when γ = 1 and is in general not the gradient of any
     objective when γ < 1.
     """
-    pi, scores, q, visits = _theorem_terms(mdp, policy, theta, visits_gamma=1.0)
-    return _theorem_sum(visits, q, pi, scores)
+    return _theorem_sum(_theorem_terms(mdp, policy, theta, visits_gamma=1.0),
+                        "the γᵗ-dropped direction")

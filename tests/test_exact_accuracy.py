@@ -1,0 +1,265 @@
+r"""Accuracy of pgref.exact near deterministic policies, against a high-precision reference.
+
+The reference is written here with the standard library only: the softmax, P_π, Gaussian
+elimination (partial pivoting) and the policy gradient theorem in ``decimal`` arithmetic with
+enough digits that 1 − π keeps the smallest π of the case (digits = 60 + the logits' spread in
+decimal orders of magnitude). The MDP's float64 arrays are taken as exact data, with the exit
+convention of :mod:`pgref.exact.solver` (a row's non-terminal part is 1 minus its terminal part).
+
+Contract checked (stated in :mod:`pgref.exact`): every exact value has relative error ≤ 1e−9
+(‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞; for ∇J against max(‖∇J‖_∞, ‖G‖_∞), G = Σ n π |A| |∇ log π| the size of
+the theorem's terms), or the call raises a ValueError, and it raises only where the reference
+shows that float64 cannot represent the answer: a value beyond 1e300 in magnitude, or a policy
+probability below 1e−300 that the answer depends on (the reference recomputed with those
+probabilities set to 0 differs from it by more than 1e−9 relative, or cannot be computed).
+"""
+
+from decimal import Decimal, localcontext
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pgref import TabularMDP, envs, exact
+from pgref.policies import SoftmaxLinearPolicy
+
+TOLERANCE = 1e-9
+HUGE = Decimal("1e300")
+
+
+# -- the reference, in Decimal ------------------------------------------------------------------
+
+
+def _solve(matrix, rhs):
+    """Gaussian elimination with partial pivoting on lists of Decimal; None if singular."""
+    n = len(rhs)
+    a = [[*row, rhs[i]] for i, row in enumerate(matrix)]
+    for k in range(n):
+        pivot = max(range(k, n), key=lambda i: abs(a[i][k]))
+        if a[pivot][k] == 0:
+            return None
+        a[k], a[pivot] = a[pivot], a[k]
+        for i in range(k + 1, n):
+            factor = a[i][k] / a[k][k]
+            for j in range(k, n + 1):
+                a[i][j] -= factor * a[k][j]
+    x = [Decimal(0)] * n
+    for k in reversed(range(n)):
+        x[k] = (a[k][n] - sum(a[k][j] * x[j] for j in range(k + 1, n))) / a[k][k]
+    return x
+
+
+def reference(mdp, features, theta, drop_below=None):
+    """v, q, n, J, ∇J (and G) as Decimal lists, or None when the system is singular.
+
+    ``drop_below``: set π(a|s) < drop_below to 0 (what float64's underflow does), renormalised.
+    """
+    S, A, n_params = features.shape
+    D = Decimal
+    logits = [[sum(D(float(theta[j])) * D(float(features[s, a, j])) for j in range(n_params))
+               for a in range(A)] for s in range(S)]
+    spread = max(max(row) - min(row) for row in logits)
+    with localcontext() as context:
+        context.prec = 60 + int(spread / D(2.3))
+        pi = []
+        for row in logits:
+            top = max(row)
+            weights = [(z - top).exp() for z in row]
+            if drop_below is not None:
+                total = sum(weights)
+                weights = [w if w / total >= drop_below else D(0) for w in weights]
+            total = sum(weights)
+            pi.append([w / total for w in weights])
+        p = [[[D(float(mdp.transitions[s, a, t])) for t in range(S)] for a in range(A)]
+             for s in range(S)]
+        r = [[D(float(mdp.expected_rewards[s, a])) for a in range(A)] for s in range(S)]
+        gamma = D(float(mdp.gamma))
+        live = [s for s in range(S) if not mdp.terminal[s]]
+        dead = [s for s in range(S) if mdp.terminal[s]]
+        P = [[sum(pi[s][a] * p[s][a][t] for a in range(A)) for t in range(S)] for s in range(S)]
+        exits = [sum(pi[s][a] * ((1 - gamma) + gamma * sum(p[s][a][t] for t in dead))
+                     for a in range(A)) for s in live]
+        M = [[-gamma * P[s][t] if s != t else D(0) for t in live] for s in live]
+        for i in range(len(live)):
+            M[i][i] = -sum(M[i]) + exits[i]
+        r_pi = [sum(pi[s][a] * r[s][a] for a in range(A)) for s in live]
+        v_live = _solve(M, r_pi)
+        n_live = _solve([list(col) for col in zip(*M, strict=True)],
+                        [D(float(mdp.initial[s])) for s in live])
+        if v_live is None or n_live is None:
+            return None
+        v, n = [D(0)] * S, [D(0)] * S
+        for i, s in enumerate(live):
+            v[s], n[s] = v_live[i], n_live[i]
+        q = [[r[s][a] + gamma * sum(p[s][a][t] * v[t] for t in range(S)) for a in range(A)]
+             for s in range(S)]
+        x = [[[D(float(features[s, a, j])) for j in range(n_params)] for a in range(A)]
+             for s in range(S)]
+        mean_x = [[sum(pi[s][b] * x[s][b][j] for b in range(A)) for j in range(n_params)]
+                  for s in range(S)]
+        gradient, size = [D(0)] * n_params, [D(0)] * n_params
+        for s in range(S):
+            for a in range(A):
+                advantage = q[s][a] - sum(pi[s][b] * q[s][b] for b in range(A))
+                for j in range(n_params):
+                    term = n[s] * pi[s][a] * advantage * (x[s][a][j] - mean_x[s][j])
+                    gradient[j] += term
+                    size[j] += abs(term)
+        J = sum(D(float(mdp.initial[s])) * v[s] for s in range(S))
+        return {"v": v, "q": [c for row in q for c in row], "n": n, "J": [J],
+                "gradient": gradient, "size": size}
+
+
+def relative_error(computed, exact_values, scale=None):
+    """max |x̂ − x| / max |x| (or / scale), in Decimal."""
+    computed = [Decimal(float(c)) for c in np.ravel(computed)]
+    largest = max(abs(e) for e in exact_values) if scale is None else scale
+    if largest == 0:
+        return max(abs(c) for c in computed)
+    return max(abs(c - e) for c, e in zip(computed, exact_values, strict=True)) / largest
+
+
+def float64_cannot_represent(mdp, features, theta, ref) -> bool:
+    """Whether the reference allows a raise: a value beyond 1e300, or one that a π < 1e−300
+    changes (the answer depends on probabilities float64 cannot hold)."""
+    if ref is None:
+        return True
+    if any(abs(x) > HUGE for key in ("v", "q", "n", "gradient") for x in ref[key]):
+        return True
+    dropped = reference(mdp, features, theta, drop_below=Decimal("1e-300"))
+    if dropped is None:
+        return True
+    return any(relative_error([float(x) for x in dropped[key]], ref[key]) > TOLERANCE
+               for key in ("v", "n", "gradient"))
+
+
+def check_against_reference(mdp, features, theta):
+    """Every exact value within 1e−9 of the reference, or a ValueError the reference allows."""
+    policy = SoftmaxLinearPolicy(features)
+    ref = reference(mdp, features, theta)
+    try:
+        pi = policy.action_probs(theta)
+        computed = {"v": exact.state_values(mdp, pi), "q": exact.action_values(mdp, pi),
+                    "n": exact.discounted_visits(mdp, pi),
+                    "J": [exact.objective(mdp, policy, theta)],
+                    "gradient": exact.policy_gradient(mdp, policy, theta)}
+        mu = exact.on_policy_distribution(mdp, pi)
+    except ValueError as error:
+        assert float64_cannot_represent(mdp, features, theta, ref), error
+        return "raised"
+    assert ref is not None
+    for key in ("v", "q", "n", "J"):
+        assert relative_error(computed[key], ref[key]) <= TOLERANCE, key
+    total = sum(ref["n"])
+    assert relative_error(mu, [x / total for x in ref["n"]]) <= TOLERANCE
+    scale = max(max(abs(g) for g in ref["gradient"]), max(ref["size"]))
+    assert relative_error(computed["gradient"], ref["gradient"], scale) <= TOLERANCE
+    return "accurate"
+
+
+# -- random MDPs with logits up to 1e3 ----------------------------------------------------------
+
+
+@st.composite
+def extreme_problems(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_states, n_actions = draw(st.integers(2, 4)), draw(st.integers(2, 3))
+    gamma = draw(st.sampled_from([1.0, 0.9, 0.99]))
+    rng = np.random.default_rng(seed)
+    problem = envs.random_mdp(rng, n_states, n_actions, gamma=gamma,
+                              n_terminal=1 if gamma == 1.0 else draw(st.integers(0, 1)),
+                              termination_prob=draw(st.sampled_from([0.0, 0.01, 0.3]))
+                              if gamma < 1.0 else draw(st.sampled_from([0.01, 0.3])),
+                              n_features=draw(st.sampled_from([None, 2])))
+    scale = 10.0 ** draw(st.floats(-1.0, 3.0))
+    theta = scale * rng.standard_normal(problem.features.shape[2])
+    return problem.mdp, problem.features, theta
+
+
+@settings(max_examples=40)
+@given(extreme_problems())
+def test_exact_values_of_random_mdps_are_accurate_or_refused(problem):
+    check_against_reference(*problem)
+
+
+# -- the short corridor up to θ = ±700 ----------------------------------------------------------
+
+
+corridor = envs.short_corridor()
+
+
+@settings(max_examples=30)
+@given(st.floats(-700.0, 700.0), st.floats(-700.0, 700.0))
+def test_short_corridor_values_are_accurate_or_refused(right, left):
+    check_against_reference(corridor.mdp, corridor.features, np.array([right, left]))
+
+
+@settings(max_examples=20)
+@given(st.floats(-700.0, 700.0))
+def test_short_corridor_with_opposite_preferences_is_accurate_or_refused(t):
+    check_against_reference(corridor.mdp, corridor.features, np.array([t, -t]))
+
+
+@pytest.mark.parametrize(("t", "outcome"), [(300.0, "accurate"), (-300.0, "accurate"),
+                                            (354.0, "accurate"), (372.0, "raised"),
+                                            (-372.0, "raised"), (700.0, "raised")])
+def test_short_corridor_at_the_edge_of_float64(t, outcome):
+    """J ≈ −2/(1 − p) or −4/p: representable up to |J| ≈ 1.8e308, i.e. |t| ≈ 354."""
+    assert check_against_reference(corridor.mdp, corridor.features,
+                                   np.array([t, -t])) == outcome
+
+
+@pytest.mark.parametrize("t", [-50.0, -20.0, -18.5, -17.0, -15.0, -1.0, 0.0, 0.3, 5.0, 15.0,
+                               17.0, 18.5, 20.0, 37.0, 50.0])
+def test_short_corridor_objective_matches_its_closed_form(t):
+    r"""J(p) = (2p − 4)/(p(1 − p)) with p = σ(2t), θ = (t, −t), written with exp(−|2t|)."""
+    policy = SoftmaxLinearPolicy(corridor.features)
+    small = np.exp(-abs(2 * t)) / (1 + np.exp(-abs(2 * t)))  # the smaller of p and 1 − p
+    p, one_minus_p = (1 - small, small) if t > 0 else (small, 1 - small)
+    closed_form = (2 * p - 4) / (p * one_minus_p)
+    value = exact.objective(corridor.mdp, policy, np.array([t, -t]))
+    assert value == pytest.approx(closed_form, rel=1e-9)
+    # dJ/dt = J′(p)·2p(1 − p) with J′(p) = (2p² − 8p + 4)/(p(1 − p))², zero at p* = 2 − √2
+    slope = (2 * p**2 - 8 * p + 4) / (p * one_minus_p) * 2
+    gradient = exact.policy_gradient(corridor.mdp, policy, np.array([t, -t]))
+    assert gradient[0] - gradient[1] == pytest.approx(slope, rel=1e-9)
+    np.testing.assert_allclose(gradient[0], -gradient[1], rtol=1e-12)
+
+
+def test_the_issues_cases_are_now_right_or_refused():
+    policy = SoftmaxLinearPolicy(corridor.features)
+    # θ = (−20, 20): J ≈ −9.4e17 (was 0.0), ∇J antisymmetric (was (4.7e17, −2.0))
+    value = exact.objective(corridor.mdp, policy, np.array([-20.0, 20.0]))
+    assert value == pytest.approx(-9.4154106734808e17, rel=1e-9)
+    gradient = exact.policy_gradient(corridor.mdp, policy, np.array([-20.0, 20.0]))
+    assert gradient[0] == pytest.approx(-gradient[1], rel=1e-12)
+    # π(right|s) = 1e−17 everywhere: every value is negative (was positive)
+    pi = np.tile([1e-17, 1.0 - 1e-17], (4, 1))
+    assert np.all(exact.state_values(corridor.mdp, pi)[:3] < -1e17)
+    # θ = ±372: J ≈ −4e323 lies beyond float64: a PrecisionError naming the states, not NaN
+    with pytest.raises(exact.PrecisionError, match=r"float64's range.*s = \d.*π\(a = 0 \| s"):
+        exact.objective(corridor.mdp, policy, np.array([-372.0, 372.0]))
+    # θ = ±700: π(right) rounds to 0; the message says why
+    with pytest.raises(exact.NonTerminatingPolicyError, match="rounds to 0"):
+        exact.objective(corridor.mdp, policy, np.array([-700.0, 700.0]))
+
+
+def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
+    """A 200-state corridor that only the tiny π(right) = 1e−12 leaves: the GTH path's n³ε
+    bound is too large, and the error says so."""
+    n = 200
+    transitions = np.zeros((n + 1, 2, n + 1))
+    for s in range(n):
+        transitions[s, 0, s + 1] = 1.0   # right
+        transitions[s, 1, max(s - 1, 0)] = 1.0   # left
+    transitions[n, :, n] = 1.0
+    rewards = np.full((n + 1, 2), -1.0)
+    rewards[n] = 0.0
+    mdp = exact_mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0],
+                                      terminal=np.arange(n + 1) == n)
+    pi = np.tile([0.3, 0.7], (n + 1, 1))
+    with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
+        exact.state_values(exact_mdp, pi)
+    assert isinstance(caught.value, ValueError) and caught.value.states
+    assert mdp is exact_mdp
