@@ -141,3 +141,116 @@ def test_natural_gradient_refuses_bad_arguments():
         alg.natural_gradient_ascent("mdp", policy, theta, 0.1, 1)
     with pytest.raises(ValueError, match="alpha must be > 0"):
         alg.natural_gradient_ascent(problem.mdp, policy, theta, 0.0, 1)
+
+
+# -- natural ascent near determinism: monotone, soft policy iteration, down to the optimum -------
+
+
+def _optimal_objective(mdp):
+    """J* by policy iteration over deterministic policies (an independent route)."""
+    n_states = mdp.n_states
+    greedy = np.zeros(n_states, dtype=int)
+    for _ in range(100):
+        pi = np.eye(mdp.n_actions)[greedy]
+        P = np.einsum("sa,saz->sz", pi, mdp.transitions)
+        values = np.linalg.solve(np.eye(n_states) - mdp.gamma * P,
+                                 (pi * mdp.expected_rewards).sum(axis=1))
+        q = mdp.expected_rewards + mdp.gamma * mdp.transitions @ values
+        improved = q.argmax(axis=1)
+        if np.all(q[np.arange(n_states), improved] <= q[np.arange(n_states), greedy] + 1e-12):
+            return float(mdp.initial @ values)
+        greedy = improved
+    raise AssertionError("policy iteration did not converge")
+
+
+@pytest.mark.parametrize("gamma", [0.9, 0.99])
+def test_natural_ascent_is_soft_policy_iteration_monotone_to_the_optimum(gamma):
+    r"""500 steps of θ ← θ + α w on a random MDP (α = 5).
+
+    Soft policy iteration, written from the policy table alone: log π ← log π + α A_π, then
+    renormalised (A by a plain solve of (I − γP_π) v = r_π), must give π_θ at every step to
+    1e−9 relative on every entry ≥ 1e−300. J never falls by more than its rounding (J is
+    certified to ‖M⁻¹‖‖M‖·O(Sε) ≤ 1e−13 relative for these γ), and the final gap is ≤ 1e−10
+    relative. Before pgref.exact was made accurate, J fell from J* to far below it near
+    π_min ≈ 1e−17 (the issue's 4-state example).
+    """
+    problem = envs.random_mdp(np.random.default_rng(0), 5, 3, gamma=gamma)
+    mdp, policy = problem.mdp, SoftmaxLinearPolicy(problem.features)
+    alpha, n_updates = 5.0, 500
+    history = alg.natural_gradient_ascent(mdp, policy, np.zeros(policy.n_params), alpha,
+                                          n_updates)
+    j_star = _optimal_objective(mdp)
+    objective = history.objective
+    assert np.all(np.diff(objective) >= -1e-13 * abs(j_star))
+    assert abs(j_star - objective[-1]) <= 1e-10 * abs(j_star)
+    assert np.all(objective <= j_star + 1e-13 * abs(j_star))
+    log_pi = np.log(policy.action_probs(history.theta[0]))
+    checked = 0
+    for theta in history.theta[1:]:
+        pi = np.exp(log_pi)
+        P = np.einsum("sa,saz->sz", pi, mdp.transitions)
+        values = np.linalg.solve(np.eye(mdp.n_states) - gamma * P,
+                                 (pi * mdp.expected_rewards).sum(axis=1))
+        advantage = mdp.expected_rewards + gamma * mdp.transitions @ values - values[:, None]
+        log_pi = log_pi + alpha * advantage
+        log_pi -= np.log(np.exp(log_pi - log_pi.max(axis=1, keepdims=True)).sum(
+            axis=1, keepdims=True)) + log_pi.max(axis=1, keepdims=True)
+        expected, actual = np.exp(log_pi), policy.action_probs(theta)
+        if expected.min() < 1e-300:
+            break
+        np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=0)
+        checked += 1
+    assert checked >= 5   # π_min reaches 1e−300 after a few dozen steps at α = 5
+
+
+def test_natural_gradient_survives_the_issues_near_deterministic_policy():
+    """The issue's case: a 4-state MDP (γ = 0.9, α = 1), 150 steps past π_min ≈ 1e−17.
+
+    The closed form w = centred advantages agrees with the Fisher solve (eigenvalue cut-off
+    relative to F's spectrum) while π is moderate, and ascent never lowers J.
+    """
+    problem = envs.random_mdp(np.random.default_rng(4), 4, 2, gamma=0.9)
+    mdp, policy = problem.mdp, SoftmaxLinearPolicy(problem.features)
+    history = alg.natural_gradient_ascent(mdp, policy, np.zeros(policy.n_params), 1.0, 150)
+    assert np.all(np.diff(history.objective) >= -1e-13 * abs(history.objective[-1]))
+    assert policy.action_probs(history.theta[-1]).min() < 1e-17
+    assert abs(_optimal_objective(mdp) - history.objective[-1]) <= 1e-12 * abs(
+        history.objective[-1])
+
+
+def test_general_natural_gradient_uses_an_eigenvalue_cutoff_relative_to_the_spectrum():
+    """Shared features (not tabular): F is solved by eigendecomposition; on one-hot features
+    written with a permuted θ the closed form and the eigen-solve agree."""
+    problem, policy, theta = _random_problem()
+    permutation = np.random.default_rng(0).permutation(policy.n_params)
+    permuted = SoftmaxLinearPolicy(problem.features[:, :, permutation])
+    assert alg.tabular_softmax_index(permuted) is not None
+    closed = alg.natural_policy_gradient(problem.mdp, permuted, theta[permutation])
+    # the same policy seen as a general one: features scaled by 1 (an extra zero feature)
+    padded = SoftmaxLinearPolicy(np.concatenate(
+        [problem.features, np.zeros((*problem.features.shape[:2], 1))], axis=2))
+    assert alg.tabular_softmax_index(padded) is None
+    general = alg.natural_policy_gradient(problem.mdp, padded, np.append(theta, 0.0))
+    np.testing.assert_allclose(general[:-1], closed[np.argsort(permutation)], rtol=1e-8,
+                               atol=1e-10)
+    assert general[-1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ascent_stops_with_an_error_naming_alpha_where_J_leaves_float64():
+    """The issue's corridor case: α = 2 recorded J = +6e38 > J*; now a StepSizeError."""
+    problem = envs.short_corridor()
+    policy = SoftmaxLinearPolicy(problem.features)
+    with pytest.raises(alg.StepSizeError, match=r"update 2 with step size alpha = 2\.0.*lower "
+                                                r"alpha") as caught:
+        alg.exact_gradient_ascent(problem.mdp, policy, np.array([-0.55, 0.55]), 2.0, 50)
+    assert caught.value.alpha == 2.0 and caught.value.update == 2
+    assert isinstance(caught.value, ValueError)
+    # a step to |θ| ≈ 360 (J ≈ −1e313): beyond float64, a PrecisionError is the cause
+    with pytest.raises(alg.StepSizeError, match="alpha = 1e-14") as caught:
+        alg.gradient_ascent(lambda t: exact.objective(problem.mdp, policy, t),
+                            lambda t: np.array([-3.6e16, 3.6e16]), np.zeros(2), 1e-14, 3,
+                            policy=policy)
+    assert isinstance(caught.value.__cause__, exact.PrecisionError)
+    # at θ₀ itself the solver's own error is raised, not blamed on α
+    with pytest.raises(exact.NonTerminatingPolicyError):
+        alg.exact_gradient_ascent(problem.mdp, policy, np.array([-800.0, 800.0]), 0.1, 3)

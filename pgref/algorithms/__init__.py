@@ -15,12 +15,18 @@ Every sampled loop takes an explicit ``rng``; every loop returns a :class:`Histo
 
 from pgref.algorithms.baselines import LinearValueBaseline
 from pgref.algorithms.batch import PG_v1_batch, REINFORCE_batch
-from pgref.algorithms.exact_ascent import exact_functions, exact_gradient_ascent, gradient_ascent
+from pgref.algorithms.exact_ascent import (
+    StepSizeError,
+    exact_functions,
+    exact_gradient_ascent,
+    gradient_ascent,
+)
 from pgref.algorithms.history import History
 from pgref.algorithms.natural import (
     fisher_information,
     natural_gradient_ascent,
     natural_policy_gradient,
+    tabular_softmax_index,
 )
 from pgref.algorithms.per_step import REINFORCE, PG_v1
 from pgref.algorithms.rates import loglog_slope
@@ -45,6 +51,7 @@ __all__ = [
     "REINFORCE_batch",
     "Sampler",
     "Settings",
+    "StepSizeError",
     "env_sampler",
     "episodes_from_bandit_samples",
     "episodes_from_trajectories",
@@ -58,4 +65,5 @@ __all__ = [
     "natural_gradient_ascent",
     "natural_policy_gradient",
     "tabular_sampler",
+    "tabular_softmax_index",
 ]

@@ -18,10 +18,39 @@ from pgref.algorithms.history import History, Recorder
 from pgref.algorithms.settings import DEFAULT_VARIANCE_FLOOR
 from pgref.mdp import TabularMDP
 
-__all__ = ["exact_functions", "exact_gradient_ascent", "gradient_ascent"]
+__all__ = ["StepSizeError", "exact_functions", "exact_gradient_ascent", "gradient_ascent"]
 
 Function = Callable[[np.ndarray], float]
 Gradient = Callable[[np.ndarray], np.ndarray]
+
+OUT_OF_REACH = (exact.PrecisionError, exact.NonTerminatingPolicyError)
+"""What the exact solvers raise where J is infinite or float64 cannot deliver it accurately."""
+
+
+class StepSizeError(ValueError):
+    """An ascent step left the region where J is finite and accurate in float64.
+
+    Attributes
+    ----------
+    alpha : float
+        The step size α that took θ there.
+    update : int
+        The number of the update (1-based) whose result could not be evaluated.
+    """
+
+    def __init__(self, message: str, alpha: float, update: int):
+        super().__init__(message)
+        self.alpha = alpha
+        self.update = update
+
+
+def _step_size_error(error: ValueError, alpha: float, update: int) -> StepSizeError:
+    return StepSizeError(
+        f"update {update} with step size alpha = {alpha!r} moved θ to where J or its "
+        f"direction cannot be computed (infinite, or not accurate in float64): {error} — "
+        f"lower alpha, or stop after {update - 1} updates",
+        alpha, update,
+    )
 
 
 def exact_functions(problem, policy) -> tuple[Function, Gradient]:
@@ -91,6 +120,11 @@ def gradient_ascent(objective: Function | None, direction: Gradient, theta, alph
     ------
     FloatingPointError
         If an update makes θ non-finite (α too large).
+    StepSizeError
+        If J or d at an updated θ raises :class:`pgref.exact.PrecisionError` or
+        :class:`pgref.exact.NonTerminatingPolicyError`: the step left the region where J is
+        finite and accurate in float64. The message names α and the update; nothing is
+        recorded for that θ, so no recorded J is infinite, inaccurate or above J*.
     """
     theta = (_checks.finite_array("theta", theta, ndim=1) if policy is None
              else _checks.parameter_vector(theta, policy.n_params)).copy()
@@ -98,11 +132,16 @@ def gradient_ascent(objective: Function | None, direction: Gradient, theta, alph
     n_updates = _checks.positive_int("n_updates", n_updates)
     variance_floor = _checks.positive_scalar("variance_floor", variance_floor)
     step = AscentStep(alpha, policy, variance_floor)
-    recorder = Recorder(objective, theta, step.floor)
-    for _ in range(n_updates):
-        d = np.asarray(direction(theta), dtype=float)
-        theta = step(theta, d)
-        recorder.update(theta, np.linalg.norm(d))
+    recorder = Recorder(objective, theta, step.floor)  # J(θ₀): its errors are the caller's
+    for update in range(1, n_updates + 1):
+        try:
+            d = np.asarray(direction(theta), dtype=float)
+            theta = step(theta, d)
+            recorder.update(theta, np.linalg.norm(d))
+        except OUT_OF_REACH as error:
+            if update == 1 and step.n_steps == 0:  # d(θ₀) itself: not the step's doing
+                raise
+            raise _step_size_error(error, alpha, update) from error
     return recorder.history(step.n_projections)
 
 
@@ -135,6 +174,9 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
     pgref.lqr.UnstableClosedLoopError
         On the linear-quadratic problem, if an update leaves a gain with √γ·ρ(A + BK) ≥ 1
         (J = −∞ there): lower alpha.
+    StepSizeError
+        On a tabular MDP, if an update moves θ where J is infinite or float64 cannot deliver it
+        to 1e−9 (a policy too close to deterministic): lower alpha.
 
     Notes
     -----

@@ -15,8 +15,15 @@ from pgref import _checks, exact
 from pgref.algorithms.exact_ascent import gradient_ascent
 from pgref.algorithms.history import History
 from pgref.mdp import TabularMDP
+from pgref.policies import SoftmaxLinearPolicy
 
-__all__ = ["fisher_information", "natural_gradient_ascent", "natural_policy_gradient"]
+__all__ = [
+    "EIGENVALUE_TOLERANCE_FACTOR",
+    "fisher_information",
+    "natural_gradient_ascent",
+    "natural_policy_gradient",
+    "tabular_softmax_index",
+]
 
 
 def _check_inputs(mdp, policy, theta) -> np.ndarray:
@@ -62,6 +69,39 @@ def fisher_information(mdp: TabularMDP, policy, theta) -> np.ndarray:
     return np.einsum("sa,sai,saj->ij", weights, scores, scores)
 
 
+EIGENVALUE_TOLERANCE_FACTOR = 1e3
+"""F's eigenvalues below (this × n_params × ε) × λ_max are treated as 0 (rounding noise)."""
+
+
+def tabular_softmax_index(policy) -> np.ndarray | None:
+    r"""j(s, a) with θ_j the preference of (s, a), when π_θ is the tabular softmax; else None.
+
+    The tabular softmax is a :class:`~pgref.policies.SoftmaxLinearPolicy` whose feature table is
+    a one-hot indicator of (s, a): each x(s, a) is a unit vector e_j and each j belongs to
+    exactly one (s, a) (``pgref.features.one_hot_features`` up to a permutation of θ).
+    """
+    if not (isinstance(policy, SoftmaxLinearPolicy) and policy.features.is_tabular):
+        return None
+    table = np.asarray(policy.features.source)
+    n_states, n_actions, n_params = table.shape
+    flat = table.reshape(n_states * n_actions, n_params)
+    if (n_params != flat.shape[0] or not np.all((flat == 0.0) | (flat == 1.0))
+            or not np.all(flat.sum(axis=0) == 1.0) or not np.all(flat.sum(axis=1) == 1.0)):
+        return None
+    return flat.argmax(axis=1).reshape(n_states, n_actions)
+
+
+def _reachable(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
+    """States with n(s) > 0: reachable from the support of p₀ in the graph of P_π (edges > 0)."""
+    edge = exact.policy_transitions(mdp, pi) > 0
+    reached = mdp.initial > 0
+    frontier = reached.copy()
+    while frontier.any():
+        frontier = edge[frontier].any(axis=0) & ~reached
+        reached |= frontier
+    return reached & mdp.nonterminal
+
+
 def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0) -> np.ndarray:
     r"""The natural gradient w solving F(θ) w = ∇J(θ), shape (n_params,).
 
@@ -71,36 +111,59 @@ def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0
     policy : discrete policy over tabular states
     theta : array_like, shape (n_params,)
     damping : float, default 0
-        λ ≥ 0. With λ = 0, w is the minimum-norm least-squares solution of F w = ∇J
-        (``np.linalg.lstsq`` with its default cut-off rcond = ε·max(P, P) on the singular
-        values), i.e. w = F⁺∇J with F⁺ the pseudo-inverse; since ∇J lies in the range of F this
-        solves F w = ∇J exactly. With λ > 0, w solves (F + λI) w = ∇J by ``np.linalg.solve``.
+        λ ≥ 0. With λ = 0, w = F⁺∇J, the minimum-norm solution: in closed form for the tabular
+        softmax (below); otherwise from the eigendecomposition F = V diag(λᵢ) Vᵀ, keeping the
+        λᵢ > τ λ_max with τ = 1e3 · n_params · ε (the computed λᵢ are accurate to about
+        n_params·ε·λ_max, so smaller ones are rounding noise and dividing by them returns
+        garbage). With λ > 0, w solves (F + λI) w = ∇J by ``np.linalg.solve``.
 
     Returns
     -------
     w : ndarray, shape (n_params,)
+
+    Raises
+    ------
+    pgref.exact.PrecisionError
+        If the advantages (tabular softmax) or ∇J and F cannot be computed to 1e−9 in float64.
 
     Notes
     -----
     Kakade (2001): the steepest-ascent direction when distance is measured by the Fisher
     metric, w = F⁺ ∇J. For the tabular softmax (one-hot x(s, a)) and a state with n(s) > 0,
     block s of F is n(s)(diag π_s − π_s π_sᵀ) and block s of ∇J is n(s) π_s ⊙ A_s, with A the
-    advantages q_π − v_π (:func:`pgref.exact.advantages`); so
+    advantages q_π − v_π (:func:`pgref.exact.advantages`); since π_sᵀA_s = 0,
 
         w_{s,a} = A(s, a) − (1/|A|) Σ_b A(s, b)
 
-    the advantage table itself, up to the per-state shift the min-norm solution removes
-    (Agarwal et al., 2021, "On the theory of policy gradient methods", the softmax NPG).
+    the advantage table itself, up to the per-state shift the min-norm solution removes, and 0
+    where n(s) = 0 (Agarwal et al., 2021, "On the theory of policy gradient methods", the
+    softmax NPG; their Fisher is weighted by μ = n/Σn, so their w is Σ_s n(s) times this one).
+    This closed form is what the code returns for the tabular softmax: it needs no Fisher
+    matrix, and stays accurate where F's smallest eigenvalues n(s) π(a|s) fall below rounding.
     """
     theta = _check_inputs(mdp, policy, theta)
     damping = _checks.finite_scalar("damping", damping)
     if damping < 0.0:
         raise ValueError(f"damping must be ≥ 0 (λ in (F + λI) w = ∇J); got {damping!r}")
+    index = tabular_softmax_index(policy)
+    if damping == 0.0 and index is not None:
+        pi = policy.action_probs(theta)
+        advantage = exact.advantages(mdp, pi)
+        centred = advantage - advantage.mean(axis=1, keepdims=True)
+        centred[~_reachable(mdp, pi)] = 0.0
+        natural = np.empty(policy.n_params)
+        natural[index.reshape(-1)] = centred.reshape(-1)
+        return natural
     fisher = fisher_information(mdp, policy, theta)
     gradient = exact.policy_gradient(mdp, policy, theta)
     if damping > 0.0:
         return np.linalg.solve(fisher + damping * np.eye(fisher.shape[0]), gradient)
-    return np.linalg.lstsq(fisher, gradient, rcond=None)[0]
+    eigenvalues, eigenvectors = np.linalg.eigh(fisher)
+    cutoff = (EIGENVALUE_TOLERANCE_FACTOR * fisher.shape[0] * np.finfo(float).eps
+              * max(float(eigenvalues.max()), 0.0))
+    kept = eigenvalues > cutoff
+    coordinates = eigenvectors[:, kept].T @ gradient
+    return eigenvectors[:, kept] @ (coordinates / eigenvalues[kept])
 
 
 def natural_gradient_ascent(mdp: TabularMDP, policy, theta, alpha: float, n_updates: int,

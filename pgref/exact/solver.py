@@ -130,9 +130,8 @@ def policy_relative_error(pi: np.ndarray) -> np.ndarray:
     normal float (2.2e−308, :data:`TINY`) have lost relative accuracy; where that matters the
     callers add an absolute error of TINY.
     """
-    with np.errstate(divide="ignore"):
-        logs = np.where(pi > 0, -np.log(np.where(pi > 0, pi, 1.0)), 0.0)
-    return 4.0 * EPS * (1.0 + logs)
+    logs = np.log(pi, out=np.zeros_like(pi), where=pi > 0)
+    return 4.0 * EPS * (1.0 - logs)
 
 
 def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,

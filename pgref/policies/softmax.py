@@ -35,10 +35,12 @@ class SoftmaxLinearPolicy(DiscretePolicy):
 
     and its score, derived by hand:
 
-        ∇_θ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b)
+        ∇_θ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b) = Σ_b π_θ(b|s) (x(s, a) − x(s, b))
 
-    i.e. the feature of the action taken minus the features' mean under the policy. The
-    log-normaliser is computed by log-sum-exp, so logits of ±1e4 stay finite.
+    i.e. the feature of the action taken minus the features' mean under the policy; the code uses
+    the second form, which keeps its digits when π_θ(a|s) ≈ 1 (the first subtracts two nearly
+    equal numbers). The log-normaliser is computed by log-sum-exp, so logits of ±1e4 stay
+    finite.
 
     Adding the same vector c(s) to x(s, b) for every action b changes nothing: θᵀc(s) cancels
     between numerator and denominator. Features such as the lecture's [x, y, a] therefore give a
@@ -65,5 +67,8 @@ class SoftmaxLinearPolicy(DiscretePolicy):
         x = self.features.at(states)  # (N, A, J)
         pi = np.exp(log_softmax(x @ theta))  # (N, A)
         x_taken = x[np.arange(actions.shape[0]), actions]  # x(s, a), (N, J)
-        x_mean = np.einsum("na,naj->nj", pi, x)  # Σ_b π(b|s) x(s, b)
-        return x_taken - x_mean
+        # x(s, a) − Σ_b π_b x(s, b) = Σ_b π_b (x(s, a) − x(s, b)): no cancellation when π(a|s) ≈ 1
+        score = np.zeros_like(x_taken)
+        for b in range(self.n_actions):
+            score += pi[:, b, None] * (x_taken - x[:, b])
+        return score
