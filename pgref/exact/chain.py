@@ -22,6 +22,7 @@ from pgref.exact.solver import (
     chain_system,
     policy_relative_error,
     solve,
+    sum_rounding,
 )
 from pgref.mdp import TabularMDP
 
@@ -197,7 +198,8 @@ def chain(mdp: TabularMDP, pi: np.ndarray, gamma: float, purpose: str,
     terminal state (an absorbing Markov chain); that is checked on the graph, not by the solve.
     """
     P_pi = transitions_of(mdp, pi) if P_pi is None else P_pi
-    if gamma == 1.0:
+    system = chain_system(mdp.transitions, mdp.terminal, pi, P_pi, gamma)
+    if gamma == 1.0 and not np.all(system.exits > 0):  # else every state exits directly
         stuck = _states_never_terminating(mdp, P_pi)
         if stuck.size:
             listed, unlisted = stuck[:20].tolist(), stuck.size - 20
@@ -208,7 +210,6 @@ def chain(mdp: TabularMDP, pi: np.ndarray, gamma: float, purpose: str,
                 f"{_underflow_note(pi, stuck)}",
                 stuck,
             )
-    system = chain_system(mdp.transitions, mdp.terminal, pi, P_pi, gamma)
     return Chain(pi, P_pi, gamma, system)
 
 
@@ -319,15 +320,16 @@ class ActionValues(NamedTuple):
 def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
     r"""q = r + γ Σ_s′ p(s′|s, a) v(s′), as one (S·A, S) product, with its error bound.
 
-    The bound is γ ‖v̂ − v‖_∞ plus the rounding (S + 2)ε ‖|r| + γ p|v|‖_∞ of the product.
+    The bound is γ ‖v̂ − v‖_∞ plus the rounding of the product, bounded by
+    :func:`pgref.exact.solver.sum_rounding` (S + 1) times max|r| + γ max|v|.
     """
     n_states, n_actions = mdp.n_states, mdp.n_actions
     flat = mdp.transitions.reshape(n_states * n_actions, n_states)
     expected_next = (flat @ values.x).reshape(n_states, n_actions)
     q = mdp.expected_rewards + mdp.gamma * expected_next
-    magnitude = np.abs(mdp.expected_rewards) + mdp.gamma * (flat @ np.abs(values.x)).reshape(
-        n_states, n_actions)
-    bound = mdp.gamma * values.bound + (n_states + 2) * EPS * float(magnitude.max())
+    # |r| + γ p|v| ≤ max|r| + γ max|v|, each row of p summing to 1
+    magnitude = float(np.abs(mdp.expected_rewards).max() + mdp.gamma * np.abs(values.x).max())
+    bound = mdp.gamma * values.bound + sum_rounding(n_states + 1) * magnitude
     return ActionValues(q, bound)
 
 

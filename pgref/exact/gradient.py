@@ -30,6 +30,7 @@ from pgref.exact.solver import (
     TINY,
     PrecisionError,
     policy_relative_error,
+    sum_rounding,
 )
 from pgref.mdp import TabularMDP
 
@@ -112,7 +113,7 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
     values = solve_values(mdp, solved)
     objective_value = float(mdp.initial @ values.x)
     # J is a mean of v with weights p₀ ≥ 0: its error is at most ‖v̂ − v‖_∞ + rounding
-    bound = values.bound + mdp.n_states * EPS * float(mdp.initial @ np.abs(values.x))
+    bound = values.bound + sum_rounding(mdp.n_states) * float(mdp.initial @ np.abs(values.x))
     certify(mdp, solved, values, "the objective J", bound, abs(objective_value))
     return objective_value
 
@@ -172,7 +173,7 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
     terms_size = np.abs(weights).reshape(-1) @ np.abs(flat_scores) / scale
     bound = (float(np.sum(terms.weight_bounds * score_norms) + np.sum(np.abs(weights)
                                                                       * score_error)) / scale
-             + n_states * n_actions * EPS * float(terms_size.max(initial=0.0)))
+             + sum_rounding(n_states * n_actions) * float(terms_size.max(initial=0.0)))
     size = max(float(np.abs(result).max(initial=0.0)), float(terms_size.max(initial=0.0)))
     if not (np.all(np.isfinite(result)) and bound <= RELATIVE_TOLERANCE * size):
         raise PrecisionError(
