@@ -263,3 +263,15 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
         exact.state_values(exact_mdp, pi)
     assert isinstance(caught.value, ValueError) and caught.value.states
     assert mdp is exact_mdp
+
+
+def test_a_tiny_gradient_of_a_nearly_deterministic_policy_keeps_its_sign():
+    """The issue's kind of case: 5 states, π_min ≈ 1e−240, ∇J tiny; it was returned 4× too
+    large with the wrong sign, it must now match the reference to 1e−9."""
+    problem = envs.random_mdp(np.random.default_rng(5), 5, 3, gamma=0.9, n_terminal=1)
+    theta = 130.0 * np.random.default_rng(6).standard_normal(problem.features.shape[2])
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(theta)
+    assert 0 < pi.min() < 1e-200
+    assert check_against_reference(problem.mdp, problem.features, theta) == "accurate"
+    gradient = exact.policy_gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta)
+    assert np.abs(gradient).max() < 1e-10

@@ -10,6 +10,14 @@ Conventions (see DESIGN.md): terminal states are absorbing with zero reward and 
 two linear systems are solved on the non-terminal block only. With γ = 1 a policy must end its
 episodes with probability 1; this is checked on the graph of P_π before solving, and a
 :class:`NonTerminatingPolicyError` names the states that cannot reach a terminal state.
+
+Accuracy: every value returned has relative error ≤ 1e−9 (‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞; for ∇J against
+the larger of ‖∇J‖_∞ and the size of the theorem's terms), certified by a bound computed with
+it, or the call raises :class:`PrecisionError` — only where the answer is beyond float64 (above
+~1.8e308, or dependent on probabilities below ~1e−300). Near-deterministic policies are solved
+accurately: the exit mass of each state is taken from π and p directly, never as 1 − Σ, and the
+solver falls back from LAPACK to GTH elimination when LAPACK cannot be certified
+(:mod:`pgref.exact.solver`).
 """
 
 from pgref.exact.chain import (

@@ -4,6 +4,14 @@ from the Bellman equation (I − γ P_NN) v_N = r_N; the visit counts n, n₁ an
 distribution μ from its transpose, (I − γ P_NN)ᵀ n_N = p₀,N. Both are solved on the non-terminal
 block N only, and with γ = 1 only after the graph of P_π shows that every non-terminal state can
 reach a terminal state (:class:`NonTerminatingPolicyError` names those that cannot).
+
+Accuracy rule (every function here and in :mod:`pgref.exact.gradient`): a returned array x̂ has
+‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞, certified by an error bound computed with it
+(:mod:`pgref.exact.solver`), or the call raises :class:`PrecisionError` (a ``ValueError``) naming
+the states where episodes last longest and the smallest action probabilities there. It raises
+only when the answer is beyond float64: a value above about 1.8e308, or one that depends on action
+probabilities below about 1e−300 (which float64 cannot hold), as for the short corridor beyond
+|θ_right − θ_left| ≈ 708. NaN, ±inf or a wrong sign are never returned.
 """
 
 from __future__ import annotations
@@ -387,7 +395,12 @@ def state_values(mdp: TabularMDP, pi) -> np.ndarray:
 
         v_N = (I − γ P_NN)⁻¹ r_N,
 
-    by ``np.linalg.solve``, never an explicit inverse.
+    never by an explicit inverse: by ``np.linalg.solve`` where its residual bound certifies
+    1e−9, else by GTH elimination (:mod:`pgref.exact.solver`). The matrix is built without
+    subtraction: its diagonal is Σ_{s′≠s} γ P_π(s, s′) plus the exit mass
+    Σ_a π(a|s)[(1 − γ) + γ p(terminal|s, a)], so a policy with π(right|s) = 1e−17 keeps it.
+
+    Raises :class:`PrecisionError` where float64 cannot hold v_π to 1e−9 (see the module).
     """
     pi = policy_table(check_mdp(mdp), pi)
     return solve_values(mdp, chain(mdp, pi, mdp.gamma, "the values v_π")).x
