@@ -165,7 +165,7 @@ def check_against_reference(mdp, features, theta):
 def extreme_problems(draw):
     seed = draw(st.integers(0, 2**32 - 1))
     n_states, n_actions = draw(st.integers(2, 4)), draw(st.integers(2, 3))
-    gamma = draw(st.sampled_from([1.0, 0.9, 0.99]))
+    gamma = draw(st.sampled_from([1.0, 0.9, 0.99, 0.999]))
     rng = np.random.default_rng(seed)
     problem = envs.random_mdp(rng, n_states, n_actions, gamma=gamma,
                               n_terminal=1 if gamma == 1.0 else draw(st.integers(0, 1)),

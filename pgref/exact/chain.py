@@ -27,6 +27,7 @@ from pgref.exact.solver import (
     ChainSystem,
     PrecisionError,
     Solution,
+    accurate_path_helps,
     chain_system,
     policy_relative_error,
     solve,
@@ -278,6 +279,21 @@ def certify(mdp: TabularMDP, solved: Chain, solution: Solution, what: str,
     )
 
 
+def accurately_if_needed(compute, n: int):
+    r"""``compute(False)``; if its certificate fails, ``compute(True)`` (GTH) where that can help.
+
+    LAPACK's error bound is normwise, ‖M⁻¹‖·O(ε)·‖x‖; quantities built from differences of
+    values (q, A, ∇J) near γ = 1 need GTH's smaller entrywise bound, affordable for small n
+    (:func:`pgref.exact.solver.accurate_path_helps`).
+    """
+    try:
+        return compute(False)
+    except PrecisionError:
+        if not accurate_path_helps(n):
+            raise
+        return compute(True)
+
+
 def certify_array(what: str, value: np.ndarray, bound: float) -> None:
     """Raise :class:`PrecisionError` unless ‖value − exact‖_∞ ≤ ``bound`` ≤ tolerance·‖value‖_∞."""
     size = float(np.max(np.abs(value), initial=0.0))
@@ -291,27 +307,29 @@ def certify_array(what: str, value: np.ndarray, bound: float) -> None:
     )
 
 
-def solve_values(mdp: TabularMDP, solved: Chain, what: str = "the values v_π") -> Solution:
+def solve_values(mdp: TabularMDP, solved: Chain, what: str = "the values v_π",
+                 accurate: bool = False) -> Solution:
     r"""v_π on all states (0 on terminal ones) from M v_N = r_N, certified.
 
-    The returned Solution's ``x`` has shape (S,).
+    The returned Solution's ``x`` has shape (S,). ``accurate`` forces GTH elimination.
     """
     index = solved.system.index
     pi, rewards = solved.pi[index], mdp.expected_rewards[index]
     r_pi = np.einsum("sa,sa->s", pi, rewards)
     rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
     r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
-    solution = solve(solved.system, r_pi, rhs_error=r_error)
+    solution = solve(solved.system, r_pi, rhs_error=r_error, accurate=accurate)
     certify(mdp, solved, solution, what)
     values = np.zeros(mdp.n_states)
     values[index] = solution.x
     return solution._replace(x=values)
 
 
-def solve_visits(mdp: TabularMDP, solved: Chain, what: str = "the visit counts n") -> Solution:
-    r"""n on all states (0 on terminal ones) from Mᵀ n_N = p₀,N, certified."""
+def solve_visits(mdp: TabularMDP, solved: Chain, what: str = "the visit counts n",
+                 accurate: bool = False) -> Solution:
+    r"""n on all states (0 on terminal ones) from Mᵀ n_N = p₀,N, certified (GTH if accurate)."""
     index = solved.system.index
-    solution = solve(solved.system, mdp.initial[index], transpose=True)
+    solution = solve(solved.system, mdp.initial[index], transpose=True, accurate=accurate)
     certify(mdp, solved, solution, what)
     visits = np.zeros(mdp.n_states)
     visits[index] = solution.x
@@ -424,10 +442,14 @@ def action_values(mdp: TabularMDP, pi) -> np.ndarray:
     Lecture, "Policy Gradient Theorem": q_π(s, a) = ℛ(s, a) + γ Σ_s′ p(s′|s, a) v_π(s′).
     """
     pi = policy_table(check_mdp(mdp), pi)
-    values = solve_values(mdp, chain(mdp, pi, mdp.gamma, "the values v_π"))
-    result = action_values_of(mdp, values)
-    certify_array("the action values q_π", result.q, result.bound)
-    return result.q
+    solved = chain(mdp, pi, mdp.gamma, "the values v_π")
+
+    def compute(accurate: bool) -> np.ndarray:
+        result = action_values_of(mdp, solve_values(mdp, solved, accurate=accurate))
+        certify_array("the action values q_π", result.q, result.bound)
+        return result.q
+
+    return accurately_if_needed(compute, solved.system.index.size)
 
 
 def advantages(mdp: TabularMDP, pi) -> np.ndarray:
@@ -448,10 +470,15 @@ def advantages(mdp: TabularMDP, pi) -> np.ndarray:
     (lecture: "Policy Gradient Theorem", the marginalisation of v_π).
     """
     pi = policy_table(check_mdp(mdp), pi)
-    values = solve_values(mdp, chain(mdp, pi, mdp.gamma, "the values v_π"))
-    result = advantages_of(pi, action_values_of(mdp, values))
-    certify_array("the advantages A_π", result.advantage, float(result.bound.max()))
-    return result.advantage
+    solved = chain(mdp, pi, mdp.gamma, "the values v_π")
+
+    def compute(accurate: bool) -> np.ndarray:
+        values = solve_values(mdp, solved, accurate=accurate)
+        result = advantages_of(pi, action_values_of(mdp, values))
+        certify_array("the advantages A_π", result.advantage, float(result.bound.max()))
+        return result.advantage
+
+    return accurately_if_needed(compute, solved.system.index.size)
 
 
 def discounted_visits(mdp: TabularMDP, pi) -> np.ndarray:

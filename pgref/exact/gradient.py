@@ -15,6 +15,7 @@ import numpy as np
 from pgref import _checks
 from pgref.exact.chain import (
     N1_NEEDS_TERMINATION,
+    accurately_if_needed,
     action_values_of,
     advantages_of,
     certify,
@@ -127,22 +128,25 @@ class TheoremTerms(NamedTuple):
     visits: np.ndarray        # n(s), (S,)
 
 
-def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None):
+def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None,
+                   accurate: bool = False):
     r"""n(s) π(a|s) A(s, a) and the scores of π_θ, with bounds on the weights' errors.
 
     The visits are discounted by the MDP's γ, or by ``visits_gamma`` when given (1.0 for n₁).
+    ``accurate`` forces GTH elimination for both solves.
     Σ_a π(a|s) ∇ log π(a|s) = 0, so Σ_a q ∇π = Σ_a π A ∇ log π; with A from
     :func:`pgref.exact.chain.advantages_of`, no digit is lost near determinism.
     """
     pi, scores = _policy_and_scores(mdp, policy, theta)
     solved = chain(mdp, pi, mdp.gamma, "the values v_π and visit counts n")
-    advantage = advantages_of(pi, action_values_of(mdp, solve_values(mdp, solved)))
+    values = solve_values(mdp, solved, accurate=accurate)
+    advantage = advantages_of(pi, action_values_of(mdp, values))
     if visits_gamma is not None and visits_gamma != mdp.gamma:
         solved = chain(mdp, pi, visits_gamma, "the undiscounted visit counts n₁",
                        N1_NEEDS_TERMINATION, P_pi=solved.P_pi)
-        visits = solve_visits(mdp, solved, "the undiscounted visit counts n₁")
+        visits = solve_visits(mdp, solved, "the undiscounted visit counts n₁", accurate)
     else:
-        visits = solve_visits(mdp, solved)
+        visits = solve_visits(mdp, solved, accurate=accurate)
     n, pi_a = visits.x[:, None], pi * advantage.advantage
     pi_error = policy_relative_error(pi) + 4 * EPS            # (S, A)
     # π below the smallest normal float has lost its digits (0 after underflow): an absolute
@@ -223,7 +227,9 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     the size of the theorem's terms (cancellation between states below ε‖G‖ is beyond float64;
     for the tabular softmax G and ∇J have the same size). Otherwise a PrecisionError.
     """
-    return _theorem_sum(_theorem_terms(mdp, policy, theta), "∇J(θ)")
+    return accurately_if_needed(
+        lambda accurate: _theorem_sum(_theorem_terms(mdp, policy, theta, accurate=accurate),
+                                      "∇J(θ)"), check_mdp(mdp).n_states)
 
 
 def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPolicyGradient:
@@ -247,9 +253,12 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
     "=" and the blog "∝"; the factor is Σₓ n(x), the expected discounted episode length, so the
     two agree in direction and differ in length unless episodes last one step.
     """
-    terms = _theorem_terms(mdp, policy, theta)
-    total = float(terms.visits.sum())
-    return NormalisedPolicyGradient(_theorem_sum(terms, "∇J(θ)", total), total)
+    def compute(accurate: bool) -> NormalisedPolicyGradient:
+        terms = _theorem_terms(mdp, policy, theta, accurate=accurate)
+        total = float(terms.visits.sum())
+        return NormalisedPolicyGradient(_theorem_sum(terms, "∇J(θ)", total), total)
+
+    return accurately_if_needed(compute, check_mdp(mdp).n_states)
 
 
 def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -281,5 +290,7 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
     action values. It equals ∇J(θ) when γ = 1 and is in general not the gradient of any
     objective when γ < 1.
     """
-    return _theorem_sum(_theorem_terms(mdp, policy, theta, visits_gamma=1.0),
-                        "the γᵗ-dropped direction")
+    return accurately_if_needed(
+        lambda accurate: _theorem_sum(
+            _theorem_terms(mdp, policy, theta, visits_gamma=1.0, accurate=accurate),
+            "the γᵗ-dropped direction"), check_mdp(mdp).n_states)

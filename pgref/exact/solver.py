@@ -31,6 +31,7 @@ __all__ = [
     "ChainSystem",
     "PrecisionError",
     "Solution",
+    "accurate_path_helps",
     "chain_system",
     "gth_factor",
     "gth_solve",
@@ -85,7 +86,7 @@ class ChainSystem(NamedTuple):
         D(s) = Σ_{s′≠s} B(s, s′) + e(s).
     data_error : float
         A bound on the relative error of every entry of B, e and D (rounding and the policy
-        table's own error, :func:`policy_relative_error`), for the GTH path.
+        table's own error, :func:`policy_relative_error`, weighted by π), for the GTH path.
     row_error : ndarray, shape (n,)
         A bound on Σ_{s′} |δM(s, s′)|, the absolute error of row s of M, for the LAPACK path:
         Σ_a ρ(s, a) π(a|s) (1 + γ) plus the rounding of the sums; small even where ρ is large,
@@ -201,13 +202,35 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
     entry_error = (pi.shape[1] + 2) * EPS
     diagonal_error = ((1.0 + gamma) * np.einsum("sa,sa->s", rho, pi[index])
                       + (sum_rounding(index.size) + entry_error) * diagonal)
-    data_error = float(rho.max(initial=0.0)) + sum_rounding(index.size) + entry_error
+    data_error = _entrywise_error(transitions, terminal, pi, index, gamma, rho, matrix, exits)
+    data_error += sum_rounding(index.size) + entry_error
     row_error = 2.0 * diagonal_error
     column_error = (float(rho.max(initial=0.0)) + entry_error) * column_sums + diagonal_error
     np.negative(matrix, out=matrix)
     np.fill_diagonal(matrix, diagonal)                                  # M = diag(D) − B
     return ChainSystem(index, matrix, exits, diagonal, data_error, row_error, column_error,
                        column_sums)
+
+
+def _entrywise_error(transitions, terminal, pi, index, gamma, rho, off_diagonal, exits) -> float:
+    r"""max over entries of B and e of their relative error from the policy table's ρ.
+
+    An entry Σ_a π(a|s) c(s, a) (c ≥ 0) is off by at most Σ_a ρ(s, a) π(a|s) c(s, a): large ρ
+    matters only where the tiny π it belongs to carries the entry. Computed exactly (an
+    O(S²A) contraction) only when some ρ exceeds 64ε; otherwise max ρ bounds it.
+    """
+    largest = float(rho.max(initial=0.0))
+    if largest <= 64 * EPS:
+        return largest
+    weighted = np.zeros_like(pi)
+    weighted[index] = rho * pi[index]
+    spread = gamma * np.einsum("sa,saz->sz", weighted, transitions)[np.ix_(index, index)]
+    np.fill_diagonal(spread, 0.0)
+    positive = off_diagonal > 0
+    to_terminal = transitions[:, :, terminal][index].sum(axis=2)
+    exit_spread = np.einsum("sa,sa->s", weighted[index], (1.0 - gamma) + gamma * to_terminal)
+    return max(float(np.max(spread[positive] / off_diagonal[positive], initial=0.0)),
+               float(np.max(exit_spread[exits > 0] / exits[exits > 0], initial=0.0)))
 
 
 # -- the fast path: LAPACK and a residual bound ------------------------------------------------
@@ -316,8 +339,13 @@ def _gth(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: float
     return x, bound, solution[:, 2]
 
 
+def accurate_path_helps(n: int) -> bool:
+    """Whether GTH's a-priori relative bound 2n³ε is below RELATIVE_TOLERANCE for n states."""
+    return 2.0 * n**3 * EPS < RELATIVE_TOLERANCE
+
+
 def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
-          rhs_error: float = 0.0) -> Solution:
+          rhs_error: float = 0.0, accurate: bool = False) -> Solution:
     r"""x with M x = b (or Mᵀ x = b) and a bound on ‖x̂ − x‖_∞: LAPACK if certified, else GTH.
 
     Parameters
@@ -328,6 +356,9 @@ def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
         Solve Mᵀ x = b (the visit counts) instead of M x = b (the values).
     rhs_error : float
         A bound on ‖δb‖_∞, the error b carries in (for r_π, from the policy table).
+    accurate : bool
+        Go straight to GTH elimination: for callers whose own certificate needs the smaller,
+        entrywise bound of that path (differences of values, near γ = 1).
 
     Returns
     -------
@@ -341,7 +372,7 @@ def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
     otherwise GTH elimination, whose first-order entrywise bound is (2n³ε + 2nδ) times the
     solution of the split system |b| (δ the data error of B and e).
     """
-    fast = _lapack(system, rhs, transpose, rhs_error)
+    fast = None if accurate else _lapack(system, rhs, transpose, rhs_error)
     if fast is not None:
         x, bound, lengths = fast
         if bound <= 0.1 * RELATIVE_TOLERANCE * np.max(np.abs(x), initial=0.0):
