@@ -246,8 +246,10 @@ def test_the_issues_cases_are_now_right_or_refused():
 
 
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
-    """A 200-state corridor that only the tiny π(right) = 1e−12 leaves: the GTH path's n³ε
-    bound is too large, and the error says so."""
+    """A 200-state corridor drifting left (π(right) = 0.3): episodes last about (7/3)^200 ≈
+    1e73 steps, LAPACK cannot be certified and the GTH path's 2n³ε bound exceeds 1e−9 at
+    n = 200, so the error says so (the answer, about −1e73, is representable: this is the
+    solver's limit, not float64's, stated in pgref.exact.solver)."""
     n = 200
     transitions = np.zeros((n + 1, 2, n + 1))
     for s in range(n):
@@ -256,13 +258,11 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     transitions[n, :, n] = 1.0
     rewards = np.full((n + 1, 2), -1.0)
     rewards[n] = 0.0
-    mdp = exact_mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0],
-                                      terminal=np.arange(n + 1) == n)
+    mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n)
     pi = np.tile([0.3, 0.7], (n + 1, 1))
     with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
-        exact.state_values(exact_mdp, pi)
+        exact.state_values(mdp, pi)
     assert isinstance(caught.value, ValueError) and caught.value.states
-    assert mdp is exact_mdp
 
 
 def test_a_tiny_gradient_of_a_nearly_deterministic_policy_keeps_its_sign():
@@ -275,3 +275,18 @@ def test_a_tiny_gradient_of_a_nearly_deterministic_policy_keeps_its_sign():
     assert check_against_reference(problem.mdp, problem.features, theta) == "accurate"
     gradient = exact.policy_gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta)
     assert np.abs(gradient).max() < 1e-10
+
+
+def test_where_lapacks_bound_is_too_loose_gth_certifies_the_gradient(monkeypatch):
+    """γ = 0.999: LAPACK's normwise bound (‖M⁻¹‖ ≈ 1000 times ε‖v‖) cannot certify the
+    differences q(s, a) − q(s, b) the gradient needs; GTH's entrywise bound can, and the
+    answer matches the reference."""
+    from pgref.exact import chain
+
+    problem = envs.random_mdp(np.random.default_rng(0), 2, 3, gamma=0.999)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([0.3267, -5.1103, -24.4228, -32.2144, 37.6492, 6.2091])
+    assert check_against_reference(problem.mdp, problem.features, theta) == "accurate"
+    monkeypatch.setattr(chain, "accurate_path_helps", lambda n: False)  # LAPACK alone
+    with pytest.raises(exact.PrecisionError, match="cannot be certified"):
+        exact.policy_gradient(problem.mdp, policy, theta)

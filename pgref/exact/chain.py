@@ -110,7 +110,8 @@ def policy_transitions(mdp: TabularMDP, pi) -> np.ndarray:
 
 
 def transitions_of(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
-    return np.einsum("sa,saz->sz", pi, mdp.transitions, optimize=True)
+    """P_π for a checked table π: one batched (1, A) × (A, S) product per state."""
+    return np.matmul(pi[:, None, :], mdp.transitions)[:, 0, :]
 
 
 def policy_rewards(mdp: TabularMDP, pi) -> np.ndarray:
