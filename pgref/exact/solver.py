@@ -88,9 +88,12 @@ class ChainSystem(NamedTuple):
         e(s) = Σ_a π(a|s)[(1 − γ) + γ p(terminal|s, a)].
     diagonal : ndarray, shape (n,)
         D(s) = Σ_{s′≠s} B(s, s′) + e(s).
-    data_error : float
-        A bound on the relative error of every entry of B, e and D (rounding and the policy
-        table's own error, :func:`policy_relative_error`, weighted by π), for the GTH path.
+    policy : ndarray, shape (S, A)
+        π, kept (not copied) for :meth:`data_error`.
+    transitions : ndarray, shape (S, A, S)
+        p, kept (not copied) for :meth:`data_error`.
+    terminal : ndarray of bool, shape (S,)
+    gamma : float
     row_error : ndarray, shape (n,)
         A bound on Σ_{s′} |δM(s, s′)|, the absolute error of row s of M, for the LAPACK path:
         Σ_a ρ(s, a) π(a|s) (1 + γ) plus the rounding of the sums; small even where ρ is large,
@@ -106,10 +109,41 @@ class ChainSystem(NamedTuple):
     matrix: np.ndarray
     exits: np.ndarray
     diagonal: np.ndarray
-    data_error: float
+    policy: np.ndarray
+    transitions: np.ndarray
+    terminal: np.ndarray
+    gamma: float
     row_error: np.ndarray
     column_error: np.ndarray
     column_sums: np.ndarray
+
+    def data_error(self) -> float:
+        r"""A bound on the relative error of every entry of B, e and D, for the GTH path.
+
+        Rounding plus the policy table's own error (:func:`policy_relative_error`) weighted by
+        π: an entry Σ_a π(a|s) c(s, a) (c ≥ 0) is off by at most Σ_a ρ(s, a) π(a|s) c(s, a),
+        so a large ρ matters only where the tiny π it belongs to carries the entry. Computed
+        exactly (an O(S²A) contraction) only when some ρ exceeds 64ε; otherwise max ρ bounds it.
+        """
+        rounding = sum_rounding(self.index.size) + (self.policy.shape[1] + 2) * EPS
+        rho = policy_relative_error(self.policy[self.index])
+        largest = float(rho.max(initial=0.0))
+        if largest <= 64 * EPS:
+            return largest + rounding
+        weighted = np.zeros_like(self.policy)
+        weighted[self.index] = rho * self.policy[self.index]
+        spread = self.gamma * np.einsum("sa,saz->sz", weighted, self.transitions)[
+            np.ix_(self.index, self.index)]
+        np.fill_diagonal(spread, 0.0)
+        off_diagonal = self.off_diagonal()
+        positive = off_diagonal > 0
+        to_terminal = self.transitions[:, :, self.terminal][self.index].sum(axis=2)
+        exit_spread = np.einsum("sa,sa->s", weighted[self.index],
+                                (1.0 - self.gamma) + self.gamma * to_terminal)
+        exiting = self.exits > 0
+        return rounding + max(
+            float(np.max(spread[positive] / off_diagonal[positive], initial=0.0)),
+            float(np.max(exit_spread[exiting] / self.exits[exiting], initial=0.0)))
 
     def off_diagonal(self) -> np.ndarray:
         """B (n, n), a new array: −M with its diagonal set to 0."""
@@ -206,34 +240,12 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
     entry_error = (pi.shape[1] + 2) * EPS
     diagonal_error = ((1.0 + gamma) * np.einsum("sa,sa->s", rho, pi[index])
                       + (sum_rounding(index.size) + entry_error) * diagonal)
-    data_error = _entrywise_error(transitions, terminal, pi, index, gamma, rho, -matrix, exits)
-    data_error += sum_rounding(index.size) + entry_error
     row_error = 2.0 * diagonal_error
     column_error = (float(rho.max(initial=0.0)) + entry_error) * column_sums + diagonal_error
     np.fill_diagonal(matrix, diagonal)                                  # M = diag(D) − B
-    return ChainSystem(index, matrix, exits, diagonal, data_error, row_error, column_error,
-                       column_sums)
-
-
-def _entrywise_error(transitions, terminal, pi, index, gamma, rho, off_diagonal, exits) -> float:
-    r"""max over entries of B and e of their relative error from the policy table's ρ.
-
-    An entry Σ_a π(a|s) c(s, a) (c ≥ 0) is off by at most Σ_a ρ(s, a) π(a|s) c(s, a): large ρ
-    matters only where the tiny π it belongs to carries the entry. Computed exactly (an
-    O(S²A) contraction) only when some ρ exceeds 64ε; otherwise max ρ bounds it.
-    """
-    largest = float(rho.max(initial=0.0))
-    if largest <= 64 * EPS:
-        return largest
-    weighted = np.zeros_like(pi)
-    weighted[index] = rho * pi[index]
-    spread = gamma * np.einsum("sa,saz->sz", weighted, transitions)[np.ix_(index, index)]
-    np.fill_diagonal(spread, 0.0)
-    positive = off_diagonal > 0
-    to_terminal = transitions[:, :, terminal][index].sum(axis=2)
-    exit_spread = np.einsum("sa,sa->s", weighted[index], (1.0 - gamma) + gamma * to_terminal)
-    return max(float(np.max(spread[positive] / off_diagonal[positive], initial=0.0)),
-               float(np.max(exit_spread[exits > 0] / exits[exits > 0], initial=0.0)))
+    return ChainSystem(index=index, matrix=matrix, exits=exits, diagonal=diagonal,
+                       policy=pi, transitions=transitions, terminal=terminal, gamma=gamma,
+                       row_error=row_error, column_error=column_error, column_sums=column_sums)
 
 
 # -- the fast path: LAPACK and a residual bound ------------------------------------------------
@@ -336,7 +348,7 @@ def _gth(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: float
     solution = gth_solve(work, pivots, columns, transpose)
     with np.errstate(all="ignore"):
         x = solution[:, 0] - solution[:, 1]
-        relative = 2.0 * n**3 * EPS + 2.0 * n * system.data_error
+        relative = 2.0 * n**3 * EPS + 2.0 * n * system.data_error()
         bound = (relative * float(np.max(solution[:, 0] + solution[:, 1]))
                  + rhs_error * float(np.max(solution[:, 2])))
     return x, bound, solution[:, 2]
