@@ -281,12 +281,12 @@ def test_where_lapacks_bound_is_too_loose_gth_certifies_the_gradient(monkeypatch
     """γ = 0.999: LAPACK's normwise bound (‖M⁻¹‖ ≈ 1000 times ε‖v‖) cannot certify the
     differences q(s, a) − q(s, b) the gradient needs; GTH's entrywise bound can, and the
     answer matches the reference."""
-    from pgref.exact import chain
+    from pgref.exact import certified
 
     problem = envs.random_mdp(np.random.default_rng(0), 2, 3, gamma=0.999)
     policy = SoftmaxLinearPolicy(problem.features)
     theta = np.array([0.3267, -5.1103, -24.4228, -32.2144, 37.6492, 6.2091])
     assert check_against_reference(problem.mdp, problem.features, theta) == "accurate"
-    monkeypatch.setattr(chain, "accurate_path_helps", lambda n: False)  # LAPACK alone
+    monkeypatch.setattr(certified, "accurate_path_helps", lambda n: False)  # LAPACK alone
     with pytest.raises(exact.PrecisionError, match="cannot be certified"):
         exact.policy_gradient(problem.mdp, policy, theta)

@@ -13,18 +13,15 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import _checks
-from pgref.exact.chain import (
-    N1_NEEDS_TERMINATION,
+from pgref.exact.certified import (
     accurately_if_needed,
     action_values_of,
     advantages_of,
     certify,
-    chain,
-    check_mdp,
-    policy_table,
     solve_values,
     solve_visits,
 )
+from pgref.exact.chain import N1_NEEDS_TERMINATION, chain, check_mdp, policy_table
 from pgref.exact.solver import (
     EPS,
     RELATIVE_TOLERANCE,
@@ -115,7 +112,7 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
     objective_value = float(mdp.initial @ values.x)
     # J is a mean of v with weights p₀ ≥ 0: its error is at most ‖v̂ − v‖_∞ + rounding
     bound = values.bound + sum_rounding(mdp.n_states) * float(mdp.initial @ np.abs(values.x))
-    certify(mdp, solved, values, "the objective J", bound, abs(objective_value))
+    certify(solved, values, "the objective J", bound, abs(objective_value))
     return objective_value
 
 

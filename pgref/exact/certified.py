@@ -1,0 +1,197 @@
+r"""Certified pieces of the exact solves: v, n, q and A with bounds on their errors, and the
+rules that turn a bound into a returned value or a :class:`PrecisionError`.
+
+Each piece returns its value with a bound on ‖x̂ − x‖_∞ (or entrywise); :func:`certify` and
+:func:`certify_array` accept it when the bound is at most 1e−9 of the value's size, and
+otherwise raise a PrecisionError that names the states where episodes last longest and the
+smallest action probabilities there. :func:`accurately_if_needed` retries a computation on the
+accurate path (GTH elimination) when the fast path's bound is too loose for it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from pgref.exact.solver import (
+    EPS,
+    RELATIVE_TOLERANCE,
+    PrecisionError,
+    Solution,
+    accurate_path_helps,
+    policy_relative_error,
+    solve,
+    sum_rounding,
+)
+from pgref.mdp import TabularMDP
+
+__all__ = [
+    "ActionValues",
+    "Advantages",
+    "accurately_if_needed",
+    "action_values_of",
+    "advantages_of",
+    "certify",
+    "certify_array",
+    "solve_values",
+    "solve_visits",
+]
+
+
+def _smallest_probabilities(pi: np.ndarray, states: np.ndarray, count: int = 3) -> str:
+    """'π(a = 1 | s = 2) = 4.1e-18, …' for the smallest positive entries of the given rows."""
+    rows = pi[states]
+    masked = np.where(rows > 0, rows, np.inf)
+    order = np.argsort(masked, axis=None)[:count]
+    parts = []
+    for flat in order:
+        row, action = np.unravel_index(flat, rows.shape)
+        if np.isfinite(masked[row, action]):
+            parts.append(f"π(a = {action} | s = {int(states[row])}) = {rows[row, action]:.2g}")
+    return ", ".join(parts)
+
+
+def certify(solved, solution: Solution, what: str, bound: float | None = None,
+            size: float | None = None) -> None:
+    r"""Raise :class:`PrecisionError` unless ``bound`` ≤ RELATIVE_TOLERANCE · ``size``.
+
+    ``solved`` is a :class:`pgref.exact.chain.Chain` (its π, γ and system). ``bound`` and
+    ``size`` default to the solution's error bound and ‖x̂‖_∞. The message names
+    the states where episodes last longest, how long, and the smallest action probabilities
+    there (the usual cause).
+    """
+    bound = solution.bound if bound is None else bound
+    size = float(np.max(np.abs(solution.x), initial=0.0)) if size is None else size
+    if np.isfinite(size) and bound <= RELATIVE_TOLERANCE * size:
+        return
+    index = solved.system.index
+    lengths = solution.lengths
+    order = np.argsort(-np.where(np.isnan(lengths), np.inf, lengths))[:3]
+    worst = index[order]
+    longest = float(lengths[order[0]]) if lengths.size else 0.0
+    discounted = " (γ-discounted)" if solved.gamma < 1.0 else ""
+    if not np.isfinite(size) or not np.isfinite(bound) or not np.isfinite(longest):
+        why = (f"{what} exceed float64's range (about 1.8e308), or the elimination underflowed "
+               f"to a zero pivot")
+    else:
+        why = (f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in "
+               f"float64 (error bound {bound:.2g} against a size of {size:.2g})")
+    length = (f"about {longest:.2g} steps{discounted}" if np.isfinite(longest)
+              else "more steps than float64 can count (over 1.8e308)")
+    raise PrecisionError(
+        f"{why}: from state s = {int(worst[0])} episodes last {length}, and the smallest "
+        f"action probabilities there are "
+        f"{_smallest_probabilities(solved.pi, worst)}. Use a less extreme θ (a policy further "
+        f"from deterministic) or a discount gamma < 1",
+        worst,
+    )
+
+
+def accurately_if_needed(compute, n: int):
+    r"""``compute(False)``; if its certificate fails, ``compute(True)`` (GTH) where that can help.
+
+    LAPACK's error bound is normwise, ‖M⁻¹‖·O(ε)·‖x‖; quantities built from differences of
+    values (q, A, ∇J) near γ = 1 need GTH's smaller entrywise bound, affordable for small n
+    (:func:`pgref.exact.solver.accurate_path_helps`).
+    """
+    try:
+        return compute(False)
+    except PrecisionError:
+        if not accurate_path_helps(n):
+            raise
+        return compute(True)
+
+
+def certify_array(what: str, value: np.ndarray, bound: float) -> None:
+    """Raise :class:`PrecisionError` unless ‖value − exact‖_∞ ≤ ``bound`` ≤ tolerance·‖value‖_∞."""
+    size = float(np.max(np.abs(value), initial=0.0))
+    if np.isfinite(size) and bound <= RELATIVE_TOLERANCE * size:
+        return
+    raise PrecisionError(
+        f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in float64 "
+        f"(error bound {bound:.2g} against a size of {size:.2g}): the differences between "
+        "actions are below the rounding error of the values. Use a less extreme θ or a "
+        "discount gamma < 1"
+    )
+
+
+def solve_values(mdp: TabularMDP, solved, what: str = "the values v_π",
+                 accurate: bool = False) -> Solution:
+    r"""v_π on all states (0 on terminal ones) from M v_N = r_N, certified.
+
+    The returned Solution's ``x`` has shape (S,). ``accurate`` forces GTH elimination.
+    """
+    index = solved.system.index
+    pi, rewards = solved.pi[index], mdp.expected_rewards[index]
+    r_pi = np.einsum("sa,sa->s", pi, rewards)
+    rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
+    r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
+    solution = solve(solved.system, r_pi, rhs_error=r_error, accurate=accurate)
+    certify(solved, solution, what)
+    values = np.zeros(mdp.n_states)
+    values[index] = solution.x
+    return solution._replace(x=values)
+
+
+def solve_visits(mdp: TabularMDP, solved, what: str = "the visit counts n",
+                 accurate: bool = False) -> Solution:
+    r"""n on all states (0 on terminal ones) from Mᵀ n_N = p₀,N, certified (GTH if accurate)."""
+    index = solved.system.index
+    solution = solve(solved.system, mdp.initial[index], transpose=True, accurate=accurate)
+    certify(solved, solution, what)
+    visits = np.zeros(mdp.n_states)
+    visits[index] = solution.x
+    return solution._replace(x=visits)
+
+
+class ActionValues(NamedTuple):
+    """q_π (S, A) and a bound on ‖q̂ − q‖_∞."""
+
+    q: np.ndarray
+    bound: float
+
+
+def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
+    r"""q = r + γ Σ_s′ p(s′|s, a) v(s′), as one (S·A, S) product, with its error bound.
+
+    The bound is γ ‖v̂ − v‖_∞ plus the rounding of the product, bounded by
+    :func:`pgref.exact.solver.sum_rounding` (S + 1) times max|r| + γ max|v|.
+    """
+    n_states, n_actions = mdp.n_states, mdp.n_actions
+    flat = mdp.transitions.reshape(n_states * n_actions, n_states)
+    expected_next = (flat @ values.x).reshape(n_states, n_actions)
+    q = mdp.expected_rewards + mdp.gamma * expected_next
+    # |r| + γ p|v| ≤ max|r| + γ max|v|, each row of p summing to 1
+    magnitude = float(np.abs(mdp.expected_rewards).max() + mdp.gamma * np.abs(values.x).max())
+    bound = mdp.gamma * values.bound + sum_rounding(n_states + 1) * magnitude
+    return ActionValues(q, bound)
+
+
+class Advantages(NamedTuple):
+    """A_π (S, A), an entrywise bound on |Â − A| (S, A), and the q_π (S, A) they came from."""
+
+    advantage: np.ndarray
+    bound: np.ndarray
+    q: np.ndarray
+
+
+def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
+    r"""A(s, a) = q(s, a) − v(s) = Σ_b π(b|s) (q(s, a) − q(s, b)), without cancellation.
+
+    Notes
+    -----
+    Written as q − Σ_b π_b q_b, the difference of two nearly equal numbers loses every digit when
+    π(·|s) is nearly deterministic; as Σ_{b≠a} π_b (q_a − q_b) it keeps them. Error bound:
+    Σ_{b≠a} π_b (2‖q̂ − q‖_∞ + (A + 2 + ρ_b)|q_a − q_b|), ρ the policy table's relative error
+    (:func:`pgref.exact.solver.policy_relative_error`).
+    """
+    q = action_values.q
+    differences = q[:, :, None] - q[:, None, :]                      # q_a − q_b, (S, A, A)
+    advantage = np.einsum("sb,sab->sa", pi, differences)
+    n_actions = pi.shape[1]
+    others = np.einsum("sb,ab->sa", pi, 1.0 - np.eye(n_actions))   # Σ_{b≠a} π_b
+    bound = (2.0 * action_values.bound * others
+             + np.einsum("sb,sab->sa", ((n_actions + 2) * EPS + policy_relative_error(pi)) * pi,
+                         np.abs(differences)))
+    return Advantages(advantage, bound, q)
