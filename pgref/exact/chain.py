@@ -12,9 +12,9 @@ naming the states where episodes last longest and the smallest action probabilit
 It raises where the answer is beyond float64 — a value above about 1.8e308, or one that depends
 on action probabilities below about 1e−300, as for the short corridor beyond
 |θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in two stated corner cases:
-chains of more than about 130 non-terminal states too close to singular for LAPACK's bound, and
-(rarely, 1 in 200 random MDPs in our tests) γ = 0.999 with near-deterministic policies. NaN,
-±inf or a wrong sign are never returned.
+chains of more than about 130 non-terminal states too close to singular for LAPACK's bound, and,
+rarely, γ near 1 with a near-deterministic policy, where ∇J's differences q(s, a) − q(s, b) are
+small against v. NaN, ±inf or a wrong sign are never returned.
 """
 
 from __future__ import annotations
