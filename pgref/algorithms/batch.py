@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 
 from pgref import estimators
-from pgref.algorithms._ascent import AscentStep
 from pgref.algorithms._start import checked_inputs
+from pgref.algorithms.ascent import AscentStep
 from pgref.algorithms.baselines import LinearValueBaseline, check_baseline
 from pgref.algorithms.history import History, Recorder
 from pgref.algorithms.samplers import Sampler
