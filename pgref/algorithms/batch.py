@@ -143,9 +143,8 @@ def REINFORCE_batch(sampler: Sampler, theta, settings: Settings, rng: np.random.
 
     def fit_baseline(episodes):
         nonlocal weights
-        mask = episodes.mask
-        states = episodes.states[mask]
-        G_t = estimators.reward_to_go(episodes, gamma)[mask]
+        states = episodes.states
+        G_t = estimators.reward_to_go(episodes, gamma)
         deltas = G_t - baseline.values(weights, states)        # δ = Gₜ − v̂(Sₜ)
         weights = baseline.step(weights, states, deltas, episodes.n_episodes)
         return weights
