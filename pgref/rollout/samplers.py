@@ -108,11 +108,11 @@ def _sample_tabular(mdp: TabularMDP, pi: np.ndarray, n_episodes: int, rng: np.ra
         step = _JointStep(mdp, pi)
     else:
         step = _TwoDrawStep(mdp, pi)
-    blocks = [_sample_block(step, size, rng, max_steps)
-              for size in np.diff(np.arange(0, n_episodes + EPISODES_PER_BLOCK,
-                                            EPISODES_PER_BLOCK).clip(max=n_episodes))
-              if size > 0]
-    columns = [np.concatenate(parts) if len(blocks) > 1 else parts[0] for parts in zip(*blocks, strict=True)]
+    sizes = [min(EPISODES_PER_BLOCK, n_episodes - first)
+             for first in range(0, n_episodes, EPISODES_PER_BLOCK)]
+    blocks = [_sample_block(step, size, rng, max_steps) for size in sizes]
+    columns = [np.concatenate(parts) if len(blocks) > 1 else parts[0]
+               for parts in zip(*blocks, strict=True)]
     for array in columns[:3]:
         array.setflags(write=False)  # owned and read-only: Episodes keeps them without a copy
     return Episodes(*columns)
