@@ -197,20 +197,19 @@ assert asymmetry(hessian) < 1e-6 < 1e-2 < asymmetry(jacobian)
 # π(right) ≈ 0.25, against J* = −(6 + 4√2). The per-step PG_v1 of notebook 3 needed a step
 # size 2.5 times smaller to stay stable, because its weights G(τ) are larger. Even so, a
 # fixed α can push π(right) so close to 0 or 1 that an episode never reaches the goal; the
-# sampler then refuses the truncated episode, and such a run is reported as J = −∞.
+# loop then refuses the truncated episode, and such a run is reported as J = −∞.
 
 # %%
-sampler = algorithms.tabular_sampler(mdp, policy)
 theta_0 = np.array([-0.55, 0.55])
 seeds = range(3) if QUICK else range(10)
 learned = algorithms.LinearValueBaseline(one_hot_state_features(mdp.n_states), alpha=0.1)
 runs = {
     "REINFORCE": lambda rng: algorithms.REINFORCE(
-        sampler, theta_0, algorithms.Settings(1.5e-3, 120), rng),
+        mdp, policy, theta_0, 1.5e-3, 120, rng),
     "REINFORCE, b = −12": lambda rng: algorithms.REINFORCE(
-        sampler, theta_0, algorithms.Settings(2e-3, 120), rng, baseline=-12.0),
+        mdp, policy, theta_0, 2e-3, 120, rng, baseline=-12.0),
     "REINFORCE_batch, learned v̂": lambda rng: algorithms.REINFORCE_batch(
-        sampler, theta_0, algorithms.Settings(8e-3, 600, batch_size=10), rng, baseline=learned),
+        mdp, policy, theta_0, 8e-3, 60, 10, rng, baseline=learned),
 }
 
 

@@ -180,6 +180,32 @@ class TabularMDP:
             return self.rewards
         return np.einsum("saz,saz->sa", self.transitions, self.rewards)
 
+    # -- the problem interface (pgref.problems.ExactProblem) ---------------------------------
+    # rollout and exact import this module, so they are imported where they are used.
+
+    def sample_episodes(self, policy, theta, n_episodes: int, rng: np.random.Generator,
+                        max_steps: int | None = None):
+        r"""K episodes under π_θ, all stepped at once: :func:`pgref.rollout.sample_episodes`.
+
+        ``max_steps`` None means :data:`pgref.rollout.DEFAULT_MAX_STEPS`.
+        """
+        from pgref.rollout import DEFAULT_MAX_STEPS, sample_episodes
+
+        return sample_episodes(self, policy, theta, n_episodes, rng,
+                               DEFAULT_MAX_STEPS if max_steps is None else max_steps)
+
+    def objective(self, policy, theta) -> float:
+        r"""J(θ) = Σₛ p(s₀) v_π(s₀) by a linear solve: :func:`pgref.exact.objective`."""
+        from pgref.exact import objective
+
+        return objective(self, policy, theta)
+
+    def policy_gradient(self, policy, theta) -> np.ndarray:
+        r"""∇J(θ) by the policy gradient theorem: :func:`pgref.exact.policy_gradient`."""
+        from pgref.exact import policy_gradient
+
+        return policy_gradient(self, policy, theta)
+
 
 class TabularEnv:
     r"""An episodic, Gymnasium-style environment that samples a :class:`TabularMDP`.

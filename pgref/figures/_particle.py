@@ -94,10 +94,9 @@ def particle_data(quick: bool = False) -> ParticleData:
     theta_0 = lqr.theta_for_gain(policy, np.zeros((2, 2)), 0.5)
     alpha, batch_size, horizon = 0.03, 100, 40
     seeds, n_updates = ((0,), 10) if quick else ((0, 1, 2, 3), 100)
-    sampler = algorithms.lqr_sampler(problem, policy, horizon)
-    settings = algorithms.Settings(alpha, n_updates * batch_size, batch_size=batch_size)
-    histories = [algorithms.REINFORCE_batch(sampler, theta_0, settings,
-                                            np.random.default_rng(80 + seed))
+    histories = [algorithms.REINFORCE_batch(problem, policy, theta_0, alpha, n_updates,
+                                            batch_size, np.random.default_rng(80 + seed),
+                                            max_steps=horizon, allow_truncated=True)
                  for seed in seeds]
     ascent = algorithms.exact_gradient_ascent(problem, policy, theta_0, alpha, n_updates)
 
@@ -109,7 +108,8 @@ def particle_data(quick: bool = False) -> ParticleData:
 
     rng = np.random.default_rng(88)
     n_paths, path_length = 12, 30
-    paths = [lqr.sample_trajectories(problem, policy, theta, n_paths, path_length, rng).states
+    paths = [lqr.sample_trajectories(problem, policy, theta, n_paths, path_length,
+                                     rng).padded().states  # (n_paths, H, 2)
              for theta in (theta_0, histories[0].final_theta)]
     return ParticleData(
         problem, policy, problem.gamma, lqr.optimal_gain(problem), alpha, batch_size, seeds,
