@@ -1,15 +1,16 @@
-r"""Data of figure 8: the continuous moving particle under a learned linear-Gaussian policy."""
+r"""Figure ``particle``: the continuous moving particle under a learned linear-Gaussian policy.
 
-from __future__ import annotations
+Lecture: "Example: Moving Particle", "Example: Gaussian".
+"""
 
 from typing import NamedTuple
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from pgref import algorithms, lqr
+from pgref.figures import common
 from pgref.policies import GaussianPolicy
-
-__all__ = ["ParticleData", "particle_data"]
 
 
 class ParticleData(NamedTuple):
@@ -73,10 +74,6 @@ def particle_data(quick: bool = False) -> ParticleData:
     quick : bool
         One seed of 10 updates instead of 4 seeds of 100.
 
-    Returns
-    -------
-    ParticleData
-
     Notes
     -----
     Lecture, "Example: Moving Particle" (continuous: sₜ₊₁ = sₜ + Δt aₜ, reward
@@ -121,3 +118,67 @@ def particle_data(quick: bool = False) -> ParticleData:
         gains(ascent.theta), variances(ascent.theta), ascent.objective,
         paths[0], paths[1],
     )
+
+
+_ENTRY_STYLE = {  # (i, j) of K → colour, label
+    (0, 0): ("tab:blue", "K₁₁"),
+    (1, 1): ("tab:cyan", "K₂₂"),
+    (0, 1): ("tab:orange", "K₁₂"),
+    (1, 0): ("tab:brown", "K₂₁"),
+}
+
+
+def draw_particle(data: ParticleData, figure: Figure) -> None:
+    """Paths before and after learning; K and σ² over the updates against K* and 0."""
+    paths, gain, variance = figure.subplots(1, 3)
+    for path in data.initial_paths:
+        paths.plot(path[:, 0], path[:, 1], color="grey", alpha=0.5, linewidth=0.8)
+    for path in data.learned_paths:
+        paths.plot(path[:, 0], path[:, 1], color="tab:blue", alpha=0.8, linewidth=1.0)
+    paths.plot(data.learned_paths[:, 0, 0], data.learned_paths[:, 0, 1], "o", color="tab:blue",
+               markersize=3)
+    paths.plot(data.initial_paths[:, 0, 0], data.initial_paths[:, 0, 1], "o", color="grey",
+               markersize=3)
+    initial_gain = "0" if not data.exact_gain[0].any() else "K₀"
+    paths.plot([], [], color="grey",
+               label=f"θ₀: K = {initial_gain}, σ² = {data.exact_variance[0]:g}")
+    paths.plot([], [], color="tab:blue", label="learned θ (seed 0)")
+    paths.plot(0, 0, "*", color="tab:red", markersize=12, label="origin (reward 0)")
+    paths.set(aspect="equal", xlabel="position s₁", ylabel="position s₂",
+              title=f"Paths Sₜ, t < {data.learned_paths.shape[1]} (dots: S₀)")
+    paths.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8)
+
+    mean_gain = data.gain.mean(axis=0)  # over seeds, (U + 1, 2, 2)
+    for (i, j), (colour, name) in _ENTRY_STYLE.items():
+        gain.plot(data.updates, mean_gain[:, i, j], color=colour, label=f"{name} REINFORCE")
+    gain.plot(data.updates, data.exact_gain[:, 0, 0], color=common.EXACT_COLOUR, linestyle="--",
+              label="K₁₁ = K₂₂, exact ascent")
+    gain.plot(data.updates, data.exact_gain[:, 0, 1], color=common.EXACT_COLOUR, linestyle="-.",
+              label="K₁₂ = K₂₁, exact ascent")
+    gain.axhline(data.optimal_gain[0, 0], color="tab:red", linewidth=1.0,
+                 label=f"K*₁₁ = K*₂₂ = {common.number(data.optimal_gain[0, 0])}; K*₁₂ = K*₂₁ = 0")
+    gain.axhline(0.0, color="tab:red", linewidth=1.0)
+    gain.set(xlabel=f"update ({data.batch_size} episodes per update)",
+             ylabel="gain entry (mean action a = K s)",
+             title=f"Gain K = Θᵀ (mean over {len(data.seeds)} seeds)")
+    gain.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8)
+
+    spread = (data.variance.min(axis=0), data.variance.max(axis=0))
+    variance.fill_between(data.updates, *spread, color="tab:blue", alpha=0.15, linewidth=0)
+    variance.plot(data.updates, data.variance.mean(axis=0), color="tab:blue",
+                  label=f"REINFORCE (mean, range over {len(data.seeds)} seeds)")
+    variance.plot(data.updates, data.exact_variance, color=common.EXACT_COLOUR, linestyle="--",
+                  label="exact ascent")
+    variance.axhline(0.0, color="tab:red", linewidth=1.0, label="optimal σ² → 0 (a = K*s)")
+    variance.set(xlabel=f"update (α = {data.alpha:g})", ylabel="σ² (variance, not σ)",
+                 title="Policy variance σ² (learned as log σ²)")
+    variance.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8)
+
+
+FIGURE = common.FigureSpec(
+    name="particle", size=(3 * 4.8, 4.8), data=particle_data, draw=draw_particle,
+    caption="The continuous moving particle (γ = 0.8) with a linear-Gaussian policy "
+            "a ∼ N(Ks, σ² I): positions under θ₀ and under the policy learned by REINFORCE "
+            "(left); the gain K and σ² over the updates, sampled (mean over seeds) and exact "
+            "ascent, against the Riccati gain K* and σ² → 0 (middle, right).",
+)

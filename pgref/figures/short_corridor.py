@@ -1,20 +1,16 @@
-r"""Data of figures 5 and 9: learning on the short corridor; the rate of exact softmax ascent."""
+r"""Figure ``short_corridor``: the lecture's loops learning on Sutton & Barto's Example 13.1.
 
-from __future__ import annotations
+Lecture: "First Policy Gradient Algorithm" (PG_v1), "REINFORCE: First Official Algorithm".
+"""
 
 from typing import NamedTuple
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from pgref import algorithms, envs, exact
+from pgref import algorithms, exact
 from pgref.features import one_hot_state_features
-from pgref.figures._estimation import CORRIDOR_THETA
-from pgref.policies import SoftmaxLinearPolicy
-
-__all__ = ["CorridorData", "RatesData", "rates_data", "short_corridor_data"]
-
-
-# -- 5. The short corridor (lecture: "PG_v1", "REINFORCE"; Sutton & Barto, Example 13.1) ---------
+from pgref.figures import common
 
 
 class CorridorData(NamedTuple):
@@ -65,10 +61,6 @@ def short_corridor_data(quick: bool = False) -> CorridorData:
     quick : bool
         2 seeds of 20 episodes and a coarse p grid instead of 8 seeds of 150 episodes.
 
-    Returns
-    -------
-    CorridorData
-
     Notes
     -----
     Sutton & Barto, Example 13.1: with p = π(right) in every state, J(p) = v_π(S₀) is maximised
@@ -78,9 +70,7 @@ def short_corridor_data(quick: bool = False) -> CorridorData:
     takes one step θ ← θ + α ∇J per episode with REINFORCE's α: the step REINFORCE takes on
     average, without the noise. All start from θ₀ with π(right) ≈ 0.25.
     """
-    problem = envs.short_corridor()
-    mdp = problem.mdp
-    policy = SoftmaxLinearPolicy(problem.features)
+    mdp, policy = common.corridor()
     probabilities = np.linspace(0.02, 0.98, 97 if quick else 481)
     objective = np.array([exact.objective(mdp, policy, np.log([p, 1.0 - p]))
                           for p in probabilities])
@@ -95,11 +85,11 @@ def short_corridor_data(quick: bool = False) -> CorridorData:
         "REINFORCE, learned v̂(s)": (
             1.5e-3, lambda *args: algorithms.REINFORCE(*args, baseline=baseline)),
     }
-    histories = [[run(sampler, CORRIDOR_THETA, algorithms.Settings(alpha, n_episodes),
+    histories = [[run(sampler, common.CORRIDOR_THETA, algorithms.Settings(alpha, n_episodes),
                       np.random.default_rng(seed)) for seed in seeds]
                  for alpha, run in methods.values()]
     exact_alpha = methods["REINFORCE"][0]
-    ascent = algorithms.exact_gradient_ascent(mdp, policy, CORRIDOR_THETA, exact_alpha,
+    ascent = algorithms.exact_gradient_ascent(mdp, policy, common.CORRIDOR_THETA, exact_alpha,
                                               n_episodes)
     return CorridorData(
         probabilities, objective, float(probabilities[best]), float(objective[best]),
@@ -110,77 +100,42 @@ def short_corridor_data(quick: bool = False) -> CorridorData:
     )
 
 
-# -- 9. The O(1/t) rate of exact softmax ascent (Mei et al., 2020), vanilla against natural -----
+def draw_short_corridor(data: CorridorData, figure: Figure) -> None:
+    """Left: J(p) and p*. Right: J(θ) against episodes, mean ± 1 standard error over seeds."""
+    left, right = figure.subplots(1, 2)
+    left.plot(data.probabilities, data.objective_by_probability, color=common.EXACT_COLOUR)
+    left.plot(data.best_probability, data.best_objective, "o", color="tab:red",
+              label=f"maximum: p* ≈ {data.best_probability:.3f}, "
+                    f"J(p*) ≈ {common.number(data.best_objective)}")
+    start = data.exact_objective[0]
+    left.axhline(start, color="grey", linestyle=":", linewidth=1.0,
+                 label=f"J(θ₀) = {common.number(start)}, the start of every run")
+    left.set(ylim=(-60, -8), xlabel="p = π(right), the same in every state",
+             ylabel="J(p) = v_π(S₀)", title="Short corridor: exact J(p) (γ = 1)")
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8.5)
+
+    episodes = np.arange(data.objective.shape[2])
+    for name, alpha, curves, colour in zip(data.names, data.alphas, data.objective,
+                                           common.ESTIMATOR_COLOURS, strict=True):
+        mean = curves.mean(axis=0)
+        error = curves.std(axis=0, ddof=1) / np.sqrt(curves.shape[0])
+        right.fill_between(episodes, mean - error, mean + error, color=colour, alpha=0.2,
+                           linewidth=0)
+        right.plot(episodes, mean, color=colour, label=f"{name}, α = {alpha:g}")
+    right.plot(episodes, data.exact_objective, color=common.EXACT_COLOUR, linestyle="--",
+               label=f"exact ascent α∇J, α = {data.exact_alpha:g}")
+    right.axhline(data.best_objective, color="tab:red", linewidth=1.0,
+                  label="J(p*), the best possible")
+    right.set(xlabel="episode", ylabel="J(θ) after the episode (exact)",
+              xlim=(0, episodes[-1]),
+              title=f"Learning: mean ± 1 standard error over {len(data.seeds)} seeds")
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8.5)
 
 
-class RatesData(NamedTuple):
-    r"""Data behind ``rates.png``.
-
-    Attributes
-    ----------
-    means : ndarray, shape (A,)
-        The bandit's expected rewards r(a); J* = max_a r(a).
-    alpha : float
-        α of both ascents.
-    steps : ndarray of int, shape (T + 1,)
-        t = 0, 1, …, T.
-    vanilla_gap : ndarray, shape (T + 1,)
-        J* − J(θₜ) under θ ← θ + α ∇J(θ) (:func:`pgref.algorithms.exact_gradient_ascent`).
-    natural_gap : ndarray, shape (T_nat + 1,)
-        J* − J(θₜ) under θ ← θ + α F⁺∇J(θ) (:func:`pgref.algorithms.natural_gradient_ascent`).
-    n_suboptimal : int
-        k, the number of sub-optimal arms.
-    limit : float
-        lim t·(J* − J(θₜ)) = k / ((k + 1) α) for vanilla ascent.
-    late_slope : float
-        The log-log slope of the vanilla gap over t ≥ T/10 (:func:`pgref.algorithms.loglog_slope`).
-    """
-
-    means: np.ndarray
-    alpha: float
-    steps: np.ndarray
-    vanilla_gap: np.ndarray
-    natural_gap: np.ndarray
-    n_suboptimal: int
-    limit: float
-    late_slope: float
-
-
-def rates_data(quick: bool = False) -> RatesData:
-    r"""Sub-optimality gaps of exact softmax policy gradient and natural gradient on a bandit.
-
-    Parameters
-    ----------
-    quick : bool
-        T = 300 vanilla updates instead of 3 000.
-
-    Returns
-    -------
-    RatesData
-
-    Notes
-    -----
-    Mei et al. (2020): with the exact gradient (lecture: "Training Policy Network",
-    θ ← θ + α ∇J) a softmax policy approaches a deterministic optimum only at rate
-    J* − J(θₜ) = Θ(1/t), because ∇π_θ vanishes as π_θ saturates. On a bandit the gradient flow
-    gives t·(J* − J(θₜ)) → k / ((k + 1) α) (derived in ``tests/test_natural.py``). The natural
-    gradient F⁺∇J (Kakade, 2001) moves θ by the advantages instead, and its gap falls
-    geometrically (Agarwal et al., 2021).
-    """
-    means = np.array([1.0, 0.6, 0.2])
-    problem = envs.bandit(means)
-    policy = SoftmaxLinearPolicy(problem.features)
-    alpha = 1.0
-    n_updates = 300 if quick else 3_000
-    theta_0 = np.zeros(means.size)
-    vanilla = algorithms.exact_gradient_ascent(problem.mdp, policy, theta_0, alpha, n_updates)
-    natural = algorithms.natural_gradient_ascent(problem.mdp, policy, theta_0, alpha, 40)
-    steps = np.arange(n_updates + 1)
-    gap = means.max() - vanilla.objective
-    late = steps >= n_updates // 10
-    n_suboptimal = int(np.sum(means < means.max()))
-    return RatesData(
-        means, alpha, steps, gap, means.max() - natural.objective,
-        n_suboptimal, n_suboptimal / ((n_suboptimal + 1) * alpha),
-        algorithms.loglog_slope(steps[late], gap[late]),
-    )
+FIGURE = common.FigureSpec(
+    name="short_corridor", size=(10.0, 4.4), data=short_corridor_data, draw=draw_short_corridor,
+    caption="The short corridor (Sutton & Barto, Example 13.1): the exact J(p) with p = π(right) "
+            "and its maximum (left); J(θ) after each episode of the lecture's PG_v1, REINFORCE "
+            "and REINFORCE with a learned baseline, mean ± 1 standard error over seeds, beside "
+            "exact ascent θ ← θ + α∇J taking one step per episode (right).",
+)

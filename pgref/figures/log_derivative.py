@@ -1,72 +1,13 @@
-r"""Data of figures 1 and 2: the policies, and the log-derivative trick E[∇ log π] = 0."""
-
-from __future__ import annotations
+r"""Figure ``log_derivative``: E[∇ log π_θ(A|s)] = 0 (lecture: "Log-Derivative Trick")."""
 
 from typing import NamedTuple
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from pgref.features import moving_particle_features, shared_action_features
-from pgref.figures._running import log_counts, running_mean
+from pgref.features import shared_action_features
+from pgref.figures import common
 from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
-
-__all__ = ["LogDerivativeData", "PoliciesData", "log_derivative_data", "policies_data"]
-
-
-# -- 1. Policies (lecture: "Example: Softmax", "Example: Gaussian") ------------------------------
-
-
-class PoliciesData(NamedTuple):
-    """Data behind ``policies.png``.
-
-    Attributes
-    ----------
-    theta_action : ndarray, shape (G,)
-        θ₃, the weight of the action code a in x(s, a) = [x, y, a].
-    action_codes : ndarray, shape (A,)
-    softmax_probs : ndarray, shape (G, A)
-        π_θ(a|s) at each θ₃ (the same in every state s: the position does not matter).
-    actions : ndarray, shape (M,)
-        The grid of scalar actions for the Gaussian densities.
-    gaussian_params : ndarray, shape (P, 2)
-        (θ, σ²) of each Gaussian, with x(s) = 1 so the mean is θ.
-    densities : ndarray, shape (P, M)
-        π_θ(a|s) = N(a; θ, σ²) on the grid.
-    """
-
-    theta_action: np.ndarray
-    action_codes: np.ndarray
-    softmax_probs: np.ndarray
-    actions: np.ndarray
-    gaussian_params: np.ndarray
-    densities: np.ndarray
-
-
-def policies_data(quick: bool = False) -> PoliciesData:
-    r"""Softmax probabilities of the moving particle as θ₃ varies; Gaussian densities for (θ, σ²).
-
-    Notes
-    -----
-    Softmax (lecture: "Example: Softmax") on the moving particle's x(s, a) = [x, y, a] with four
-    directions coded a = 0, 1, 2, 3: π_θ(a|s) = exp(θ₃ a) / Σ_b exp(θ₃ b), whatever θ₁, θ₂ and
-    the position. Gaussian (lecture: "Example: Gaussian"): π_θ(a|s) = N(θᵀx(s), σ²), x(s) = 1.
-    """
-    n_grid = 61 if quick else 241
-    codes = np.arange(4.0)
-    position = np.array([[1.0, -0.5]])
-    softmax = SoftmaxLinearPolicy(moving_particle_features(position, codes))
-    theta_action = np.linspace(-3.0, 3.0, n_grid)
-    probs = np.stack([softmax.action_probs(np.array([0.4, -0.2, t]))[0] for t in theta_action])
-
-    gaussian = GaussianPolicy(np.ones((1, 1)), learn_variance=True)
-    params = np.array([[0.0, 1.0], [1.5, 0.25], [-1.0, 2.25]])
-    actions = np.linspace(-5.0, 5.0, 4 * n_grid + 1)
-    states = np.zeros(actions.shape, dtype=int)
-    densities = np.stack([gaussian.density(p, states, actions) for p in params])
-    return PoliciesData(theta_action, codes, probs, actions, params, densities)
-
-
-# -- 2. The log-derivative trick (lecture: "Log-Derivative Trick") -------------------------------
 
 
 class LogDerivativeData(NamedTuple):
@@ -118,10 +59,6 @@ def log_derivative_data(quick: bool = False) -> LogDerivativeData:
     quick : bool
         2 000 samples instead of 50 000.
 
-    Returns
-    -------
-    LogDerivativeData
-
     Notes
     -----
     Lecture, "Log-Derivative Trick": ∇f = f ∇log f for f > 0. Applied to f = π_θ(·|s),
@@ -134,7 +71,7 @@ def log_derivative_data(quick: bool = False) -> LogDerivativeData:
     """
     rng = np.random.default_rng(20)
     n_max = 2_000 if quick else 50_000
-    counts = log_counts(n_max, 60 if quick else 160)
+    counts = common.log_counts(n_max, 60 if quick else 160)
 
     softmax = SoftmaxLinearPolicy(shared_action_features(np.eye(4), 1))
     softmax_theta = np.array([0.5, -0.5, 1.0, 0.0])
@@ -150,7 +87,48 @@ def log_derivative_data(quick: bool = False) -> LogDerivativeData:
     gaussian_scores = gaussian.grad_log_prob(gaussian_theta, states, gaussian_actions)
     return LogDerivativeData(
         counts, softmax_theta, pi, softmax_actions, softmax_scores,
-        running_mean(softmax_scores, counts), exact_mean,
+        common.running_mean(softmax_scores, counts), exact_mean,
         gaussian_theta, gaussian_actions, gaussian_scores,
-        running_mean(gaussian_scores, counts),
+        common.running_mean(gaussian_scores, counts),
     )
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _draw_running_means(axes, counts, running, scores, labels, title) -> None:
+    """Running means of score components inside the widest ±2 s/√N band around 0."""
+    envelope = 2.0 * scores.std(axis=0, ddof=1).max() / np.sqrt(counts)
+    axes.fill_between(counts, -envelope, envelope, color="grey", alpha=0.2, linewidth=0,
+                      label="±2 s/√N (widest component)")
+    for index, label in enumerate(labels):
+        axes.plot(counts, running[:, index], color=f"C{index}", label=label)
+    axes.axhline(0.0, color="black", linewidth=1.0)
+    limit = 2.5 * envelope[np.searchsorted(counts, 30)]
+    axes.set(xscale="log", ylim=(-limit, limit), xlim=(1, counts[-1]),
+             xlabel="number of sampled actions N", ylabel="1/N Σᵢ ∇ log π_θ(Aᵢ|s)",
+             title=title)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+
+
+def draw_log_derivative(data: LogDerivativeData, figure: Figure) -> None:
+    """Running means of softmax and Gaussian scores converging to E[∇ log π] = 0."""
+    left, right = figure.subplots(1, 2)
+    labels = [f"∂/∂θ{str(a).translate(_SUBSCRIPTS)}, π_θ(a = {a}|s) = {p:.2f}"
+              for a, p in enumerate(data.softmax_action_probs)]
+    _draw_running_means(left, data.counts, data.softmax_running_mean, data.softmax_scores,
+                        labels, "Softmax over 4 actions, x(s, a) = e_a: E[∇ log π_θ(A|s)]\n"
+                        "= Σ_a ∇π_θ(a|s) = ∇ Σ_a π_θ(a|s) = ∇1 = 0")
+    theta, variance = data.gaussian_theta
+    _draw_running_means(right, data.counts, data.gaussian_running_mean, data.gaussian_scores,
+                        ["∂/∂θ = (A − θ)/σ²", "∂/∂σ² = ((A − θ)² − σ²)/(2σ⁴)"],
+                        f"Gaussian N(θ, σ²), θ = {theta:g}, σ² = {variance:g}: "
+                        "E[∇ log π_θ(A|s)]\n= ∫ ∇π_θ(a|s) da = ∇ ∫ π_θ(a|s) da = ∇1 = 0")
+
+
+FIGURE = common.FigureSpec(
+    name="log_derivative", size=(10.0, 4.6), data=log_derivative_data, draw=draw_log_derivative,
+    caption="The log-derivative trick: the sample mean of the score ∇ log π_θ(A|s) over N "
+            "sampled actions tends to E[∇ log π_θ] = Σ_a ∇π_θ(a|s) = 0, within ±2 standard "
+            "errors, for a softmax over four actions and for a Gaussian N(θ, σ²) (∂/∂θ, ∂/∂σ²).",
+)
