@@ -68,6 +68,12 @@ def test_each_figure_renders_in_quick_mode_with_identical_bytes(name, tmp_path, 
     assert f"{name}.png" in capsys.readouterr().err
 
 
+def test_the_registry_lists_each_figure_module_once_by_its_name():
+    for name, spec in figures.REGISTRY.items():
+        assert spec.name == name
+        assert getattr(figures, name).FIGURE is spec
+
+
 @pytest.mark.parametrize("name", sorted(figures.REGISTRY))
 def test_every_registered_figure_is_committed(name):
     assert (figures.DEFAULT_DIRECTORY / f"{name}.png").is_file(), (
@@ -98,12 +104,12 @@ def test_importing_pgref_figures_and_generating_leave_the_matplotlib_backend_alo
         "matplotlib.use('svg')\n"
         "import pgref.figures\n"
         "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
-        f"pgref.figures.generate({str(tmp_path)!r}, quick=True, names=['rates'], progress=False)\n"
+        f"pgref.figures.generate({str(tmp_path)!r}, True, ['policies'], False)\n"
         "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=figures.DEFAULT_DIRECTORY.parent)
-    assert (tmp_path / "rates.png").is_file()
+    assert (tmp_path / "policies.png").is_file()
 
 
 # -- 2. log-derivative trick --------------------------------------------------------------------

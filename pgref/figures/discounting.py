@@ -11,36 +11,28 @@ from pgref.figures import common
 
 
 class DiscountingData(NamedTuple):
-    r"""Data behind ``discounting.png``.
-
-    Attributes
-    ----------
-    gamma : float
-        γ < 1 of the corridor in the left panel.
-    counts : ndarray of int, shape (C,)
-        Numbers of episodes K.
-    running_estimate : ndarray, shape (2, C)
-        ∂/∂θ_right of REINFORCE from the first K episodes: row 0 with γᵗ, row 1 without.
-    running_standard_error : ndarray, shape (2, C)
-    exact_gradient : ndarray, shape (2,)
-        ∇J(θ₀) (:func:`pgref.exact.policy_gradient`).
-    dropped_direction : ndarray, shape (2,)
-        Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s) (:func:`pgref.exact.gamma_dropped_direction`).
-    gammas : ndarray, shape (G,)
-        Discounts for the right panel.
-    gradient_by_gamma, dropped_by_gamma : ndarray, shape (G,)
-        ∂/∂θ_right of ∇J and of the γᵗ-dropped direction at θ₀ for each γ.
-    """
+    r"""Data behind ``discounting.png``."""
 
     gamma: float
+    """γ < 1 of the corridor in the left panel."""
     counts: np.ndarray
+    """Integers, shape (C,): numbers of episodes K."""
     running_estimate: np.ndarray
+    """Shape (2, C): ∂/∂θ_right of REINFORCE from the first K episodes: row 0 with γᵗ, row 1
+    without."""
     running_standard_error: np.ndarray
+    """Shape (2, C): their standard errors."""
     exact_gradient: np.ndarray
+    """Shape (2,): ∇J(θ₀) (:func:`pgref.exact.policy_gradient`)."""
     dropped_direction: np.ndarray
+    """Shape (2,): the γᵗ-dropped direction Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s)
+    (:func:`pgref.exact.gamma_dropped_direction`)."""
     gammas: np.ndarray
+    """Shape (G,): discounts for the right panel."""
     gradient_by_gamma: np.ndarray
+    """Shape (G,): ∂/∂θ_right of ∇J at θ₀ for each γ."""
     dropped_by_gamma: np.ndarray
+    """Shape (G,): ∂/∂θ_right of the γᵗ-dropped direction at θ₀ for each γ."""
 
 
 def discounting_data(quick: bool = False) -> DiscountingData:
@@ -125,3 +117,4 @@ FIGURE = common.FigureSpec(
             "converges to ∇J, and without it to the different vector Σ_s n₁(s) Σ_a q_γ(s, a) "
             "∇π_θ(a|s) (left); the two agree only at γ = 1 (right).",
 )
+

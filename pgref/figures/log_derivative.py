@@ -11,44 +11,30 @@ from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
 
 
 class LogDerivativeData(NamedTuple):
-    r"""Data behind ``log_derivative.png``: scores of sampled actions and their running means.
-
-    Attributes
-    ----------
-    counts : ndarray of int, shape (C,)
-        The sample sizes N at which the running means are recorded (log-spaced, ending at N_max).
-    softmax_theta : ndarray, shape (A,)
-        θ of the softmax over A actions with x(s, a) = e_a, in one state.
-    softmax_action_probs : ndarray, shape (A,)
-        π_θ(a|s).
-    softmax_actions : ndarray of int, shape (N_max,)
-        Aᵢ ∼ π_θ(·|s).
-    softmax_scores : ndarray, shape (N_max, A)
-        ∇ log π_θ(Aᵢ|s), from ``policy.grad_log_prob``.
-    softmax_running_mean : ndarray, shape (C, A)
-        1/N Σ_{i≤N} ∇ log π_θ(Aᵢ|s) at each N of ``counts``.
-    softmax_exact_mean : ndarray, shape (A,)
-        Σ_a π_θ(a|s) ∇ log π_θ(a|s) = Σ_a ∇π_θ(a|s), summed exactly over the actions: 0.
-    gaussian_theta : ndarray, shape (2,)
-        (θ, σ²) of the Gaussian N(θ·1, σ²).
-    gaussian_actions : ndarray, shape (N_max,)
-        Aᵢ ∼ N(θ, σ²).
-    gaussian_scores : ndarray, shape (N_max, 2)
-        (∂/∂θ, ∂/∂σ²) log π_θ(Aᵢ|s).
-    gaussian_running_mean : ndarray, shape (C, 2)
-    """
+    r"""Data behind ``log_derivative.png``: scores of sampled actions and their running means."""
 
     counts: np.ndarray
+    """Integers, shape (C,): the sample sizes N of the running means (log-spaced, up to N_max)."""
     softmax_theta: np.ndarray
+    """Shape (A,): θ of the softmax over A actions with x(s, a) = e_a, in one state."""
     softmax_action_probs: np.ndarray
+    """Shape (A,): π_θ(a|s)."""
     softmax_actions: np.ndarray
+    """Integers, shape (N_max,): Aᵢ ∼ π_θ(·|s)."""
     softmax_scores: np.ndarray
+    """Shape (N_max, A): ∇ log π_θ(Aᵢ|s), from ``policy.grad_log_prob``."""
     softmax_running_mean: np.ndarray
+    """Shape (C, A): 1/N Σ_{i≤N} ∇ log π_θ(Aᵢ|s) at each N of ``counts``."""
     softmax_exact_mean: np.ndarray
+    """Shape (A,): Σ_a π_θ(a|s) ∇ log π_θ(a|s) = Σ_a ∇π_θ(a|s), summed over the actions: 0."""
     gaussian_theta: np.ndarray
+    """Shape (2,): (θ, σ²) of the Gaussian N(θ·1, σ²)."""
     gaussian_actions: np.ndarray
+    """Shape (N_max,): Aᵢ ∼ N(θ, σ²)."""
     gaussian_scores: np.ndarray
+    """Shape (N_max, 2): (∂/∂θ, ∂/∂σ²) log π_θ(Aᵢ|s)."""
     gaussian_running_mean: np.ndarray
+    """Shape (C, 2): their running means, as for the softmax."""
 
 
 def log_derivative_data(quick: bool = False) -> LogDerivativeData:
@@ -132,3 +118,4 @@ FIGURE = common.FigureSpec(
             "sampled actions tends to E[∇ log π_θ] = Σ_a ∇π_θ(a|s) = 0, within ±2 standard "
             "errors, for a softmax over four actions and for a Gaussian N(θ, σ²) (∂/∂θ, ∂/∂σ²).",
 )
+

@@ -13,45 +13,31 @@ from pgref.figures import common
 
 
 class MonteCarloData(NamedTuple):
-    r"""Data behind ``monte_carlo.png``.
-
-    Attributes
-    ----------
-    names : tuple of str
-        The M estimators (:data:`~pgref.figures.common.ESTIMATOR_NAMES`).
-    counts : ndarray of int, shape (C,)
-        The numbers of episodes K (log-spaced, from 2).
-    exact_gradient : ndarray, shape (2,)
-        ∇J(θ₀) from :func:`pgref.exact.policy_gradient`.
-    running_estimate : ndarray, shape (M, C)
-        The ∂/∂θ_right component of each estimate from the first K episodes of repetition 0.
-    running_standard_error : ndarray, shape (M, C)
-        Its standard error s_K/√K.
-    rms_error : ndarray, shape (M, C)
-        √(1/R Σᵣ ‖∇̂J_K⁽ʳ⁾ − ∇J‖²) over R independent repetitions.
-    per_episode_variance : ndarray, shape (M,)
-        tr Cov of one episode's term, pooled over all repetitions: the RMS error is
-        √(tr Cov / K) for an unbiased estimator.
-    final_estimates : ndarray, shape (M, R, 2)
-        Each repetition's estimate from all K_max of its episodes.
-    slopes : ndarray, shape (M,)
-        The least-squares log-log slope of ``rms_error`` over K ≥ ``slope_from``
-        (:func:`pgref.algorithms.loglog_slope`): −1/2 in theory.
-    slope_from : int
-        The smallest K in the fit (below it, rare long episodes are mostly missing from R runs,
-        so the RMS error sits under √(tr Cov / K)).
-    """
+    r"""Data behind ``monte_carlo.png``."""
 
     names: tuple[str, ...]
+    """The M estimators (:data:`~pgref.figures.common.ESTIMATOR_NAMES`)."""
     counts: np.ndarray
+    """Integers, shape (C,): the numbers of episodes K (log-spaced, from 2)."""
     exact_gradient: np.ndarray
+    """Shape (2,): ∇J(θ₀) from :func:`pgref.exact.policy_gradient`."""
     running_estimate: np.ndarray
+    """Shape (M, C): ∂/∂θ_right of each estimate from the first K episodes of repetition 0."""
     running_standard_error: np.ndarray
+    """Shape (M, C): its standard error s_K/√K."""
     rms_error: np.ndarray
+    """Shape (M, C): √(1/R Σᵣ ‖∇̂J_K⁽ʳ⁾ − ∇J‖²) over R independent repetitions."""
     per_episode_variance: np.ndarray
+    """Shape (M,): tr Cov of one episode's term, pooled over all repetitions: the RMS error is
+    √(tr Cov / K) for an unbiased estimator."""
     final_estimates: np.ndarray
+    """Shape (M, R, 2): each repetition's estimate from all K_max of its episodes."""
     slopes: np.ndarray
+    """Shape (M,): the least-squares log-log slope of ``rms_error`` over K ≥ ``slope_from``
+    (:func:`pgref.algorithms.loglog_slope`): −1/2 in theory."""
     slope_from: int
+    """The smallest K in the fit (below it, rare long episodes are mostly missing from R runs,
+    so the RMS error sits under √(tr Cov / K))."""
 
 
 def monte_carlo_data(quick: bool = False) -> MonteCarloData:
@@ -135,3 +121,4 @@ FIGURE = common.FigureSpec(
             "RMS error over independent runs against K on log-log axes, on the lines "
             "√(tr Cov/K) of slope −1/2 (right).",
 )
+

@@ -14,56 +14,40 @@ from pgref.policies import GaussianPolicy
 
 
 class ParticleData(NamedTuple):
-    r"""Data behind ``particle.png``.
-
-    Attributes
-    ----------
-    problem : lqr.LinearQuadraticProblem
-        The particle: sₜ₊₁ = sₜ + 0.1 aₜ, reward −(‖sₜ‖² + 0.1‖aₜ‖²), s₀ ∼ N(0, I).
-    policy : GaussianPolicy
-        a ∼ N(Θᵀs, σ² I), θ = [Θ row-major, log σ²] (:func:`pgref.lqr.linear_gaussian_policy`).
-    gamma : float
-    optimal_gain : ndarray, shape (2, 2)
-        K* from :func:`pgref.lqr.optimal_gain` (the best σ² is 0: a = K*s).
-    alpha : float
-        α of both the sampled and the exact ascent.
-    batch_size : int
-        K episodes per sampled update.
-    seeds : tuple of int
-    updates : ndarray of int, shape (U + 1,)
-    theta : ndarray, shape (n_seeds, U + 1, 5)
-        θ = [Θ row-major, log σ²] of REINFORCE_batch, per seed and update.
-    gain : ndarray, shape (n_seeds, U + 1, 2, 2)
-        K = Θᵀ (:func:`pgref.lqr.gain_matrix`).
-    variance : ndarray, shape (n_seeds, U + 1)
-        σ² (``policy.variance``).
-    objective : ndarray, shape (n_seeds, U + 1)
-        The exact J(θ) (``History.objective``).
-    exact_gain : ndarray, shape (U + 1, 2, 2)
-    exact_variance : ndarray, shape (U + 1,)
-    exact_objective : ndarray, shape (U + 1,)
-        The same for exact ascent θ ← θ + α ∇J.
-    initial_paths, learned_paths : ndarray, shape (n_paths, H, 2)
-        Positions Sₜ of sampled episodes under θ₀ and under the learned θ (seed 0's last).
-    """
+    r"""Data behind ``particle.png``."""
 
     problem: lqr.LinearQuadraticProblem
+    """The particle: sₜ₊₁ = sₜ + 0.1 aₜ, reward −(‖sₜ‖² + 0.1‖aₜ‖²), s₀ ∼ N(0, I)."""
     policy: GaussianPolicy
+    """a ∼ N(Θᵀs, σ² I), θ = [Θ row-major, log σ²] (:func:`pgref.lqr.linear_gaussian_policy`)."""
     gamma: float
     optimal_gain: np.ndarray
+    """Shape (2, 2): K* from :func:`pgref.lqr.optimal_gain` (the best σ² is 0: a = K*s)."""
     alpha: float
+    """α of both the sampled and the exact ascent."""
     batch_size: int
+    """K episodes per sampled update."""
     seeds: tuple[int, ...]
     updates: np.ndarray
+    """Integers, shape (U + 1,): 0, 1, …, U."""
     theta: np.ndarray
+    """Shape (n_seeds, U + 1, 5): θ = [Θ row-major, log σ²] of REINFORCE_batch."""
     gain: np.ndarray
+    """Shape (n_seeds, U + 1, 2, 2): K = Θᵀ (:func:`pgref.lqr.gain_matrix`)."""
     variance: np.ndarray
+    """Shape (n_seeds, U + 1): σ² (``policy.variance``)."""
     objective: np.ndarray
+    """Shape (n_seeds, U + 1): the exact J(θ) (``History.objective``)."""
     exact_gain: np.ndarray
+    """Shape (U + 1, 2, 2): K under exact ascent θ ← θ + α ∇J."""
     exact_variance: np.ndarray
+    """Shape (U + 1,): σ² under exact ascent."""
     exact_objective: np.ndarray
+    """Shape (U + 1,): J under exact ascent."""
     initial_paths: np.ndarray
+    """Shape (n_paths, H, 2): positions Sₜ of sampled episodes under θ₀."""
     learned_paths: np.ndarray
+    """Shape (n_paths, H, 2): the same under the learned θ (seed 0's last)."""
 
 
 def particle_data(quick: bool = False) -> ParticleData:
@@ -182,3 +166,4 @@ FIGURE = common.FigureSpec(
             "(left); the gain K and σ² over the updates, sampled (mean over seeds) and exact "
             "ascent, against the Riccati gain K* and σ² → 0 (middle, right).",
 )
+

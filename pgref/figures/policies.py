@@ -12,29 +12,20 @@ from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
 
 
 class PoliciesData(NamedTuple):
-    """Data behind ``policies.png``.
-
-    Attributes
-    ----------
-    theta_action : ndarray, shape (G,)
-        θ₃, the weight of the action code a in x(s, a) = [x, y, a].
-    action_codes : ndarray, shape (A,)
-    softmax_probs : ndarray, shape (G, A)
-        π_θ(a|s) at each θ₃ (the same in every state s: the position does not matter).
-    actions : ndarray, shape (M,)
-        The grid of scalar actions for the Gaussian densities.
-    gaussian_params : ndarray, shape (P, 2)
-        (θ, σ²) of each Gaussian, with x(s) = 1 so the mean is θ.
-    densities : ndarray, shape (P, M)
-        π_θ(a|s) = N(a; θ, σ²) on the grid.
-    """
+    """Data behind ``policies.png``."""
 
     theta_action: np.ndarray
+    """Shape (G,): θ₃, the weight of the action code a in x(s, a) = [x, y, a]."""
     action_codes: np.ndarray
+    """Shape (A,): the codes a of the four directions."""
     softmax_probs: np.ndarray
+    """Shape (G, A): π_θ(a|s) at each θ₃ (the same in every state: the position cancels)."""
     actions: np.ndarray
+    """Shape (M,): the grid of scalar actions for the Gaussian densities."""
     gaussian_params: np.ndarray
+    """Shape (P, 2): (θ, σ²) of each Gaussian, with x(s) = 1 so the mean is θ."""
     densities: np.ndarray
+    """Shape (P, M): π_θ(a|s) = N(a; θ, σ²) on the grid."""
 
 
 def policies_data(quick: bool = False) -> PoliciesData:
@@ -89,3 +80,4 @@ FIGURE = common.FigureSpec(
     caption="Softmax probabilities of the moving particle's four directions as θ₃ varies, and "
             "Gaussian densities N(θ, σ²) for three (θ, σ²).",
 )
+

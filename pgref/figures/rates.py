@@ -12,36 +12,27 @@ from pgref.policies import SoftmaxLinearPolicy
 
 
 class RatesData(NamedTuple):
-    r"""Data behind ``rates.png``.
-
-    Attributes
-    ----------
-    means : ndarray, shape (A,)
-        The bandit's expected rewards r(a); J* = max_a r(a).
-    alpha : float
-        α of both ascents.
-    steps : ndarray of int, shape (T + 1,)
-        t = 0, 1, …, T.
-    vanilla_gap : ndarray, shape (T + 1,)
-        J* − J(θₜ) under θ ← θ + α ∇J(θ) (:func:`pgref.algorithms.exact_gradient_ascent`).
-    natural_gap : ndarray, shape (T_nat + 1,)
-        J* − J(θₜ) under θ ← θ + α F⁺∇J(θ) (:func:`pgref.algorithms.natural_gradient_ascent`).
-    n_suboptimal : int
-        k, the number of sub-optimal arms.
-    limit : float
-        lim t·(J* − J(θₜ)) = k / ((k + 1) α) for vanilla ascent.
-    late_slope : float
-        The log-log slope of the vanilla gap over t ≥ T/10 (:func:`pgref.algorithms.loglog_slope`).
-    """
+    r"""Data behind ``rates.png``."""
 
     means: np.ndarray
+    """Shape (A,): the bandit's expected rewards r(a); J* = max_a r(a)."""
     alpha: float
+    """α of both ascents."""
     steps: np.ndarray
+    """Integers, shape (T + 1,): t = 0, 1, …, T."""
     vanilla_gap: np.ndarray
+    """Shape (T + 1,): J* − J(θₜ) under θ ← θ + α ∇J(θ)
+    (:func:`pgref.algorithms.exact_gradient_ascent`)."""
     natural_gap: np.ndarray
+    """Shape (T_nat + 1,): J* − J(θₜ) under θ ← θ + α F⁺∇J(θ)
+    (:func:`pgref.algorithms.natural_gradient_ascent`)."""
     n_suboptimal: int
+    """k, the number of sub-optimal arms."""
     limit: float
+    """lim t·(J* − J(θₜ)) = k / ((k + 1) α) for vanilla ascent."""
     late_slope: float
+    """The log-log slope of the vanilla gap over t ≥ T/10
+    (:func:`pgref.algorithms.loglog_slope`)."""
 
 
 def rates_data(quick: bool = False) -> RatesData:
@@ -115,3 +106,4 @@ FIGURE = common.FigureSpec(
             "J* − J(θₜ) falls as O(1/t) under θ ← θ + α∇J, and geometrically under the natural "
             "gradient (left); t·(J* − J(θₜ)) levels off at k/((k + 1)α) (right).",
 )
+

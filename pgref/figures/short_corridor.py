@@ -14,43 +14,31 @@ from pgref.figures import common
 
 
 class CorridorData(NamedTuple):
-    r"""Data behind ``short_corridor.png``.
-
-    Attributes
-    ----------
-    probabilities : ndarray, shape (P,)
-        p = π(right), the same in every state.
-    objective_by_probability : ndarray, shape (P,)
-        J(p) from :func:`pgref.exact.objective` at θ = [log p, log(1 − p)].
-    best_probability, best_objective : float
-        The grid's maximiser p* and J(p*).
-    names : tuple of str
-        The M sampled methods.
-    alphas : ndarray, shape (M,)
-        Their step sizes α.
-    seeds : tuple of int
-    theta : ndarray, shape (M, n_seeds, E + 1, 2)
-        θ before the first episode and after each of the E episodes.
-    objective : ndarray, shape (M, n_seeds, E + 1)
-        The exact J at each θ (``History.objective``).
-    exact_alpha : float
-        α of exact ascent, one step θ ← θ + α ∇J per episode.
-    exact_theta : ndarray, shape (E + 1, 2)
-    exact_objective : ndarray, shape (E + 1,)
-    """
+    r"""Data behind ``short_corridor.png``."""
 
     probabilities: np.ndarray
+    """Shape (P,): p = π(right), the same in every state."""
     objective_by_probability: np.ndarray
+    """Shape (P,): J(p) from :func:`pgref.exact.objective` at θ = [log p, log(1 − p)]."""
     best_probability: float
+    """The grid's maximiser p*."""
     best_objective: float
+    """J(p*)."""
     names: tuple[str, ...]
+    """The M sampled methods."""
     alphas: np.ndarray
+    """Shape (M,): their step sizes α."""
     seeds: tuple[int, ...]
     theta: np.ndarray
+    """Shape (M, n_seeds, E + 1, 2): θ before the first episode and after each episode."""
     objective: np.ndarray
+    """Shape (M, n_seeds, E + 1): the exact J at each θ (``History.objective``)."""
     exact_alpha: float
+    """α of exact ascent, one step θ ← θ + α ∇J per episode."""
     exact_theta: np.ndarray
+    """Shape (E + 1, 2): θ of exact ascent."""
     exact_objective: np.ndarray
+    """Shape (E + 1,): J at those θ."""
 
 
 def short_corridor_data(quick: bool = False) -> CorridorData:
@@ -139,3 +127,4 @@ FIGURE = common.FigureSpec(
             "and REINFORCE with a learned baseline, mean ± 1 standard error over seeds, beside "
             "exact ascent θ ← θ + α∇J taking one step per episode (right).",
 )
+

@@ -14,52 +14,37 @@ from pgref.policies import SoftmaxLinearPolicy
 
 
 class TheoremData(NamedTuple):
-    r"""Data behind ``theorem.png``.
-
-    Attributes
-    ----------
-    positions : ndarray, shape (S, 2)
-        The cell (x, y) of each state.
-    slip, gamma : float
-        The gridworld's slip probability and γ.
-    start, goal : int
-        S₀ and the terminal state.
-    action_names : tuple of str
-    action_probs : ndarray, shape (A,)
-        π_θ(·|s), the same in every cell.
-    visits : ndarray, shape (S,)
-        n(s) from :func:`pgref.exact.discounted_visits`.
-    distribution : ndarray, shape (S,)
-        μ(s) from :func:`pgref.exact.on_policy_distribution`.
-    n_episodes : int
-        K, the number of sampled episodes.
-    empirical_visits, empirical_standard_error : ndarray, shape (S,)
-        n̂(s) = 1/K Σₖ Σₜ 1[Sₜ[k] = s] and its standard error
-        (:func:`pgref.estimators.visit_counts`).
-    empirical_distribution : ndarray, shape (S,)
-        μ̂(s) (:func:`pgref.estimators.visit_frequencies`).
-    steps : ndarray of int, shape (k_max + 1,)
-        0, 1, …, k_max.
-    partial_sums : ndarray, shape (k_max + 1, S)
-        Σ_{j<k} Σ_s′ p₀(s′) φ(s′→x, j) at row k, column x (row 0 is zero), from
-        :func:`pgref.exact.k_step_visits`.
-    """
+    r"""Data behind ``theorem.png``."""
 
     positions: np.ndarray
+    """Shape (S, 2): the cell (x, y) of each state."""
     slip: float
+    """The gridworld's slip probability."""
     gamma: float
     start: int
+    """S₀."""
     goal: int
+    """The terminal state."""
     action_names: tuple[str, ...]
     action_probs: np.ndarray
+    """Shape (A,): π_θ(·|s), the same in every cell."""
     visits: np.ndarray
+    """Shape (S,): n(s) from :func:`pgref.exact.discounted_visits`."""
     distribution: np.ndarray
+    """Shape (S,): μ(s) from :func:`pgref.exact.on_policy_distribution`."""
     n_episodes: int
+    """K, the number of sampled episodes."""
     empirical_visits: np.ndarray
+    """Shape (S,): n̂(s) = 1/K Σₖ Σₜ 1[Sₜ[k] = s] (:func:`pgref.estimators.visit_counts`)."""
     empirical_standard_error: np.ndarray
+    """Shape (S,): its standard error."""
     empirical_distribution: np.ndarray
+    """Shape (S,): μ̂(s) (:func:`pgref.estimators.visit_frequencies`)."""
     steps: np.ndarray
+    """Integers, shape (k_max + 1,): 0, 1, …, k_max."""
     partial_sums: np.ndarray
+    """Shape (k_max + 1, S): Σ_{j<k} Σ_s′ p₀(s′) φ(s′→x, j) at row k, column x (row 0 is zero),
+    from :func:`pgref.exact.k_step_visits`."""
 
 
 def theorem_data(quick: bool = False) -> TheoremData:
@@ -178,3 +163,4 @@ FIGURE = common.FigureSpec(
             "counted in sampled episodes, and the truncated series Σ_{k<K} Σ_s p₀(s) φ(s→x, k) "
             "reaching n(x) in every state.",
 )
+

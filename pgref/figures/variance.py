@@ -13,33 +13,26 @@ from pgref.figures import common
 
 
 class VarianceData(NamedTuple):
-    r"""Data behind ``variance.png``: one episode's ∂/∂θ_right term under each estimator.
-
-    Attributes
-    ----------
-    names : tuple of str
-        The M estimators: those of :data:`~pgref.figures.common.ESTIMATOR_NAMES` and
-        REINFORCE with the constant baseline b = J(θ₀), inserted before the state-dependent one.
-    per_episode : ndarray, shape (M, K)
-        The ∂/∂θ_right component of each episode's term (``GradientEstimate.per_episode``).
-    mean, standard_error : ndarray, shape (M,)
-        The estimate of ∂J/∂θ_right and its standard error.
-    variance : ndarray, shape (M,)
-        The per-episode variance s² = 1/(K − 1) Σₖ (xₖ − x̄)².
-    variance_lower, variance_upper : ndarray, shape (M,)
-        Its 95% confidence interval (normal approximation for the mean of (xₖ − x̄)²).
-    exact_component : float
-        ∂J/∂θ_right from :func:`pgref.exact.policy_gradient`.
-    """
+    r"""Data behind ``variance.png``: one episode's ∂/∂θ_right term under each estimator."""
 
     names: tuple[str, ...]
+    """The M estimators: those of :data:`~pgref.figures.common.ESTIMATOR_NAMES` and REINFORCE
+    with the constant baseline b = J(θ₀), inserted before the state-dependent one."""
     per_episode: np.ndarray
+    """Shape (M, K): ∂/∂θ_right of each episode's term (``GradientEstimate.per_episode``)."""
     mean: np.ndarray
+    """Shape (M,): the estimate of ∂J/∂θ_right."""
     standard_error: np.ndarray
+    """Shape (M,): its standard error."""
     variance: np.ndarray
+    """Shape (M,): the per-episode variance s² = 1/(K − 1) Σₖ (xₖ − x̄)²."""
     variance_lower: np.ndarray
+    """Shape (M,): the lower end of its 95% confidence interval (normal approximation for the
+    mean of (xₖ − x̄)²)."""
     variance_upper: np.ndarray
+    """Shape (M,): the upper end."""
     exact_component: float
+    """∂J/∂θ_right from :func:`pgref.exact.policy_gradient`."""
 
 
 def variance_data(quick: bool = False) -> VarianceData:
@@ -117,3 +110,4 @@ FIGURE = common.FigureSpec(
             "with 95% confidence intervals: the whole return G(τ), the reward-to-go Gₜ, and Gₜ "
             "minus a constant or a state-dependent baseline. All have the same mean, ∇J.",
 )
+
