@@ -104,7 +104,8 @@ def test_importing_pgref_figures_and_generating_leave_the_matplotlib_backend_alo
         "matplotlib.use('svg')\n"
         "import pgref.figures\n"
         "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
-        f"pgref.figures.generate({str(tmp_path)!r}, True, ['policies'], False)\n"
+        f"pgref.figures.generate({str(tmp_path)!r}, quick=True, names=['policies'],"
+        " progress=False)\n"
         "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
