@@ -9,6 +9,10 @@ from matplotlib.figure import Figure
 from pgref import estimators, exact, rollout
 from pgref.figures import common
 
+CAPTION = ("Discounting: on the short corridor with γ = 0.9, REINFORCE with the factor γᵗ "
+           "converges to ∇J, and without it to the different vector Σ_s n₁(s) Σ_a q_γ(s, a) "
+           "∇π_θ(a|s) (left); the two agree only at γ = 1 (right).")
+
 
 class DiscountingData(NamedTuple):
     r"""Data behind ``discounting.png``."""
@@ -111,10 +115,5 @@ def draw_discounting(data: DiscountingData, figure: Figure) -> None:
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8.5)
 
 
-FIGURE = common.FigureSpec(
-    name="discounting", size=(10.0, 4.2), data=discounting_data, draw=draw_discounting,
-    caption="Discounting: on the short corridor with γ = 0.9, REINFORCE with the factor γᵗ "
-            "converges to ∇J, and without it to the different vector Σ_s n₁(s) Σ_a q_γ(s, a) "
-            "∇π_θ(a|s) (left); the two agree only at γ = 1 (right).",
-)
-
+FIGURE = common.FigureSpec(name="discounting", size=(10.0, 4.2), caption=CAPTION,
+                           data=discounting_data, draw=draw_discounting)

@@ -9,6 +9,10 @@ from pgref.features import shared_action_features
 from pgref.figures import common
 from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
 
+CAPTION = ("The log-derivative trick: the sample mean of the score ∇ log π_θ(A|s) over N "
+           "sampled actions tends to E[∇ log π_θ] = Σ_a ∇π_θ(a|s) = 0, within ±2 standard "
+           "errors, for a softmax over four actions and for a Gaussian N(θ, σ²) (∂/∂θ, ∂/∂σ²).")
+
 
 class LogDerivativeData(NamedTuple):
     r"""Data behind ``log_derivative.png``: scores of sampled actions and their running means."""
@@ -112,10 +116,5 @@ def draw_log_derivative(data: LogDerivativeData, figure: Figure) -> None:
                         "E[∇ log π_θ(A|s)]\n= ∫ ∇π_θ(a|s) da = ∇ ∫ π_θ(a|s) da = ∇1 = 0")
 
 
-FIGURE = common.FigureSpec(
-    name="log_derivative", size=(10.0, 4.6), data=log_derivative_data, draw=draw_log_derivative,
-    caption="The log-derivative trick: the sample mean of the score ∇ log π_θ(A|s) over N "
-            "sampled actions tends to E[∇ log π_θ] = Σ_a ∇π_θ(a|s) = 0, within ±2 standard "
-            "errors, for a softmax over four actions and for a Gaussian N(θ, σ²) (∂/∂θ, ∂/∂σ²).",
-)
-
+FIGURE = common.FigureSpec(name="log_derivative", size=(10.0, 4.6), caption=CAPTION,
+                           data=log_derivative_data, draw=draw_log_derivative)

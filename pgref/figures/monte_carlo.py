@@ -11,6 +11,11 @@ from matplotlib.figure import Figure
 from pgref import algorithms, exact, rollout
 from pgref.figures import common
 
+CAPTION = ("Monte-Carlo estimates of ∇J on the short corridor (γ = 1, π(right) ≈ 0.25) from K "
+           "episodes: one run of each estimator against the exact ∂J/∂θ_right (left), and the "
+           "RMS error over independent runs against K on log-log axes, on the lines "
+           "√(tr Cov/K) of slope −1/2 (right).")
+
 
 class MonteCarloData(NamedTuple):
     r"""Data behind ``monte_carlo.png``."""
@@ -114,11 +119,5 @@ def draw_monte_carlo(data: MonteCarloData, figure: Figure) -> None:
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8.5)
 
 
-FIGURE = common.FigureSpec(
-    name="monte_carlo", size=(10.0, 4.8), data=monte_carlo_data, draw=draw_monte_carlo,
-    caption="Monte-Carlo estimates of ∇J on the short corridor (γ = 1, π(right) ≈ 0.25) from K "
-            "episodes: one run of each estimator against the exact ∂J/∂θ_right (left), and the "
-            "RMS error over independent runs against K on log-log axes, on the lines "
-            "√(tr Cov/K) of slope −1/2 (right).",
-)
-
+FIGURE = common.FigureSpec(name="monte_carlo", size=(10.0, 4.8), caption=CAPTION,
+                           data=monte_carlo_data, draw=draw_monte_carlo)

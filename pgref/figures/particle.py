@@ -12,6 +12,11 @@ from pgref import algorithms, lqr
 from pgref.figures import common
 from pgref.policies import GaussianPolicy
 
+CAPTION = ("The continuous moving particle (γ = 0.8) with a linear-Gaussian policy "
+           "a ∼ N(Ks, σ² I): positions under θ₀ and under the policy learned by REINFORCE "
+           "(left); the gain K and σ² over the updates, sampled (mean over seeds) and exact "
+           "ascent, against the Riccati gain K* and σ² → 0 (middle, right).")
+
 
 class ParticleData(NamedTuple):
     r"""Data behind ``particle.png``."""
@@ -159,11 +164,5 @@ def draw_particle(data: ParticleData, figure: Figure) -> None:
     variance.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8)
 
 
-FIGURE = common.FigureSpec(
-    name="particle", size=(3 * 4.8, 4.8), data=particle_data, draw=draw_particle,
-    caption="The continuous moving particle (γ = 0.8) with a linear-Gaussian policy "
-            "a ∼ N(Ks, σ² I): positions under θ₀ and under the policy learned by REINFORCE "
-            "(left); the gain K and σ² over the updates, sampled (mean over seeds) and exact "
-            "ascent, against the Riccati gain K* and σ² → 0 (middle, right).",
-)
-
+FIGURE = common.FigureSpec(name="particle", size=(3 * 4.8, 4.8), caption=CAPTION,
+                           data=particle_data, draw=draw_particle)

@@ -10,6 +10,9 @@ from pgref.features import moving_particle_features
 from pgref.figures import common
 from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
 
+CAPTION = ("Softmax probabilities of the moving particle's four directions as θ₃ varies, and "
+           "Gaussian densities N(θ, σ²) for three (θ, σ²).")
+
 
 class PoliciesData(NamedTuple):
     """Data behind ``policies.png``."""
@@ -75,9 +78,5 @@ def draw_policies(data: PoliciesData, figure: Figure) -> None:
     right.legend()
 
 
-FIGURE = common.FigureSpec(
-    name="policies", size=(10.0, 3.8), data=policies_data, draw=draw_policies,
-    caption="Softmax probabilities of the moving particle's four directions as θ₃ varies, and "
-            "Gaussian densities N(θ, σ²) for three (θ, σ²).",
-)
-
+FIGURE = common.FigureSpec(name="policies", size=(10.0, 3.8), caption=CAPTION,
+                           data=policies_data, draw=draw_policies)

@@ -10,6 +10,10 @@ from pgref import algorithms, envs
 from pgref.figures import common
 from pgref.policies import SoftmaxLinearPolicy
 
+CAPTION = ("Exact softmax policy gradient on a three-armed bandit: the sub-optimality gap "
+           "J* − J(θₜ) falls as O(1/t) under θ ← θ + α∇J, and geometrically under the natural "
+           "gradient (left); t·(J* − J(θₜ)) levels off at k/((k + 1)α) (right).")
+
 
 class RatesData(NamedTuple):
     r"""Data behind ``rates.png``."""
@@ -100,10 +104,5 @@ def draw_rates(data: RatesData, figure: Figure) -> None:
                     f"{data.alpha:g}", fontsize=10)
 
 
-FIGURE = common.FigureSpec(
-    name="rates", size=(10.0, 4.0), data=rates_data, draw=draw_rates,
-    caption="Exact softmax policy gradient on a three-armed bandit: the sub-optimality gap "
-            "J* − J(θₜ) falls as O(1/t) under θ ← θ + α∇J, and geometrically under the natural "
-            "gradient (left); t·(J* − J(θₜ)) levels off at k/((k + 1)α) (right).",
-)
-
+FIGURE = common.FigureSpec(name="rates", size=(10.0, 4.0), caption=CAPTION,
+                           data=rates_data, draw=draw_rates)

@@ -12,6 +12,11 @@ from pgref import algorithms, exact
 from pgref.features import one_hot_state_features
 from pgref.figures import common
 
+CAPTION = ("The short corridor (Sutton & Barto, Example 13.1): the exact J(p) with p = π(right) "
+           "and its maximum (left); J(θ) after each episode of the lecture's PG_v1, REINFORCE "
+           "and REINFORCE with a learned baseline, mean ± 1 standard error over seeds, beside "
+           "exact ascent θ ← θ + α∇J taking one step per episode (right).")
+
 
 class CorridorData(NamedTuple):
     r"""Data behind ``short_corridor.png``."""
@@ -120,11 +125,5 @@ def draw_short_corridor(data: CorridorData, figure: Figure) -> None:
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8.5)
 
 
-FIGURE = common.FigureSpec(
-    name="short_corridor", size=(10.0, 4.4), data=short_corridor_data, draw=draw_short_corridor,
-    caption="The short corridor (Sutton & Barto, Example 13.1): the exact J(p) with p = π(right) "
-            "and its maximum (left); J(θ) after each episode of the lecture's PG_v1, REINFORCE "
-            "and REINFORCE with a learned baseline, mean ± 1 standard error over seeds, beside "
-            "exact ascent θ ← θ + α∇J taking one step per episode (right).",
-)
-
+FIGURE = common.FigureSpec(name="short_corridor", size=(10.0, 4.4), caption=CAPTION,
+                           data=short_corridor_data, draw=draw_short_corridor)

@@ -12,6 +12,11 @@ from pgref import envs, estimators, exact, rollout
 from pgref.figures import common
 from pgref.policies import SoftmaxLinearPolicy
 
+CAPTION = ("The policy gradient theorem's weights on a 4 × 3 gridworld with slips (γ = 1): the "
+           "expected visits n(s) and on-policy distribution μ(s) by linear solves, the same "
+           "counted in sampled episodes, and the truncated series Σ_{k<K} Σ_s p₀(s) φ(s→x, k) "
+           "reaching n(x) in every state.")
+
 
 class TheoremData(NamedTuple):
     r"""Data behind ``theorem.png``."""
@@ -156,11 +161,5 @@ def draw_theorem(data: TheoremData, figure: Figure) -> None:
                     f"π_θ(·|s) in every cell: {probs}", fontsize=10)
 
 
-FIGURE = common.FigureSpec(
-    name="theorem", size=(3 * 4.8, 4.0), data=theorem_data, draw=draw_theorem,
-    caption="The policy gradient theorem's weights on a 4 × 3 gridworld with slips (γ = 1): the "
-            "expected visits n(s) and on-policy distribution μ(s) by linear solves, the same "
-            "counted in sampled episodes, and the truncated series Σ_{k<K} Σ_s p₀(s) φ(s→x, k) "
-            "reaching n(x) in every state.",
-)
-
+FIGURE = common.FigureSpec(name="theorem", size=(3 * 4.8, 4.0), caption=CAPTION,
+                           data=theorem_data, draw=draw_theorem)

@@ -11,6 +11,10 @@ from matplotlib.figure import Figure
 from pgref import estimators, exact, rollout
 from pgref.figures import common
 
+CAPTION = ("Per-episode variance of the ∂/∂θ_right term of each estimator on the short corridor, "
+           "with 95% confidence intervals: the whole return G(τ), the reward-to-go Gₜ, and Gₜ "
+           "minus a constant or a state-dependent baseline. All have the same mean, ∇J.")
+
 
 class VarianceData(NamedTuple):
     r"""Data behind ``variance.png``: one episode's ∂/∂θ_right term under each estimator."""
@@ -104,10 +108,5 @@ def draw_variance(data: VarianceData, figure: Figure) -> None:
     right.legend(loc="upper right")
 
 
-FIGURE = common.FigureSpec(
-    name="variance", size=(10.0, 3.6), data=variance_data, draw=draw_variance,
-    caption="Per-episode variance of the ∂/∂θ_right term of each estimator on the short corridor, "
-            "with 95% confidence intervals: the whole return G(τ), the reward-to-go Gₜ, and Gₜ "
-            "minus a constant or a state-dependent baseline. All have the same mean, ∇J.",
-)
-
+FIGURE = common.FigureSpec(name="variance", size=(10.0, 3.6), caption=CAPTION,
+                           data=variance_data, draw=draw_variance)
