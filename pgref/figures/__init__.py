@@ -1,10 +1,11 @@
 r"""The figures: one module per figure, a registry in the README's order, deterministic saving.
 
-Each figure module (``pgref.figures.policies``, …) holds a function computing the figure's data
-as a NamedTuple (what the tests check), a function drawing that data into a given matplotlib
-Figure, and ``FIGURE``, which names both with the caption and size (a
-:class:`~pgref.figures.common.FigureSpec`). Every data function creates its own
-``np.random.default_rng(seed)``; ``quick=True`` shrinks the samples for a smoke run.
+Each figure module (``pgref.figures.policies``, …) opens with the figure's ``CAPTION``, holds a
+function computing its data as a NamedTuple (what the tests check) and a function drawing those
+data into a given matplotlib Figure, and closes with ``FIGURE``, a
+:class:`~pgref.figures.common.FigureSpec` naming all three with the size. Every data function
+creates its own ``np.random.default_rng(seed)``; ``quick=True`` shrinks the samples for a smoke
+run.
 
 Nothing here imports :mod:`matplotlib.pyplot` or chooses a backend: :func:`render` returns a
 plain :class:`~matplotlib.figure.Figure` (a notebook shows it inline), and :func:`generate`
