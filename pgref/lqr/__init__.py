@@ -22,7 +22,7 @@ Variance, not standard deviation: σ² is ``variance`` everywhere; σ appears on
 """
 
 from pgref.lqr.bandit import GaussianBandit
-from pgref.lqr.exact import (
+from pgref.lqr.lyapunov import (
     UnstableClosedLoopError,
     closed_loop_matrix,
     discounted_spectral_radius,

@@ -158,13 +158,13 @@ class LinearQuadraticProblem:
 
     def objective(self, policy, theta) -> float:
         r"""The exact J(θ) by Lyapunov solves: :func:`pgref.lqr.objective`."""
-        from pgref.lqr.exact import objective
+        from pgref.lqr.lyapunov import objective
 
         return objective(self, policy, theta)
 
     def policy_gradient(self, policy, theta) -> np.ndarray:
         r"""The exact ∇J(θ) by Lyapunov solves: :func:`pgref.lqr.policy_gradient`."""
-        from pgref.lqr.exact import policy_gradient
+        from pgref.lqr.lyapunov import policy_gradient
 
         return policy_gradient(self, policy, theta)
 

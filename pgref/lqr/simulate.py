@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import _checks
-from pgref.lqr.exact import noise_cost_per_step, stable_closed_loop, value_matrix
+from pgref.lqr.lyapunov import noise_cost_per_step, stable_closed_loop, value_matrix
 from pgref.lqr.policy import gain_and_variance
 from pgref.lqr.problem import LinearQuadraticProblem
 from pgref.policies.gaussian import GaussianPolicy
