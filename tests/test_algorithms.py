@@ -263,6 +263,34 @@ def test_batch_history_records_each_update_and_each_episode():
     np.testing.assert_array_equal(history.episode_lengths, -history.episode_returns)
 
 
+def test_batch_reinforce_with_a_learned_baseline_at_gamma_below_one_replays_by_hand():
+    """γ = 0.8: returns recorded discounted, v̂ fitted to the discounted Gₜ, θ moved by γᵗ δ."""
+    problem = envs.random_mdp(np.random.default_rng(4), 5, 2, gamma=0.8, n_terminal=1,
+                              termination_prob=0.3)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta_0 = np.random.default_rng(5).normal(size=policy.n_params)
+    baseline = alg.LinearValueBaseline(one_hot_state_features(5), alpha=0.3)
+    history = alg.REINFORCE_batch(problem.mdp, policy, theta_0, 0.05, 3, 4,
+                                  np.random.default_rng(6), baseline=baseline)
+    rng, theta, w = np.random.default_rng(6), theta_0.copy(), np.zeros(5)
+    for update in range(3):
+        episodes = problem.mdp.sample_episodes(policy, theta, 4, rng)
+        direction = np.zeros_like(theta)
+        for k, episode in enumerate(episodes):
+            for t, (s, a) in enumerate(zip(episode.states, episode.actions, strict=True)):
+                G_t = sum(0.8**i * r for i, r in enumerate(episode.rewards[t:]))
+                score = policy.grad_log_prob(theta, s, a)
+                direction += 0.8**t * (G_t - w[s]) * score / 4
+            assert history.episode_returns[4 * update + k] == pytest.approx(
+                sum(0.8**t * r for t, r in enumerate(episode.rewards)), abs=1e-12)
+        w_next = w.copy()
+        for s, G_t in zip(episodes.states, estimators.reward_to_go(episodes, 0.8), strict=True):
+            w_next[s] += 0.3 * (G_t - w[s]) / 4  # w ← w + α_w (1/K) Σ (Gₜ − v̂(Sₜ)) x(Sₜ)
+        theta, w = theta + 0.05 * direction, w_next
+        np.testing.assert_allclose(history.theta[update + 1], theta, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(history.value_weights[update + 1], w, rtol=0, atol=1e-12)
+
+
 # -- Gymnasium ----------------------------------------------------------------------------------
 
 

@@ -519,3 +519,9 @@ def test_bandit_refuses_a_policy_of_the_wrong_action_dimension():
     with pytest.raises(ValueError, match=r"n_episodes must be an integer ≥ 1"):
         bandit.sample_episodes(GaussianPolicy(features, action_dim=2, n_features=3),
                                np.zeros(6), 0, np.random.default_rng(0))
+
+
+def test_moving_particle_defaults_are_the_documented_start():
+    problem = lqr.moving_particle(dim=3)
+    np.testing.assert_array_equal(problem.initial_mean, np.ones(3))  # default (1, …, 1)
+    np.testing.assert_array_equal(problem.initial_cov, 0.25 * np.eye(3))  # default 0.25 I

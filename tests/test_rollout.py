@@ -210,9 +210,11 @@ def test_inverse_cdf_agrees_with_a_search_from_the_first_outcome():
         np.testing.assert_array_equal(drawn, expected)
 
 
-def test_sampled_batches_pass_the_public_checks_and_follow_the_dynamics():
+@pytest.mark.parametrize("sampler", [sample_episodes, sample_episodes_loop])
+def test_sampled_batches_pass_the_public_checks_and_follow_the_dynamics(sampler):
     mdp, policy, theta = _small_problem()
-    episodes = sample_episodes(mdp, policy, theta, 500, np.random.default_rng(0))
+    episodes = sampler(mdp, policy, theta, 500, np.random.default_rng(0))
+    assert episodes.n_episodes == 500
     rechecked = Episodes(episodes.states, episodes.actions, episodes.rewards, episodes.lengths,
                          episodes.truncated)  # the public constructor's checks, on sampler output
     np.testing.assert_array_equal(rechecked.states, episodes.states)
