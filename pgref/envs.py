@@ -112,8 +112,10 @@ def gridworld(width: int = 4, height: int = 3, *, start=(0, 0), goal=None, slip:
     goal : (int, int), optional
         The terminal cell; default the opposite corner (width − 1, height − 1).
     slip : float in [0, 1), default 0
-        With probability ``slip`` the particle moves in a uniformly random direction instead of
-        the chosen one.
+        With probability ``slip`` the move is drawn uniformly from all four directions, the
+        chosen one included, instead of being the chosen one: the chosen move happens with
+        probability 1 − slip + slip/4, each other direction with slip/4 (where two moves lead to
+        the same cell, against a wall, their probabilities add).
     step_reward : float, default −1
         The reward of every step, so J counts (minus) the expected number of steps to the goal.
     gamma : float in [0, 1], default 1

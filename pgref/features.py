@@ -117,13 +117,17 @@ def moving_particle_features(positions, action_codes) -> np.ndarray:
 class StateActionFeatures:
     r"""x(s, a) as a lookup over a batch of states: a table ``(S, A, J)`` or a callable.
 
-    Parameters
+    Build one with :meth:`wrap`, which checks its argument; the four fields are all set then.
+
+    Attributes
     ----------
-    source : array_like of shape (S, A, J), or callable
-        A table indexed by integer states, or ``f(states) -> (N, A, J)`` for states of any kind
-        (first axis N).
-    n_actions, n_features : int, optional
-        A and J; required with a callable, read from the table otherwise.
+    source : ndarray of shape (S, A, J), or callable
+        A read-only table indexed by integer states, or ``f(states) -> (N, A, J)`` for states
+        of any kind (first axis N).
+    n_actions, n_features : int
+        A and J.
+    n_states : int or None
+        S for a table; None for a callable (its states are not indices).
     """
 
     source: np.ndarray | Callable
@@ -133,6 +137,15 @@ class StateActionFeatures:
 
     @classmethod
     def wrap(cls, features, n_actions=None, n_features=None) -> StateActionFeatures:
+        r"""Check a table ``(S, A, J)`` or a callable and wrap it.
+
+        Parameters
+        ----------
+        features : array_like of shape (S, A, J), or callable
+        n_actions, n_features : int, optional for a table, required for a callable
+            A and J: read from a table (and then, if given, they must agree with it); a callable
+            must be given both, since the policy needs A and J before it sees a state.
+        """
         if callable(features):
             if n_actions is None or n_features is None:
                 raise ValueError(
@@ -162,6 +175,7 @@ class StateActionFeatures:
 
     @property
     def is_tabular(self) -> bool:
+        """Whether the features are a table over integer states (not a callable)."""
         return self.n_states is not None
 
     def at(self, states) -> np.ndarray:
@@ -173,13 +187,17 @@ class StateActionFeatures:
 class StateFeatures:
     r"""x(s) as a lookup over a batch of states: a table ``(S, J)`` or a callable.
 
-    Parameters
+    Build one with :meth:`wrap`, which checks its argument; the three fields are all set then.
+
+    Attributes
     ----------
-    source : array_like of shape (S, J), or callable
-        A table indexed by integer states, or ``f(states) -> (N, J)`` (for instance the
-        identity, x(s) = s, for continuous states of shape (N, J)).
-    n_features : int, optional
-        J; required with a callable.
+    source : ndarray of shape (S, J), or callable
+        A read-only table indexed by integer states, or ``f(states) -> (N, J)`` (for instance
+        the identity, x(s) = s, for continuous states of shape (N, J)).
+    n_features : int
+        J.
+    n_states : int or None
+        S for a table; None for a callable.
     """
 
     source: np.ndarray | Callable
@@ -188,6 +206,14 @@ class StateFeatures:
 
     @classmethod
     def wrap(cls, features, n_features=None) -> StateFeatures:
+        r"""Check a table ``(S, J)`` or a callable and wrap it.
+
+        Parameters
+        ----------
+        features : array_like of shape (S, J), or callable
+        n_features : int, optional for a table, required for a callable
+            J: read from a table (and then, if given, it must agree with it).
+        """
         if callable(features):
             if n_features is None:
                 raise ValueError("features is a callable, so n_features must be given")
@@ -207,6 +233,7 @@ class StateFeatures:
 
     @property
     def is_tabular(self) -> bool:
+        """Whether the features are a table over integer states (not a callable)."""
         return self.n_states is not None
 
     def at(self, states) -> np.ndarray:

@@ -11,7 +11,9 @@ from pgref.figures import common
 
 CAPTION = ("Discounting: on the short corridor with γ = 0.9, REINFORCE with the factor γᵗ "
            "converges to ∇J, and without it to the different vector Σ_s n₁(s) Σ_a q_γ(s, a) "
-           "∇π_θ(a|s) (left); the two agree only at γ = 1 (right).")
+           "∇π_θ(a|s) (left); against γ, at this θ the two meet only at γ = 1 (right). "
+           "They need not differ elsewhere: on a one-step task they agree for every γ, and on "
+           "the corridor at θ = (1.5, 0) they meet again at γ ≈ 0.237.")
 
 
 class DiscountingData(NamedTuple):
@@ -56,7 +58,9 @@ def discounting_data(quick: bool = False) -> DiscountingData:
 
     with n(s) = Σₜ γᵗ Pr(Sₜ = s). Without γᵗ the estimate converges to Σ_s n₁(s) Σ_a q_γ(s, a)
     ∇π_θ(a|s), n₁ the undiscounted visits: another vector, in general the gradient of no
-    objective. The two agree only at γ = 1.
+    objective. The two coincide at γ = 1 (n₁ = n) and on any one-step task for every γ (n₁ = n
+    there too); at θ₀ here they differ for every γ < 1, but at other θ they may cross at an
+    isolated discount (at θ = (1.5, 0), near γ = 0.237).
     """
     undiscounted, policy = common.corridor()
     gamma = 0.9
@@ -110,7 +114,7 @@ def draw_discounting(data: DiscountingData, figure: Figure) -> None:
                linewidth=2.0, label="γᵗ-dropped direction: Σ_s n₁(s) Σ_a q_γ(s, a) ∂π_θ(a|s)")
     right.axvline(data.gamma, color="grey", linewidth=1.0, label=f"γ = {data.gamma:g} (left)")
     right.set(xlabel="discount γ", ylabel="limit of the estimate, ∂/∂θ_right",
-              title="The two agree only at γ = 1")
+              title="At this θ they meet only at γ = 1")
     right.plot([], [], " ", label="n₁(s) = Σₜ Pr(Sₜ = s), undiscounted visits")
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8.5)
 

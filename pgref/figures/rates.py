@@ -49,10 +49,11 @@ def rates_data(quick: bool = False) -> RatesData:
 
     Notes
     -----
-    Mei et al. (2020): with the exact gradient (lecture: "Training Policy Network",
-    θ ← θ + α ∇J) a softmax policy approaches a deterministic optimum only at rate
-    J* − J(θₜ) = Θ(1/t), because ∇π_θ vanishes as π_θ saturates. On a bandit the gradient flow
-    gives t·(J* − J(θₜ)) → k / ((k + 1) α) (derived in ``tests/test_natural.py``). The natural
+    With the exact gradient (lecture: "Training Policy Network", θ ← θ + α ∇J) a softmax policy
+    approaches a deterministic optimum at rate J* − J(θₜ) = O(1/t) (Mei et al., 2020, with
+    problem-dependent constants), because ∇π_θ vanishes as π_θ saturates. On a bandit pgref's
+    own gradient-flow derivation gives t·(J* − J(θₜ)) → k / ((k + 1) α) (checked in
+    ``tests/test_natural.py``; it is not a result of Mei et al.). The natural
     gradient F⁺∇J (Kakade, 2001) moves θ by the advantages instead, and its gap falls
     geometrically (Agarwal et al., 2021).
     """

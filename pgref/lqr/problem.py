@@ -66,8 +66,10 @@ class LinearQuadraticProblem:
     R : array_like, shape (d, d)
         Action cost, symmetric positive semi-definite.
     gamma : float
-        γ ∈ [0, 1). γ = 1 is refused: every step costs at least σ² tr(R) in expectation, so the
-        undiscounted sum diverges for any Gaussian policy with R ≠ 0.
+        γ ∈ [0, 1). γ = 1 is refused for every problem: the objective is an infinite sum over
+        a horizon that never ends, which converges only with discounting (with R ≠ 0 every
+        step costs at least σ² tr(R) in expectation; with R = 0 a state cost sₜᵀQsₜ that does
+        not die out makes it diverge just the same, and the solvers here assume γ < 1).
     initial_mean : array_like, shape (n,)
         E[s₀].
     initial_cov : array_like, shape (n, n)
