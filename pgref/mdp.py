@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pgref import _checks
+from pgref.policies.interface import TabularPolicy
 
 __all__ = ["PROBABILITY_TOLERANCE", "TabularEnv", "TabularMDP"]
 
@@ -179,6 +180,29 @@ class TabularMDP:
         if self.rewards.ndim == 2:
             return self.rewards
         return np.einsum("saz,saz->sa", self.transitions, self.rewards)
+
+    def policy_table(self, policy, theta) -> np.ndarray:
+        r"""π_θ(a|s) for every state and action of this MDP, shape (S, A), after checking that
+        ``policy`` is a tabular policy over these S states and A actions and θ its parameters.
+
+        Raises
+        ------
+        ValueError
+            For a policy that is not a :class:`pgref.policies.TabularPolicy` with tabular
+            features, one of another (S, A), or a θ of the wrong length or with NaN/inf.
+        """
+        if not isinstance(policy, TabularPolicy) or policy.n_states is None:
+            raise ValueError(
+                "policy must be a discrete policy over tabular states (a pgref.policies."
+                "TabularPolicy with action_probs(theta) of shape (S, A)), e.g. "
+                f"SoftmaxLinearPolicy(features); got {type(policy).__name__}"
+            )
+        if (policy.n_states, policy.n_actions) != (self.n_states, self.n_actions):
+            raise ValueError(
+                f"policy must act on the mdp's (S, A) = {(self.n_states, self.n_actions)}; its "
+                f"features give (S, A) = {(policy.n_states, policy.n_actions)}"
+            )
+        return policy.action_probs(_checks.parameter_vector(theta, policy.n_params))
 
     # -- the problem interface (pgref.problems.ExactProblem) ---------------------------------
     # rollout and exact import this module, so they are imported where they are used.

@@ -14,7 +14,6 @@ import numpy as np
 
 from pgref import _checks
 from pgref.mdp import TabularMDP
-from pgref.policies import TabularPolicy
 from pgref.rollout.episodes import Episodes
 from pgref.rollout.inverse_cdf import InverseCdfTable
 
@@ -37,22 +36,10 @@ JOINT_TABLE_LIMIT = 1 << 22
 
 
 def checked_policy_table(mdp, policy, theta) -> np.ndarray:
-    """Check that ``policy`` acts on ``mdp`` and return π_θ(a|s), shape (S, A)."""
+    """Check that ``mdp`` is a TabularMDP and return its :meth:`~TabularMDP.policy_table`."""
     if not isinstance(mdp, TabularMDP):
         raise ValueError(f"mdp must be a pgref.TabularMDP; got {type(mdp).__name__}")
-    if not isinstance(policy, TabularPolicy) or policy.n_states is None:
-        raise ValueError(
-            "policy must be a discrete policy over tabular states (a pgref.policies."
-            "TabularPolicy with action_probs(theta) of shape (S, A)), e.g. "
-            f"SoftmaxLinearPolicy(features); got {type(policy).__name__}"
-        )
-    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
-        raise ValueError(
-            f"policy must act on the mdp's (S, A) = {(mdp.n_states, mdp.n_actions)}; its "
-            f"features give (S, A) = {(policy.n_states, policy.n_actions)}"
-        )
-    theta = _checks.parameter_vector(theta, policy.n_params)
-    return policy.action_probs(theta)
+    return mdp.policy_table(policy, theta)
 
 
 def sample_episodes(mdp: TabularMDP, policy, theta, n_episodes: int, rng: np.random.Generator,
