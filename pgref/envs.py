@@ -26,6 +26,7 @@ __all__ = [
     "Example",
     "bandit",
     "gridworld",
+    "layered_mdp",
     "random_mdp",
     "short_corridor",
     "two_state_chain",
@@ -306,6 +307,54 @@ def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, *, gamma
     initial = np.zeros(n_states)
     initial[:n_live] = rng.dirichlet(np.ones(n_live))
     mdp = TabularMDP(transitions, rewards, initial, gamma=gamma, terminal=terminal)
+    if n_features is None:
+        features = one_hot_features(n_states, n_actions)
+    else:
+        n_features = _checks.positive_int("n_features", n_features)
+        features = rng.standard_normal((n_states, n_actions, n_features))
+    return Example(mdp, features, tuple(f"a{a}" for a in range(n_actions)))
+
+
+def layered_mdp(rng: np.random.Generator, n_live: int, n_actions: int, *, gamma: float = 1.0,
+                n_features: int | None = None) -> Example:
+    r"""A random MDP whose states only move forward: every trajectory can be listed.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_live : int
+        The non-terminal states 0 … n_live − 1; state n_live is terminal.
+    n_actions : int
+        A.
+    gamma : float in [0, 1], default 1
+    n_features : int, optional
+        J for features x(s, a) with i.i.d. N(0, 1) entries; default: tabular one-hot features.
+
+    Returns
+    -------
+    Example
+        Every episode ends within n_live steps, so the lecture's sums over trajectories
+        (:func:`pgref.exact.trajectory_form`) run over finitely many τ.
+
+    Notes
+    -----
+    From state s < n_live each action moves to one of the states s + 1, …, n_live with
+    Dirichlet(1, …, 1) probabilities; rewards r(s, a, s′) are N(0, 1) (0 in the terminal
+    state); p₀ is Dirichlet(1, …, 1) over the non-terminal states.
+    """
+    rng = _checks.rng_generator(rng)
+    n_live = _checks.positive_int("n_live", n_live)
+    n_actions = _checks.positive_int("n_actions", n_actions)
+    n_states = n_live + 1
+    transitions = np.zeros((n_states, n_actions, n_states))
+    for s in range(n_live):
+        transitions[s, :, s + 1:] = rng.dirichlet(np.ones(n_states - s - 1), size=n_actions)
+    transitions[n_live, :, n_live] = 1.0
+    rewards = rng.standard_normal((n_states, n_actions, n_states))
+    rewards[n_live] = 0.0
+    initial = np.append(rng.dirichlet(np.ones(n_live)), 0.0)
+    mdp = TabularMDP(transitions, rewards, initial, gamma=gamma,
+                     terminal=np.arange(n_states) == n_live)
     if n_features is None:
         features = one_hot_features(n_states, n_actions)
     else:

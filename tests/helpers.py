@@ -7,24 +7,12 @@ import statistics
 
 import numpy as np
 
-from pgref.mdp import TabularMDP
+from pgref import envs
 
 
 def layered_mdp(rng, n_live, n_actions, gamma):
-    """Non-terminal states 0 … n_live − 1 that only move forward, then one terminal state.
-
-    Every trajectory ends within n_live steps, so all of them can be listed.
-    """
-    n_states = n_live + 1
-    transitions = np.zeros((n_states, n_actions, n_states))
-    for s in range(n_live):
-        transitions[s, :, s + 1:] = rng.dirichlet(np.ones(n_states - s - 1), size=n_actions)
-    transitions[n_live, :, n_live] = 1.0
-    rewards = rng.standard_normal((n_states, n_actions, n_states))
-    rewards[n_live] = 0.0
-    initial = np.append(rng.dirichlet(np.ones(n_live)), 0.0)
-    return TabularMDP(transitions, rewards, initial, gamma=gamma,
-                      terminal=np.arange(n_states) == n_live)
+    """:func:`pgref.envs.layered_mdp`'s MDP: every trajectory ends within n_live steps."""
+    return envs.layered_mdp(rng, n_live, n_actions, gamma=gamma).mdp
 
 
 def count_trajectories(mdp, pi, state):

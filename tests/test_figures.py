@@ -141,6 +141,21 @@ def test_log_derivative_scores_are_the_closed_forms_and_average_to_zero():
         assert np.all(np.abs(z) < Z_LIMIT), z
 
 
+def test_log_derivative_trick_panel_sums_every_trajectory_and_samples_towards_it():
+    """The enumerated Σ_τ g p ∇log p is ∇J by the theorem; the sampled average is within
+    Z_LIMIT standard errors of it at the largest K (each of 2 components)."""
+    data = quick("log_derivative")
+    layered = envs.layered_mdp(np.random.default_rng(21), 3, 2, n_features=2)
+    policy = SoftmaxLinearPolicy(layered.features)
+    np.testing.assert_allclose(data.trick_enumerated_gradient,
+                               exact.policy_gradient(layered.mdp, policy, np.array([0.8, -0.4])),
+                               rtol=1e-10)
+    z = ((data.trick_running_mean[-1] - data.trick_enumerated_gradient)
+         / data.trick_running_standard_error[-1])
+    assert np.all(np.abs(z) < Z_LIMIT), z
+    assert data.trick_n_trajectories > 1
+
+
 # -- 3. Monte-Carlo convergence -----------------------------------------------------------------
 
 
