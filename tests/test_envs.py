@@ -188,5 +188,5 @@ def test_layered_mdp_only_moves_forward_and_checks_its_arguments():
     assert example.features.shape == (5, 3, 2) and example.mdp.gamma == 0.9
     with pytest.raises(ValueError, match="n_live must be an integer ≥ 1"):
         envs.layered_mdp(np.random.default_rng(0), 0, 2)
-    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(ValueError, match=r"rng must be a numpy\.random\.Generator"):
         envs.layered_mdp(0, 2, 2)
