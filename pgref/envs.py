@@ -242,6 +242,17 @@ def bandit(means) -> Example:
     return Example(mdp, shared_action_features(np.eye(n_arms), 2), names)
 
 
+def _with_random_features(mdp: TabularMDP, rng: np.random.Generator,
+                          n_features: int | None) -> Example:
+    """The MDP with one-hot features (n_features None) or i.i.d. N(0, 1) ones of length J."""
+    if n_features is None:
+        features = one_hot_features(mdp.n_states, mdp.n_actions)
+    else:
+        n_features = _checks.positive_int("n_features", n_features)
+        features = rng.standard_normal((mdp.n_states, mdp.n_actions, n_features))
+    return Example(mdp, features, tuple(f"a{a}" for a in range(mdp.n_actions)))
+
+
 def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, *, gamma: float = 0.9,
                n_terminal: int = 0, termination_prob: float = 0.1, n_features: int | None = None,
                next_state_rewards: bool = False) -> Example:
@@ -307,12 +318,7 @@ def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, *, gamma
     initial = np.zeros(n_states)
     initial[:n_live] = rng.dirichlet(np.ones(n_live))
     mdp = TabularMDP(transitions, rewards, initial, gamma=gamma, terminal=terminal)
-    if n_features is None:
-        features = one_hot_features(n_states, n_actions)
-    else:
-        n_features = _checks.positive_int("n_features", n_features)
-        features = rng.standard_normal((n_states, n_actions, n_features))
-    return Example(mdp, features, tuple(f"a{a}" for a in range(n_actions)))
+    return _with_random_features(mdp, rng, n_features)
 
 
 def layered_mdp(rng: np.random.Generator, n_live: int, n_actions: int, *, gamma: float = 1.0,
@@ -355,9 +361,4 @@ def layered_mdp(rng: np.random.Generator, n_live: int, n_actions: int, *, gamma:
     initial = np.append(rng.dirichlet(np.ones(n_live)), 0.0)
     mdp = TabularMDP(transitions, rewards, initial, gamma=gamma,
                      terminal=np.arange(n_states) == n_live)
-    if n_features is None:
-        features = one_hot_features(n_states, n_actions)
-    else:
-        n_features = _checks.positive_int("n_features", n_features)
-        features = rng.standard_normal((n_states, n_actions, n_features))
-    return Example(mdp, features, tuple(f"a{a}" for a in range(n_actions)))
+    return _with_random_features(mdp, rng, n_features)

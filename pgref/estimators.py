@@ -458,10 +458,8 @@ def visit_frequencies(episodes: Episodes, n_states: int, gamma: float) -> np.nda
 
     Parameters
     ----------
-    episodes : Episodes
-        With integer states.
-    n_states : int
-    gamma : float in [0, 1]
+    episodes, n_states, gamma
+        As in :func:`visit_counts`.
 
     Returns
     -------

@@ -113,6 +113,23 @@ def moving_particle_features(positions, action_codes) -> np.ndarray:
     return features
 
 
+def _feature_table(features, shape: str, **given) -> np.ndarray:
+    """A finite read-only table of the ``shape`` named, e.g. "(S, A, J)", every size ≥ 1, whose
+    last sizes agree with the ``given`` ones (n_actions, n_features) that are not None."""
+    table = _checks.finite_array("features", features)
+    rank = shape.count(",") + 1
+    if table.ndim != rank:
+        raise ValueError(f"features must be a table of shape {shape} (or a callable); got rank "
+                         f"{table.ndim} with shape {table.shape}")
+    if min(table.shape) == 0:
+        raise ValueError(f"features must have {shape[1:-1]} ≥ 1; got shape {table.shape}")
+    for (name, value), actual in zip(given.items(), table.shape[rank - len(given):], strict=True):
+        if value is not None and value != actual:
+            raise ValueError(f"{name}={value} disagrees with features of shape {table.shape}")
+    table.setflags(write=False)
+    return table
+
+
 @dataclass(frozen=True)
 class StateActionFeatures:
     r"""x(s, a) as a lookup over a batch of states: a table ``(S, A, J)`` or a callable.
@@ -158,19 +175,7 @@ class StateActionFeatures:
                 _checks.positive_int("n_features", n_features),
                 None,
             )
-        table = _checks.finite_array("features", features)
-        if table.ndim != 3:
-            raise ValueError(
-                "features must be a table of shape (S, A, J) (or a callable); "
-                f"got rank {table.ndim} with shape {table.shape}"
-            )
-        if min(table.shape) == 0:
-            raise ValueError(f"features must have S, A, J ≥ 1; got shape {table.shape}")
-        for name, given, actual in (("n_actions", n_actions, table.shape[1]),
-                                    ("n_features", n_features, table.shape[2])):
-            if given is not None and given != actual:
-                raise ValueError(f"{name}={given} disagrees with features of shape {table.shape}")
-        table.setflags(write=False)
+        table = _feature_table(features, "(S, A, J)", n_actions=n_actions, n_features=n_features)
         return cls(table, table.shape[1], table.shape[2], table.shape[0])
 
     @property
@@ -218,17 +223,7 @@ class StateFeatures:
             if n_features is None:
                 raise ValueError("features is a callable, so n_features must be given")
             return cls(features, _checks.positive_int("n_features", n_features), None)
-        table = _checks.finite_array("features", features)
-        if table.ndim != 2:
-            raise ValueError(
-                "features must be a table of shape (S, J) (or a callable); "
-                f"got rank {table.ndim} with shape {table.shape}"
-            )
-        if min(table.shape) == 0:
-            raise ValueError(f"features must have S, J ≥ 1; got shape {table.shape}")
-        if n_features is not None and n_features != table.shape[1]:
-            raise ValueError(f"n_features={n_features} disagrees with features {table.shape}")
-        table.setflags(write=False)
+        table = _feature_table(features, "(S, J)", n_features=n_features)
         return cls(table, table.shape[1], table.shape[0])
 
     @property

@@ -5,12 +5,11 @@ Statistical checks use fixed seeds; each states its false-failure probability (f
 in a comment. With the seeds fixed, they are deterministic.
 """
 
-import math
-import statistics
 from dataclasses import FrozenInstanceError
 
 import numpy as np
 import pytest
+from helpers import chi_square_quantile, z_critical
 
 from pgref import envs, exact
 from pgref.estimators import reinforce, returns
@@ -26,18 +25,6 @@ from pgref.rollout import (
     sample_episodes,
     sample_episodes_loop,
 )
-
-
-def _z_critical(false_failure: float) -> float:
-    """The two-sided normal threshold whose exceedance probability is ``false_failure``."""
-    return statistics.NormalDist().inv_cdf(1.0 - false_failure / 2.0)
-
-
-def _chi_square_quantile(probability: float, dof: int) -> float:
-    """Wilson–Hilferty: χ²_dof quantile ≈ dof (1 − 2/(9 dof) + z √(2/(9 dof)))³."""
-    z = statistics.NormalDist().inv_cdf(probability)
-    c = 2.0 / (9.0 * dof)
-    return dof * (1.0 - c + z * math.sqrt(c)) ** 3
 
 
 def _state_action_counts(episodes: Episodes, n_states: int, n_actions: int) -> np.ndarray:
@@ -301,13 +288,13 @@ def test_vectorised_and_loop_samplers_have_the_same_distribution():
     expected = tables.sum(axis=1, keepdims=True) * tables.sum(axis=0) / tables.sum()
     assert expected.min() > 5  # the χ² approximation holds
     statistic = ((tables - expected) ** 2 / expected).sum()
-    assert statistic < _chi_square_quantile(1.0 - 1e-6, tables.shape[1] - 1)
+    assert statistic < chi_square_quantile(1.0 - 1e-6, tables.shape[1] - 1)
 
     pi = policy.action_probs(theta)
     live = np.repeat(~mdp.terminal, mdp.n_actions)
     exact_visits = (exact.discounted_visits(mdp, pi)[:, None] * pi).reshape(-1)[live]
     exact_return = exact.objective(mdp, policy, theta)
-    z_max = _z_critical(1e-7)
+    z_max = z_critical(1e-7)
     summaries = []
     for episodes in (fast, slow):
         per_episode = np.column_stack([
@@ -339,7 +326,7 @@ def test_the_env_runner_samples_the_mdp_through_reset_and_step():
     counts = _state_action_counts(episodes, mdp.n_states, mdp.n_actions)[:, live]
     expected = (exact.discounted_visits(mdp, pi)[:, None] * pi).reshape(-1)[live]
     z = (counts.mean(axis=0) - expected) / (counts.std(axis=0, ddof=1) / np.sqrt(600))
-    assert np.all(np.abs(z) < _z_critical(1e-7)), z
+    assert np.all(np.abs(z) < z_critical(1e-7)), z
     np.testing.assert_array_equal(episodes.rewards,
                                   mdp.rewards[episodes.states, episodes.actions])
 

@@ -137,14 +137,9 @@ def sample_trajectories(
                     np.ones(n_episodes, dtype=bool))
 
 
-def sample_discounted_returns(
-    problem: LinearQuadraticProblem,
-    policy: GaussianPolicy,
-    theta,
-    n_episodes: int,
-    horizon: int,
-    rng: np.random.Generator,
-) -> DiscountedReturns:
+def sample_discounted_returns(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta,
+                              n_episodes: int, horizon: int,
+                              rng: np.random.Generator) -> DiscountedReturns:
     r"""Gᵏ = Σ_{t<H} γᵗ Rᵏₜ₊₁ for K simulated episodes, without storing the trajectories.
 
     Same arguments and the same random draws as :func:`sample_trajectories` (so the same

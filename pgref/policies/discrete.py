@@ -87,6 +87,13 @@ class DiscretePolicy(ABC):
                 "features are a callable"
             )
 
+    def _checked_steps(self, theta, states, actions):
+        """θ checked, the states as a batch, the actions as indices, and whether one state."""
+        theta = _checks.parameter_vector(theta, self.n_params)
+        batch, single = self._states_batch(states)
+        actions = self._actions_batch(actions, np.asarray(batch).shape[0], single)
+        return theta, batch, actions, single
+
     # -- the interface of DESIGN.md ----------------------------------------------------------
 
     def log_prob(self, theta, states, actions) -> np.ndarray:
@@ -102,11 +109,8 @@ class DiscretePolicy(ABC):
         -------
         log_prob : ndarray, shape (N,) (a float for a single state)
         """
-        theta = _checks.parameter_vector(theta, self.n_params)
-        batch, single = self._states_batch(states)
-        log_probs = self.batch_log_probs(theta, batch)
-        actions = self._actions_batch(actions, log_probs.shape[0], single)
-        result = log_probs[np.arange(actions.shape[0]), actions]
+        theta, batch, actions, single = self._checked_steps(theta, states, actions)
+        result = self.batch_log_probs(theta, batch)[np.arange(actions.shape[0]), actions]
         return result[0] if single else result
 
     def grad_log_prob(self, theta, states, actions) -> np.ndarray:
@@ -114,18 +118,14 @@ class DiscretePolicy(ABC):
 
         Parameters
         ----------
-        theta : array_like, shape (n_params,)
-        states : int or array_like, shape (N,) (or a batch for callable features)
-        actions : int or array_like of int, shape (N,)
+        theta, states, actions
+            As in :meth:`log_prob`.
 
         Returns
         -------
         score : ndarray, shape (N, n_params) (``(n_params,)`` for a single state)
         """
-        theta = _checks.parameter_vector(theta, self.n_params)
-        batch, single = self._states_batch(states)
-        n = np.asarray(batch).shape[0]
-        actions = self._actions_batch(actions, n, single)
+        theta, batch, actions, single = self._checked_steps(theta, states, actions)
         scores = self.batch_scores(theta, batch, actions)
         return scores[0] if single else scores
 
