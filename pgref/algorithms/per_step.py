@@ -11,29 +11,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import estimators
-from pgref.algorithms._ascent import AscentStep
-from pgref.algorithms._start import checked_inputs, step_score
+from pgref import _checks, estimators
+from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.baselines import LinearValueBaseline, check_baseline
 from pgref.algorithms.history import History, Recorder
-from pgref.algorithms.samplers import Sampler
-from pgref.algorithms.settings import Settings
+from pgref.algorithms.inputs import checked_loop_inputs, exact_objective
+from pgref.rollout import DEFAULT_MAX_STEPS
 
 __all__ = ["REINFORCE", "PG_v1"]
 
 
-def PG_v1(sampler: Sampler, theta, settings: Settings, rng: np.random.Generator) -> History:
+def PG_v1(problem, policy, theta, alpha: float, n_episodes: int, rng: np.random.Generator, *,
+          max_steps: int = DEFAULT_MAX_STEPS, allow_truncated: bool = False,
+          variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
     r"""The lecture's first policy-gradient algorithm, one θ update per step.
 
     Parameters
     ----------
-    sampler : Sampler
-        The policy, γ and the episodes (:func:`~pgref.algorithms.tabular_sampler`, …).
+    problem : pgref.problems.Problem
+        Where the episodes come from: a TabularMDP, a linear-quadratic problem, a Gaussian
+        bandit or an EnvProblem; its exact J(θ), where it has one, is recorded.
+    policy : pgref.policies.Policy
     theta : array_like, shape (n_params,)
         θ₀.
-    settings : Settings
-        α, the number of episodes K, the σ² floor; ``batch_size`` must be 1.
+    alpha : float
+        α > 0.
+    n_episodes : int
+        K ≥ 1, the episodes of line 2.
     rng : numpy.random.Generator
+    max_steps : int
+        Cut an episode after this many steps (marked truncated).
+    allow_truncated : bool, default False
+        Learn from cut episodes (biased: their returns miss what follows the cut), e.g. the
+        linear-quadratic problem's infinite episodes cut at H. Otherwise a cut episode stops
+        the loop with an error.
+    variance_floor : float
+        σ²_min > 0, where θ holds σ² (:data:`~pgref.algorithms.DEFAULT_VARIANCE_FLOOR`).
 
     Returns
     -------
@@ -62,17 +75,18 @@ def PG_v1(sampler: Sampler, theta, settings: Settings, rng: np.random.Generator)
     α times the single-sample gradient estimate G(τ) Σₜ ∇ log π_θ(Aₜ|Sₜ) of the lecture's SGD
     slide (that is :func:`~pgref.algorithms.PG_v1_batch` with K = 1).
     """
-    sampler, theta, settings, rng = checked_inputs(sampler, theta, settings, rng,
-                                                   per_step=True)
-    policy = sampler.policy
-    step = AscentStep(settings.alpha, policy, settings.variance_floor)
-    recorder = Recorder(sampler.objective, theta, step.floor)
-    for _episode in range(settings.n_episodes):                      # 2: for episode = 1 : K
-        episode = sampler.sample(theta, 1, rng)                      # 3: τ ∼ π_θ
-        G = estimators.returns(episode, sampler.gamma)[0]            # 4: G(τ)
+    theta, alpha = checked_loop_inputs(problem, policy, theta, alpha, rng)
+    n_episodes = _checks.positive_int("n_episodes", n_episodes)
+    step = AscentStep(alpha, policy, _checks.positive_scalar("variance_floor", variance_floor))
+    objective = exact_objective(problem, policy)
+    recorder = Recorder(objective, theta, step.floor)
+    for _episode in range(n_episodes):                               # 2: for episode = 1 : K
+        episode = _one_episode(problem, policy, theta, rng, max_steps,
+                               allow_truncated)                  # 3: τ ∼ π_θ
+        G = estimators.returns(episode, problem.gamma)[0]            # 4: G(τ)
         total = np.zeros_like(theta)
         for t in range(episode.lengths[0]):                          # 5: for t = 0 : T − 1
-            direction = G * step_score(policy, theta, episode, 0, t)
+            direction = G * _score(policy, theta, episode, t)
             theta = step(theta, direction)                           # 6: θ ← θ + α G ∇log π
             total += direction
         recorder.episodes([G], episode.lengths)
@@ -80,21 +94,21 @@ def PG_v1(sampler: Sampler, theta, settings: Settings, rng: np.random.Generator)
     return recorder.history(step.n_projections)
 
 
-def REINFORCE(sampler: Sampler, theta, settings: Settings, rng: np.random.Generator,
-              baseline=None) -> History:
+def REINFORCE(problem, policy, theta, alpha: float, n_episodes: int, rng: np.random.Generator,
+              baseline=None, *, max_steps: int = DEFAULT_MAX_STEPS,
+              allow_truncated: bool = False,
+              variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
     r"""REINFORCE (Williams, 1992) as in the lecture, with γᵗ and an optional baseline.
 
     Parameters
     ----------
-    sampler : Sampler
-    theta : array_like, shape (n_params,)
-        θ₀.
-    settings : Settings
-        α, the number of episodes K, the σ² floor; ``batch_size`` must be 1.
-    rng : numpy.random.Generator
+    problem, policy, theta, alpha, n_episodes, rng
+        As in :func:`PG_v1`.
     baseline : None, float or LinearValueBaseline
         None: b = 0. A number: a constant b. A :class:`~pgref.algorithms.LinearValueBaseline`:
         a learned v̂(s) = wᵀx(s), updated at every step with its own step size α_w.
+    max_steps, allow_truncated, variance_floor
+        As in :func:`PG_v1`.
 
     Returns
     -------
@@ -124,28 +138,48 @@ def REINFORCE(sampler: Sampler, theta, settings: Settings, rng: np.random.Genera
     baseline, each step first moves w ← w + α_w (Gₜ − v̂(Sₜ)) x(Sₜ) (no γᵗ), then θ with the
     same δ = Gₜ − v̂(Sₜ) (Sutton & Barto, "REINFORCE with Baseline").
     """
-    sampler, theta, settings, rng = checked_inputs(sampler, theta, settings, rng,
-                                                   per_step=True)
+    theta, alpha = checked_loop_inputs(problem, policy, theta, alpha, rng)
+    n_episodes = _checks.positive_int("n_episodes", n_episodes)
     baseline = check_baseline(baseline)
     learned = isinstance(baseline, LinearValueBaseline)
     weights = baseline.initial_weights.copy() if learned else None
-    policy, gamma = sampler.policy, sampler.gamma
-    step = AscentStep(settings.alpha, policy, settings.variance_floor)
-    recorder = Recorder(sampler.objective, theta, step.floor, weights)
-    for _episode in range(settings.n_episodes):                      # 2: for episode = 1 : K
-        episode = sampler.sample(theta, 1, rng)                      # 3: τ ∼ π_θ
-        G_t = estimators.reward_to_go(episode, gamma)[0]             # Gₜ for every t
+    gamma = problem.gamma
+    step = AscentStep(alpha, policy, _checks.positive_scalar("variance_floor", variance_floor))
+    objective = exact_objective(problem, policy)
+    recorder = Recorder(objective, theta, step.floor, weights)
+    for _episode in range(n_episodes):                               # 2: for episode = 1 : K
+        episode = _one_episode(problem, policy, theta, rng, max_steps,
+                               allow_truncated)                  # 3: τ ∼ π_θ
+        G_t = estimators.reward_to_go(episode, gamma)                # Gₜ for every t
         total = np.zeros_like(theta)
         for t in range(episode.lengths[0]):                          # 4: for t = 0 : T − 1
             if learned:
-                state = episode.states[0, t : t + 1]
+                state = episode.states[t : t + 1]
                 delta = G_t[t] - baseline.values(weights, state)[0]  # δ = Gₜ − v̂(Sₜ)
                 weights = baseline.step(weights, state, np.array([delta]))
             else:
                 delta = G_t[t] - baseline                            # Gₜ − b
-            direction = gamma**t * delta * step_score(policy, theta, episode, 0, t)
+            direction = gamma**t * delta * _score(policy, theta, episode, t)
             theta = step(theta, direction)                           # 5: θ ← θ + α γᵗ δ ∇log π
             total += direction
         recorder.episodes(G_t[:1], episode.lengths)
         recorder.update(theta, np.linalg.norm(total), weights)
     return recorder.history(step.n_projections)
+
+
+def _one_episode(problem, policy, theta, rng, max_steps, allow_truncated):
+    """One episode under π_θ; one cut at ``max_steps`` stops the loop unless allowed."""
+    episode = problem.sample_episodes(policy, theta, 1, rng, max_steps)
+    if episode.truncated[0] and not allow_truncated:
+        raise ValueError(
+            f"an episode did not end within max_steps = {max_steps} steps (a truncated episode: "
+            "π_θ may have stopped reaching a terminal state); learning from it would be biased. "
+            "Lower alpha, raise max_steps if the episodes are just long, or pass "
+            "allow_truncated=True to accept the bias knowingly"
+        )
+    return episode
+
+
+def _score(policy, theta: np.ndarray, episode, t: int) -> np.ndarray:
+    r"""∇ log π_θ(Aₜ|Sₜ) of step t of a one-episode batch, at the given θ, shape (n_params,)."""
+    return policy.grad_log_prob(theta, episode.states[t : t + 1], episode.actions[t : t + 1])[0]

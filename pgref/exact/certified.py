@@ -146,26 +146,32 @@ def solve_visits(mdp: TabularMDP, solved, what: str = "the visit counts n",
 
 
 class ActionValues(NamedTuple):
-    """q_π (S, A) and a bound on ‖q̂ − q‖_∞."""
+    """q_π (S, A) with a bound on ‖q̂ − q‖_∞, and its parts r (S, A) and γ E[v(S′)|s, a] (S, A),
+    the latter with a bound on its error."""
 
     q: np.ndarray
     bound: float
+    rewards: np.ndarray
+    discounted_next: np.ndarray
+    next_bound: float
 
 
 def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
     r"""q = r + γ Σ_s′ p(s′|s, a) v(s′), as one (S·A, S) product, with its error bound.
 
-    The bound is γ ‖v̂ − v‖_∞ plus the rounding of the product, bounded by
-    :func:`pgref.exact.solver.sum_rounding` (S + 1) times max|r| + γ max|v|.
+    The bound of γ Σ_s′ p v is γ ‖v̂ − v‖_∞ plus the rounding of the product,
+    :func:`pgref.exact.solver.sum_rounding` (S) times γ max|v| (each row of p sums to 1); q's
+    bound adds the rounding of the sum r + γ p v.
     """
     n_states, n_actions = mdp.n_states, mdp.n_actions
     flat = mdp.transitions.reshape(n_states * n_actions, n_states)
-    expected_next = (flat @ values.x).reshape(n_states, n_actions)
-    q = mdp.expected_rewards + mdp.gamma * expected_next
-    # |r| + γ p|v| ≤ max|r| + γ max|v|, each row of p summing to 1
-    magnitude = float(np.abs(mdp.expected_rewards).max() + mdp.gamma * np.abs(values.x).max())
-    bound = mdp.gamma * values.bound + sum_rounding(n_states + 1) * magnitude
-    return ActionValues(q, bound)
+    discounted_next = mdp.gamma * (flat @ values.x).reshape(n_states, n_actions)
+    rewards = mdp.expected_rewards
+    q = rewards + discounted_next
+    next_bound = mdp.gamma * (values.bound + sum_rounding(n_states)
+                              * float(np.abs(values.x).max(initial=0.0)))
+    bound = next_bound + EPS * float(np.abs(q).max(initial=0.0))
+    return ActionValues(q, bound, rewards, discounted_next, next_bound)
 
 
 class Advantages(NamedTuple):
@@ -182,16 +188,20 @@ def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
     Notes
     -----
     Written as q − Σ_b π_b q_b, the difference of two nearly equal numbers loses every digit when
-    π(·|s) is nearly deterministic; as Σ_{b≠a} π_b (q_a − q_b) it keeps them. Error bound:
-    Σ_{b≠a} π_b (2‖q̂ − q‖_∞ + (A + 2 + ρ_b)|q_a − q_b|), ρ the policy table's relative error
-    (:func:`pgref.exact.solver.policy_relative_error`).
+    π(·|s) is nearly deterministic; as Σ_{b≠a} π_b (q_a − q_b) it keeps them. Each difference is
+    taken part by part, q_a − q_b = (r_a − r_b) + γ(E_a[v] − E_b[v]), so that equal rewards
+    cancel exactly however large they are. Error bound:
+    Σ_{b≠a} π_b (2δ + (A + 3 + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|), δ the bound of γ E[v] and ρ the
+    policy table's relative error (:func:`pgref.exact.solver.policy_relative_error`).
     """
-    q = action_values.q
-    differences = q[:, :, None] - q[:, None, :]                      # q_a − q_b, (S, A, A)
+    r, future = action_values.rewards, action_values.discounted_next
+    reward_gaps = r[:, :, None] - r[:, None, :]                     # r_a − r_b, (S, A, A)
+    differences = reward_gaps + (future[:, :, None] - future[:, None, :])
     advantage = np.einsum("sb,sab->sa", pi, differences)
     n_actions = pi.shape[1]
     others = np.einsum("sb,ab->sa", pi, 1.0 - np.eye(n_actions))   # Σ_{b≠a} π_b
-    bound = (2.0 * action_values.bound * others
-             + np.einsum("sb,sab->sa", ((n_actions + 2) * EPS + policy_relative_error(pi)) * pi,
-                         np.abs(differences)))
-    return Advantages(advantage, bound, q)
+    weights = ((n_actions + 3) * EPS + policy_relative_error(pi)) * pi
+    bound = (2.0 * action_values.next_bound * others
+             + np.einsum("sb,sab->sa", weights, np.abs(differences))
+             + 2.0 * EPS * np.einsum("sb,sab->sa", pi, np.abs(reward_gaps)))
+    return Advantages(advantage, bound, action_values.q)

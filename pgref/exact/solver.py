@@ -184,14 +184,16 @@ def sum_rounding(n: int) -> float:
 
     Notes
     -----
-    The probabilistic bound of Higham & Mary (2019, "A new approach to probabilistic rounding
-    error analysis", Theorem 3.1): |ŝ − s| ≤ λ√n u Σ|xᵢyᵢ| to first order, with u = ε/2 the unit
-    roundoff, with probability at least 1 − 2n exp(−λ²/2) (≥ 1 − n·2.6e−14 for λ = 8) when the
-    rounding errors are independent and mean-zero. The worst case, n u, is reached only by
-    adversarial data and would make every certificate on a problem of thousands of states
-    useless; λ√n ε (twice the bound) plus 2ε is used here.
+    The smaller of two bounds. The worst case, γ_n = n u ≤ (n + 1)ε with u = ε/2 the unit
+    roundoff (Higham, "Accuracy and Stability of Numerical Algorithms", §3.1), is used for small
+    n. For large n the probabilistic bound of Higham & Mary (2019, "A new approach to
+    probabilistic rounding error analysis", Theorem 3.1) takes over: |ŝ − s| ≤ λ√n u Σ|xᵢyᵢ|
+    to first order, with probability at least 1 − 2n exp(−λ²/2) (≥ 1 − n·2.6e−14 for λ = 8)
+    when the rounding errors are independent and mean-zero; the worst case is reached only by
+    adversarial data and would make every certificate on thousands of states useless.
+    λ√n ε + 2ε (twice that bound) is used.
     """
-    return (ROUNDING_CONFIDENCE * float(np.sqrt(n)) + 2.0) * EPS
+    return min(n + 1.0, ROUNDING_CONFIDENCE * float(np.sqrt(n)) + 2.0) * EPS
 
 
 def policy_relative_error(pi: np.ndarray) -> np.ndarray:
