@@ -123,3 +123,33 @@ def test_the_softmax_fisher_is_singular_for_one_hot_features_but_not_in_general(
     fisher = alg.fisher_information(dense.mdp, policy, np.zeros(4))
     eigenvalues = np.linalg.eigvalsh(fisher)
     assert eigenvalues.min() > 1e-6 * eigenvalues.max()  # full rank, well away from singular
+
+
+# -- which distribution sampled states follow (exact.on_policy_distribution, README) ----------
+
+
+def test_states_sampled_along_trajectories_follow_n1_not_mu_when_gamma_is_below_one():
+    """README and ``exact.on_policy_distribution``: at γ < 1 the lecture's d_π is n₁/Σn₁, and
+    the states met along sampled episodes are counted by n₁, not by the discounted n.
+
+    z-tests of the per-state mean counts against n₁ (4 states, |z| < 5.33 each: false failure
+    4e−7 for a fresh seed); and n differs from n₁ by more than 20 standard errors here.
+    """
+    from helpers import z_critical
+
+    from pgref import estimators, rollout
+
+    problem = envs.random_mdp(np.random.default_rng(8), 5, 2, gamma=0.7, n_terminal=1,
+                              termination_prob=0.2)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.random.default_rng(9).normal(size=policy.n_params)
+    pi = policy.action_probs(theta)
+    episodes = rollout.sample_episodes(problem.mdp, policy, theta, 20_000,
+                                       np.random.default_rng(10))
+    counts = estimators.visit_counts(episodes, 5, gamma=1.0)  # Σₜ 1[Sₜ = s], undiscounted
+    live = ~problem.mdp.terminal
+    n1 = exact.undiscounted_visits(problem.mdp, pi)
+    n = exact.discounted_visits(problem.mdp, pi)
+    se = counts.standard_error()[live]
+    assert np.all(np.abs((counts.mean[live] - n1[live]) / se) < z_critical(1e-7))
+    assert np.max(np.abs((counts.mean[live] - n[live]) / se)) > 20

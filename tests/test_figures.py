@@ -332,6 +332,13 @@ def test_rates_gap_times_t_levels_off_and_natural_gradient_is_faster():
     # natural gradient: far smaller gap after 40 updates than vanilla after all of its own
     assert data.natural_gap[-1] < 1e-6 < data.vanilla_gap[-1]
     assert np.all(np.diff(data.natural_gap) < 0)
+    # natural ascent: π(a)/π(a*) shrinks by e^{α(r(a) − r*)} per step, so the gap, led by the
+    # second-best arm, falls by e^{−α(r* − r₂)} per step, right down past 1e−16
+    second = np.sort(data.means)[-2]
+    ratios = data.natural_gap[1:] / data.natural_gap[:-1]
+    np.testing.assert_allclose(ratios[-20:], np.exp(-data.alpha * (data.means.max() - second)),
+                               rtol=1e-6)
+    assert data.natural_gap[-1] < 1e-16
 
 
 def test_readme_gallery_shows_every_figure_in_order_with_the_registry_caption():

@@ -156,8 +156,10 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
     :func:`pgref.lqr.policy_gradient` on the linear-quadratic problem. On the linear-quadratic
     problem with learned σ², ∂J/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) < 0 does not shrink as σ²
     falls, so σ² reaches the floor after finitely many steps and stays there (counted in
-    ``n_projections``); with log σ² the step in log σ² is α σ² ∂J/∂σ², so σ² falls
-    geometrically and never needs the floor.
+    ``n_projections``); with log σ² the step in log σ² is α σ² ∂J/∂σ² = −α c σ² (c > 0 the
+    cost above), so each step multiplies σ² by exp(−α c σ²): σ² never reaches 0 and never
+    needs the floor, but it falls only like σ²ₜ ≈ 1/(α c t), not geometrically (the per-step
+    factor tends to 1).
     """
     if not isinstance(problem, ExactProblem):
         raise ValueError(

@@ -55,11 +55,13 @@ def fisher_information(mdp: TabularMDP, policy, theta) -> np.ndarray:
     -----
     Weighted by the discounted visit counts n(s) (:func:`pgref.exact.discounted_visits`), the
     same weights as the policy gradient theorem's ∇J = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s), so
-    that F⁺∇J is free of the factor Σ_s n(s). The Fisher of the on-policy distribution μ(s)
-    (the lecture's d_π) is F / Σ_s n(s); its natural gradient is Σ_s n(s) times this one's.
-    For a softmax policy F is singular: adding the same number to the preferences of every
-    action of a state changes nothing, so F has the direction (1, …, 1) per state in its null
-    space.
+    that F⁺∇J is free of the factor Σ_s n(s). The Fisher weighted by the on-policy
+    distribution μ(s) = n(s)/Σn is F / Σ_s n(s); its natural gradient is Σ_s n(s) times this
+    one's. For a softmax on one-hot (or shared-action) features F is singular: adding the same
+    number to the preferences of every action of a state changes nothing, so F has the
+    direction (1, …, 1) per state in its null space. With general features that direction need
+    not be a direction of θ at all, and F can have full rank (random 4-dimensional features
+    give a full-rank F; ``tests/test_claims.py``).
     """
     theta = _check_inputs(mdp, policy, theta)
     pi = policy.action_probs(theta)                      # (S, A)
@@ -135,9 +137,10 @@ def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0
 
         w_{s,a} = A(s, a) − (1/|A|) Σ_b A(s, b)
 
-    the advantage table itself, up to the per-state shift the min-norm solution removes, and 0
-    where n(s) = 0 (Agarwal et al., 2021, "On the theory of policy gradient methods", the
-    softmax NPG; their Fisher is weighted by μ = n/Σn, so their w is Σ_s n(s) times this one).
+    the advantage table, centred in each state (the per-state shift the min-norm solution
+    removes), and 0 where n(s) = 0. Agarwal et al. (2021), "On the theory of policy gradient
+    methods", weight their Fisher by μ = n/Σn, so their natural gradient is Σ_s n(s) times this
+    one: (Σn)·A up to the shift, not the advantage table itself.
     This closed form is what the code returns for the tabular softmax: it needs no Fisher
     matrix, and stays accurate where F's smallest eigenvalues n(s) π(a|s) fall below rounding.
     """

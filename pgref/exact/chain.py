@@ -386,7 +386,7 @@ def undiscounted_visits(mdp: TabularMDP, pi) -> np.ndarray:
 
 
 def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
-    r"""μ(s) = n(s) / Σₓ n(x), the on-policy distribution (the lecture's d_π).
+    r"""μ(s) = n(s) / Σₓ n(x), the blog's on-policy distribution (the lecture's d_π at γ = 1).
 
     Parameters
     ----------
@@ -401,7 +401,10 @@ def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
     Notes
     -----
     Blog, "n(s) recursion" and what follows: μ(s) = n(s) / Σₓ n(x), the fraction of (discounted)
-    time spent in s. Lecture, "Policy Gradient Theorem": the d_π of ∇J = E_{S∼d_π}[…]. The
+    time spent in s. Lecture, "Policy Gradient Theorem": at γ = 1 this is the d_π of
+    ∇J = E_{S∼d_π}[…]. At γ < 1 the lecture's d_π ("the average marginal distribution of
+    states", reached by unrolling ∇q with the γ dropped) is n₁/Σn₁ instead
+    (:func:`undiscounted_visits`), and states sampled along trajectories follow n₁, not μ. The
     normaliser Σₓ n(x) ≥ 1 since every episode starts in a non-terminal state.
     """
     pi = policy_table(check_mdp(mdp), pi)

@@ -47,7 +47,8 @@ class NormalisedPolicyGradient(NamedTuple):
     Attributes
     ----------
     expectation : ndarray, shape (n_params,)
-        E_{S∼d_π, A∼π}[q_π(S, A) ∇ log π_θ(A|S)], with d_π = μ the on-policy distribution.
+        E_{S∼μ, A∼π}[q_π(S, A) ∇ log π_θ(A|S)], with μ = n/Σn the on-policy distribution (the
+        lecture's d_π at γ = 1).
     total_visits : float
         Σ_s n(s), the expected discounted number of steps per episode (1/(1 − γ) for a
         continuing task). ∇J(θ) = ``total_visits * expectation``.
