@@ -189,12 +189,14 @@ def test_lqr_and_bandit_episodes_and_refusals():
     trajectories = lqr.sample_trajectories(problem, policy, np.zeros(4), 3, 5,
                                            np.random.default_rng(0))
     episodes = alg.episodes_from_trajectories(trajectories)
-    assert episodes.states.shape == (3, 5, 2) and episodes.actions.shape == (3, 5, 2)
+    assert episodes.states.shape == (15, 2) and episodes.actions.shape == (15, 2)
+    np.testing.assert_array_equal(episodes[1].states, trajectories.states[1])
     assert np.all(episodes.lengths == 5) and np.all(episodes.truncated)
     bandit = lqr.GaussianBandit(states=np.array([0]), probabilities=[1.0], targets=[1.0])
     samples = bandit.sample(GaussianPolicy(np.ones((1, 1))), [0.0], 4, np.random.default_rng(0))
     one_step = alg.episodes_from_bandit_samples(samples)
-    assert one_step.rewards.shape == (4, 1) and not np.any(one_step.truncated)
+    assert one_step.rewards.shape == (4,) and not np.any(one_step.truncated)
+    np.testing.assert_array_equal(one_step.lengths, 1)
     with pytest.raises(ValueError, match="horizon must be an integer ≥ 1"):
         alg.lqr_sampler(problem, policy, horizon=0)
     with pytest.raises(ValueError, match=r"problem must be a pgref\.lqr\.LinearQuadraticProblem"):

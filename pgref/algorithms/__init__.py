@@ -13,6 +13,7 @@ r"""Learning θ: the lecture's PG_v1 and REINFORCE loops, batch variants, exact 
 Every sampled loop takes an explicit ``rng``; every loop returns a :class:`History`.
 """
 
+from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.baselines import LinearValueBaseline
 from pgref.algorithms.batch import PG_v1_batch, REINFORCE_batch
 from pgref.algorithms.exact_ascent import exact_functions, exact_gradient_ascent, gradient_ascent
@@ -33,11 +34,12 @@ from pgref.algorithms.samplers import (
     lqr_sampler,
     tabular_sampler,
 )
-from pgref.algorithms.settings import DEFAULT_VARIANCE_FLOOR, Settings
+from pgref.algorithms.settings import Settings
 
 __all__ = [
     "DEFAULT_VARIANCE_FLOOR",
     "REINFORCE",
+    "AscentStep",
     "History",
     "LinearValueBaseline",
     "PG_v1",

@@ -35,5 +35,6 @@ def checked_inputs(sampler, theta, settings, rng, *, per_step: bool
 
 def step_score(policy, theta: np.ndarray, episodes, k: int, t: int) -> np.ndarray:
     r"""∇ log π_θ(Aₜ|Sₜ) of step t of episode k, at the given θ, shape (n_params,)."""
-    return policy.grad_log_prob(theta, episodes.states[k, t : t + 1],
-                                episodes.actions[k, t : t + 1])[0]
+    row = episodes.offsets[k] + t
+    return policy.grad_log_prob(theta, episodes.states[row : row + 1],
+                                episodes.actions[row : row + 1])[0]

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 
 from pgref import estimators
-from pgref.algorithms._ascent import AscentStep
 from pgref.algorithms._start import checked_inputs
+from pgref.algorithms.ascent import AscentStep
 from pgref.algorithms.baselines import LinearValueBaseline, check_baseline
 from pgref.algorithms.history import History, Recorder
 from pgref.algorithms.samplers import Sampler
@@ -143,9 +143,8 @@ def REINFORCE_batch(sampler: Sampler, theta, settings: Settings, rng: np.random.
 
     def fit_baseline(episodes):
         nonlocal weights
-        mask = episodes.mask
-        states = episodes.states[mask]
-        G_t = estimators.reward_to_go(episodes, gamma)[mask]
+        states = episodes.states
+        G_t = estimators.reward_to_go(episodes, gamma)
         deltas = G_t - baseline.values(weights, states)        # δ = Gₜ − v̂(Sₜ)
         weights = baseline.step(weights, states, deltas, episodes.n_episodes)
         return weights

@@ -13,9 +13,8 @@ from collections.abc import Callable
 import numpy as np
 
 from pgref import _checks, exact, lqr
-from pgref.algorithms._ascent import AscentStep
+from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.history import History, Recorder
-from pgref.algorithms.settings import DEFAULT_VARIANCE_FLOOR
 from pgref.mdp import TabularMDP
 
 __all__ = ["exact_functions", "exact_gradient_ascent", "gradient_ascent"]

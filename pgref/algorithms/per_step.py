@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from pgref import estimators
-from pgref.algorithms._ascent import AscentStep
 from pgref.algorithms._start import checked_inputs, step_score
+from pgref.algorithms.ascent import AscentStep
 from pgref.algorithms.baselines import LinearValueBaseline, check_baseline
 from pgref.algorithms.history import History, Recorder
 from pgref.algorithms.samplers import Sampler
@@ -134,11 +134,11 @@ def REINFORCE(sampler: Sampler, theta, settings: Settings, rng: np.random.Genera
     recorder = Recorder(sampler.objective, theta, step.floor, weights)
     for _episode in range(settings.n_episodes):                      # 2: for episode = 1 : K
         episode = sampler.sample(theta, 1, rng)                      # 3: τ ∼ π_θ
-        G_t = estimators.reward_to_go(episode, gamma)[0]             # Gₜ for every t
+        G_t = estimators.reward_to_go(episode, gamma)                # Gₜ for every t
         total = np.zeros_like(theta)
         for t in range(episode.lengths[0]):                          # 4: for t = 0 : T − 1
             if learned:
-                state = episode.states[0, t : t + 1]
+                state = episode.states[t : t + 1]
                 delta = G_t[t] - baseline.values(weights, state)[0]  # δ = Gₜ − v̂(Sₜ)
                 weights = baseline.step(weights, state, np.array([delta]))
             else:

@@ -183,7 +183,10 @@ def episodes_from_trajectories(trajectories: lqr.Trajectories) -> Episodes:
         raise ValueError(f"trajectories must be a pgref.lqr.Trajectories; got "
                          f"{type(trajectories).__name__}")
     n_episodes, horizon = trajectories.rewards.shape
-    return Episodes(trajectories.states, trajectories.actions, trajectories.rewards,
+    return Episodes(trajectories.states.reshape(n_episodes * horizon, -1),
+                    trajectories.actions.reshape(n_episodes * horizon,
+                                                 *trajectories.actions.shape[2:]),
+                    trajectories.rewards.reshape(-1),
                     np.full(n_episodes, horizon), np.ones(n_episodes, dtype=bool))
 
 
@@ -242,8 +245,8 @@ def episodes_from_bandit_samples(samples: lqr.BanditSamples) -> Episodes:
         raise ValueError(f"samples must be a pgref.lqr.BanditSamples; got "
                          f"{type(samples).__name__}")
     n = samples.rewards.shape[0]
-    return Episodes(np.asarray(samples.states)[:, None], np.asarray(samples.actions)[:, None],
-                    np.asarray(samples.rewards, dtype=float)[:, None],
+    return Episodes(np.asarray(samples.states), np.asarray(samples.actions),
+                    np.asarray(samples.rewards, dtype=float),
                     np.ones(n, dtype=np.int64), np.zeros(n, dtype=bool))
 
 

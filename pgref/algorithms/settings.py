@@ -9,15 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgref import _checks
+from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR
 
-__all__ = ["DEFAULT_VARIANCE_FLOOR", "Settings"]
-
-DEFAULT_VARIANCE_FLOOR = 1e-4
-"""The σ² floor: after an update that leaves σ² below it, σ² is set to it and the event counted.
-
-Used only when θ holds σ² itself (``GaussianPolicy(..., learn_variance=True,
-variance_parameter="variance")``); log σ² needs no floor.
-"""
+__all__ = ["Settings"]
 
 
 @dataclass(frozen=True)
