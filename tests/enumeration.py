@@ -29,6 +29,10 @@ class EnumeratedEpisodes(NamedTuple):
         """Σ_τ p(τ) x(τ)."""
         return self.probabilities @ per_episode
 
+    def cross_variance(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Σ_τ p(τ) (xᵢ(τ) − x̄ᵢ)(yᵢ(τ) − ȳᵢ) for each column i: the diagonal only."""
+        return self.probabilities @ ((first - self.mean(first)) * (second - self.mean(second)))
+
     def covariance(self, per_episode: np.ndarray) -> np.ndarray:
         """Σ_τ p(τ) (x(τ) − x̄)(x(τ) − x̄)ᵀ."""
         centred = per_episode - self.mean(per_episode)
@@ -75,12 +79,11 @@ def enumerate_episodes(mdp: TabularMDP, pi: np.ndarray, tolerance: float = 1e-12
             dropped += probability.sum()
             break
     assert dropped < tolerance, f"{dropped} of the probability is not enumerated"
-    states = [row for block in finished for row in block[0]]
-    actions = [row for block in finished for row in block[1]]
-    reward_rows = [row for block in finished for row in block[2]]
+    lengths = np.concatenate([np.full(block[3].size, block[0].shape[1]) for block in finished])
+    episodes = Episodes(*(np.concatenate([block[i].reshape(-1) for block in finished])
+                          for i in range(3)), lengths, np.zeros(lengths.size, bool))
     probabilities = np.concatenate([block[3] for block in finished])
-    return EnumeratedEpisodes(Episodes.from_lists(states, actions, reward_rows), probabilities,
-                              float(dropped))
+    return EnumeratedEpisodes(episodes, probabilities, float(dropped))
 
 
 def fast_ending_mdp(rng: np.random.Generator, n_live: int, n_actions: int, gamma: float,

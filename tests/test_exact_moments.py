@@ -67,7 +67,7 @@ def test_every_moment_against_enumerated_trajectories(seed, shape, gamma, tabula
         covariance = exact.estimator_covariance(mdp, policy, theta, estimator, **kwargs)
         assert_close(covariance, listed.covariance(estimate.per_episode))
     G = returns(episodes, gamma)
-    assert_close(exact.return_variance(mdp, pi).episode, listed.covariance(G[:, None])[0, 0])
+    assert_close(exact.return_variance(mdp, pi).episode, listed.cross_variance(G, G))
     counts = visit_counts(episodes, mdp.n_states, gamma).per_episode
     assert_close(exact.visit_count_covariance(mdp, pi), listed.covariance(counts))
     # the optimal constant baseline: X_b = X₀ − b Y with Y = X₀ − X₁ (the b = 1 term)
@@ -76,16 +76,15 @@ def test_every_moment_against_enumerated_trajectories(seed, shape, gamma, tabula
         shifted = reinforce(policy, theta, episodes, gamma, baseline=1.0,
                             discount_weighting=weighting).per_episode
         score_sum = plain.per_episode - shifted
-        cross = np.diag(listed.covariance(np.hstack([plain.per_episode, score_sum]))
-                        [: policy.n_params, policy.n_params:])
-        spread = np.diag(listed.covariance(score_sum))
+        cross = listed.cross_variance(plain.per_episode, score_sum)
+        spread = listed.cross_variance(score_sum, score_sum)
         scored = spread > 1e-12 * max(1.0, spread.max())
         optimum = exact.optimal_constant_baseline(mdp, policy, theta, weighting)
         assert_close(optimum[scored], cross[scored] / spread[scored])
         variances = exact.baseline_variances(mdp, policy, theta, weighting)
-        assert_close(variances.optimal, np.diag(listed.covariance(
-            plain.per_episode - optimum * score_sum)))
-        assert_close(variances.none, np.diag(listed.covariance(plain.per_episode)))
+        optimal = plain.per_episode - optimum * score_sum
+        assert_close(variances.optimal, listed.cross_variance(optimal, optimal))
+        assert_close(variances.none, listed.cross_variance(plain.per_episode, plain.per_episode))
 
 
 # -- closed form: one step ----------------------------------------------------------------------

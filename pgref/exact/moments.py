@@ -12,7 +12,8 @@ contribute nothing: their rows and columns of P_π are zero, so every moment is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +67,7 @@ class LiveChain:
     rewards: np.ndarray
     P_pi: np.ndarray
     gamma: float
+    _conditions: dict = field(default_factory=dict, repr=False, compare=False)
 
     def next_expectation(self, values: np.ndarray, power: int = 0) -> np.ndarray:
         r"""E[R^power f(S′) | s, a] = Σ_s′ p(s′|s, a) r(s, a, s′)^power f(s′), shape (S, A, …).
@@ -73,9 +75,16 @@ class LiveChain:
         ``values`` is f on the states, shape (S,) or (S, …).
         """
         n_states, n_actions = self.pi.shape
-        weights = self.transitions * self.rewards ** power if power else self.transitions
-        flat = weights.reshape(n_states * n_actions, n_states) @ values.reshape(n_states, -1)
+        flat = self._reward_weights[power] @ values.reshape(n_states, -1)
         return flat.reshape((n_states, n_actions, *values.shape[1:]))
+
+    @cached_property
+    def _reward_weights(self) -> tuple[np.ndarray, ...]:
+        """p(s′|s, a) r(s, a, s′)^power for power 0, 1, 2, each as an (S·A, S) matrix."""
+        n_states, n_actions = self.pi.shape
+        flat = (n_states * n_actions, n_states)
+        return tuple((self.transitions * self.rewards ** power).reshape(flat)
+                     for power in range(3))
 
     def average_over_actions(self, per_action: np.ndarray) -> np.ndarray:
         r"""Σ_a π(a|s) f(s, a), shape (S, …); 0 at terminal states."""
@@ -93,7 +102,10 @@ class LiveChain:
         """
         n_states = self.P_pi.shape[0]
         system = np.eye(n_states) - discount * (self.P_pi.T if transpose else self.P_pi)
-        condition = np.linalg.cond(system, 1)
+        key = (discount, transpose)
+        if key not in self._conditions:  # once per matrix
+            self._conditions[key] = np.linalg.cond(system, 1)
+        condition = self._conditions[key]
         if not condition <= CONDITION_LIMIT:
             raise ValueError(
                 f"the policy pi barely ends its episodes: I − {discount:g}·P_π has condition "
