@@ -46,7 +46,7 @@ from pgref.estimators import (
     visit_frequencies,
 )
 from pgref.policies import SoftmaxLinearPolicy
-from pgref.rollout import sample_episodes
+from pgref.rollout import Episodes, sample_episodes
 from tests import bugged_estimators
 from tests.enumeration import enumerate_episodes, fast_ending_mdp
 
@@ -593,3 +593,66 @@ def test_visit_counts_converge_to_n_and_frequencies_to_mu(name):
     assert np.all(np.abs(z) < z_critical(1e-7)), z
     np.testing.assert_allclose(frequencies[live] - mu[live],
                                y.mean(axis=0) / counts.mean.sum(), atol=1e-12)
+
+
+# -- when the normal interval can be trusted: exact coverage on a bandit ------------------------
+
+
+def _bandit_coverage(p_rare: float, n_episodes: int, level: float = 0.95) -> float:
+    """The exact coverage of GradientEstimate.confidence_interval for the rare arm's component.
+
+    A two-armed bandit paying 1 (arm 0) and 0 (arm 1, pulled with probability p_rare), one
+    preference per arm. REINFORCE's per-episode term takes one of two values, so the estimate
+    and its interval depend only on the number n of pulls of the rare arm: the coverage is
+    Σₙ Binomial(n; K, p) 1[interval of that batch covers ∇J], summed exactly.
+    """
+    problem = envs.bandit([1.0, 0.0])
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([0.0, math.log(p_rare / (1 - p_rare))])
+    scores = policy.grad_log_prob_table(theta)[0]  # (2 arms, 2 params)
+    terms = problem.mdp.expected_rewards[0][:, None] * scores  # r_a ∇ log π(a)
+    gradient = exact.policy_gradient(problem.mdp, policy, theta)
+    component = 1
+    coverage = 0.0
+    for n in range(n_episodes + 1):
+        log_probability = (math.lgamma(n_episodes + 1) - math.lgamma(n + 1)
+                           - math.lgamma(n_episodes - n + 1) + n * math.log(p_rare)
+                           + (n_episodes - n) * math.log1p(-p_rare))
+        per_episode = np.repeat(terms, [n_episodes - n, n], axis=0)
+        estimate = GradientEstimate(per_episode.mean(axis=0), per_episode)
+        interval = estimate.confidence_interval(level)
+        covered = interval.lower[component] <= gradient[component] <= interval.upper[component]
+        coverage += math.exp(log_probability) * covered
+    return coverage
+
+
+def test_the_normal_interval_undercovers_for_small_k_and_rare_actions():
+    """Exact coverage (no sampling, no false failure) of the nominal 95 % interval:
+    a frequent action (p = 0.3) at K = 1000 covers 0.950; the rare action (p = 0.008, 8 pulls
+    per 1000 episodes) covers 0.893 at K = 1000 and 0.077 at K = 10 (usually unseen: SE = 0),
+    and 0.944–0.946 from K = 2000 on (16 or more expected pulls)."""
+    assert 0.94 <= _bandit_coverage(0.3, 1000) <= 0.96
+    assert _bandit_coverage(0.008, 1000) < 0.90
+    assert _bandit_coverage(0.008, 10) < 0.1
+    assert _bandit_coverage(0.008, 2000) > 0.94
+
+
+def test_a_zero_standard_error_gives_a_zero_width_interval_that_misses():
+    """K = 10 episodes that never pull the rare arm: all per-episode terms are equal, SE = 0 up
+    to the rounding of their mean, and the interval is a single point (the terms' common value),
+    which misses ∇J."""
+    problem = envs.bandit([1.0, 0.0])
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([0.0, math.log(0.008 / 0.992)])
+    episodes = episodes_of_one_arm(10)
+    estimate = reinforce(policy, theta, episodes, 1.0)
+    interval = estimate.confidence_interval(0.95)
+    gradient = exact.policy_gradient(problem.mdp, policy, theta)
+    assert np.all(estimate.standard_error() < 1e-15)  # 0, or rounding of the mean (5.8e-19)
+    np.testing.assert_allclose(interval.lower, interval.upper, rtol=0, atol=1e-14)
+    assert not np.any((interval.lower <= gradient) & (gradient <= interval.upper))
+
+
+def episodes_of_one_arm(n_episodes: int) -> Episodes:
+    """K one-step episodes, all pulling arm 0 of envs.bandit (reward 1)."""
+    return Episodes.from_lists([[0]] * n_episodes, [[0]] * n_episodes, [[1.0]] * n_episodes)
