@@ -144,9 +144,23 @@ def test_the_optimal_constant_is_the_vertex_of_the_variance_parabola():
     assert np.all(result.optimal <= result.objective * (1 + 1e-12))
     assert np.any(result.objective > result.none)  # J(θ) can hurt a component; b* never does
     assert np.all(result.optimal <= result.none * (1 + 1e-12))
+    assert np.all(result.values[scored] > result.optimal[scored])  # here v_π loses everywhere
     J = exact.objective(mdp, policy, theta)
     np.testing.assert_allclose(result.objective, np.diag(
         exact.estimator_covariance(mdp, policy, theta, "reinforce", J)), rtol=1e-12)
+
+
+def test_a_state_baseline_v_pi_can_beat_the_best_constant():
+    """On this small MDP v_π gives a lower variance than b* in every component (on the
+    gridworld above it gives a higher one in every component): neither kind dominates."""
+    rng = np.random.default_rng(0)
+    mdp = fast_ending_mdp(rng, 2, 2, 1.0)
+    policy = SoftmaxLinearPolicy(rng.standard_normal((4, 2, 3)))
+    result = exact.baseline_variances(mdp, policy, np.zeros(3))
+    assert np.all(result.values < result.optimal)
+    values = exact.state_values(mdp, policy.action_probs(np.zeros(3)))
+    np.testing.assert_allclose(result.values, np.diag(
+        exact.estimator_covariance(mdp, policy, np.zeros(3), "reinforce", values)), rtol=1e-12)
 
 
 # -- Monte-Carlo on problems too large to enumerate ----------------------------------------------

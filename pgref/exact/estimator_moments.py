@@ -371,8 +371,10 @@ def baseline_variances(mdp: TabularMDP, policy, theta,
     -----
     The diagonals of :func:`estimator_covariance` with baseline None, J(θ) and v_π, and
     Var[X₀ᵢ] − (b*ᵢ)² E[Yᵢ²] for the optimum of :func:`optimal_constant_baseline`. The
-    optimum is at least as good as any constant, J(θ) included, component by component; a
-    state baseline such as v_π can beat it or not.
+    optimum is at least as good as any constant, J(θ) included, component by component, and
+    J(θ) itself can be worse than no baseline for some components; a state baseline such as v_π
+    can beat the optimum in every component on one problem and lose in every component on
+    another.
     """
     if not isinstance(discount_weighting, bool):
         raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
