@@ -1,9 +1,14 @@
 r"""Learning a Gaussian policy on the continuous moving particle (LQR) and the Gaussian bandit.
 
 Oracles: the exact ∇J of :mod:`pgref.lqr` (Lyapunov solves) and its Riccati gain K*; the
-bandit's closed form ∂J/∂σ² = −d. Statistical checks use a fixed seed and |z| < 4.5 per
-component: for a fresh seed the two-sided false-failure probability of one component is
-2·Φ(−4.5) ≈ 6.8e-6, about 1e-4 for all the components checked in this module together.
+bandit's closed form ∂J/∂σ² = −d. Statistical checks use a fixed seed and |z| < 5.5 per
+component, z = (mean − ∇J) / SE with the sample standard error. Nominally 2·Φ(−5.5) = 3.8e-8 per
+component; but LQR returns are quadratic in Gaussian states, heavy-tailed, and the
+self-normalised z has a heavier tail than the normal (the former |z| < 4.5 claimed 6.8e-6 and
+had several times that). ``python dev/calibrate_lqr_z.py 300`` measured |z| > 3 at 1.2–2.5 times
+the normal rate and |z| > 3.5 at up to 3.5 times it (1 of 600), over 300 fresh seeds per case;
+allowing a factor 25 at |z| = 5.5 gives a false failure ≤ 1e-6 per component, ≤ 2e-5 for the
+≤ 18 components checked in this module.
 
 Both ways of keeping σ² > 0 are shown: with θ holding σ² itself, an update that leaves
 σ² < σ²_min is followed by σ² ← σ²_min and counted (``History.n_projections``); with log σ²
@@ -17,7 +22,7 @@ from pgref import algorithms as alg
 from pgref import estimators, lqr
 from pgref.policies import GaussianPolicy
 
-Z_LIMIT = 4.5  # two-sided false-failure probability 6.8e-6 per component for a fresh seed
+Z_LIMIT = 5.5  # false failure ≤ 1e-6 per component for a fresh seed (module docstring)
 
 
 def _particle_1d():
@@ -59,8 +64,9 @@ def test_reinforce_on_the_lqr_matches_the_exact_gradient(problem, gain, parametr
                                         allow_truncated=True)
         z = (estimate.mean - exact_gradient) / estimate.standard_error()
         assert np.all(np.abs(z) < Z_LIMIT), f"baseline {baseline}: z = {z}"
-    # power: with the baseline, an error of 4.5 SE is under 70% of each component's size
-    assert np.all(Z_LIMIT * estimate.standard_error() < 0.7 * np.abs(exact_gradient))
+    # power: with the baseline, an error of 5.5 SE is under 80% of each component's size (the
+    # largest SE/|∇J| is 0.134), so an estimator off by 80 % or more of any component fails
+    assert np.all(Z_LIMIT * estimate.standard_error() < 0.8 * np.abs(exact_gradient))
 
 
 # -- the bandit: the σ² gradient is negative, −d, and REINFORCE sees it --------------------------

@@ -33,6 +33,12 @@ from pgref.exact.chain import (
     state_values,
     undiscounted_visits,
 )
+from pgref.exact.estimator_moments import (
+    BaselineVariances,
+    baseline_variances,
+    estimator_covariance,
+    optimal_constant_baseline,
+)
 from pgref.exact.gradient import (
     NormalisedPolicyGradient,
     gamma_dropped_direction,
@@ -40,25 +46,33 @@ from pgref.exact.gradient import (
     objective,
     policy_gradient,
 )
+from pgref.exact.moments import ReturnVariance, return_variance, visit_count_covariance
 from pgref.exact.trajectory import TrajectoryForm, trajectory_form
 
 __all__ = [
+    "BaselineVariances",
     "NonTerminatingPolicyError",
     "NormalisedPolicyGradient",
     "PrecisionError",
+    "ReturnVariance",
     "TrajectoryForm",
     "action_values",
     "advantages",
+    "baseline_variances",
     "discounted_visits",
+    "estimator_covariance",
     "gamma_dropped_direction",
     "k_step_visits",
     "normalised_policy_gradient",
     "objective",
     "on_policy_distribution",
+    "optimal_constant_baseline",
     "policy_gradient",
     "policy_rewards",
     "policy_transitions",
+    "return_variance",
     "state_values",
     "trajectory_form",
     "undiscounted_visits",
+    "visit_count_covariance",
 ]
