@@ -116,10 +116,8 @@ class TabularGymEnv(gymnasium.Env):
 
         Returns
         -------
-        observation : int
-            S₀.
-        info : dict
-            ``{"t": 0}``.
+        (observation, info)
+            (S₀, ``{"t": 0}``), as :meth:`pgref.mdp.TabularEnv.reset`.
         """
         super().reset(seed=seed)
         self.tabular.rng = self.np_random

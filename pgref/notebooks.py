@@ -159,8 +159,8 @@ def execute(source: Path | str, out_dir: Path | str, *, quick: bool = False,
         client.execute(env=_kernel_environment(quick))
     except nbclient.exceptions.CellExecutionError as error:
         nbformat.write(notebook, target)
-        raise RuntimeError(f"{source.name} failed (written up to the failing cell to "
-                           f"{target}):\n{error}") from error
+        raise RuntimeError(f"{source.name} failed: {error.ename}: {error.evalue} (the "
+                           f"notebook, up to the failing cell, is in {target})") from error
     nbformat.write(notebook, target)
     return target
 
@@ -187,18 +187,18 @@ def build(out_dir: Path | str | None = None, *, quick: bool = False,
 
     Raises
     ------
-    ImportError
-        Without the ``[notebooks]`` extra (checked before anything runs).
     ValueError
         When ``source_dir`` holds no ``.py`` notebook.
+    ImportError
+        Without the ``[notebooks]`` extra (checked before any notebook runs).
     RuntimeError
         When a notebook's cell raises (see :func:`execute`).
     """
-    _extra_modules()
     sources = sorted(Path(source_dir).glob("*.py"))
     if not sources:
         raise ValueError(f"source_dir must hold Jupytext .py notebooks; {source_dir} has none "
                          f"(the repository's are in {SOURCE_DIRECTORY})")
+    _extra_modules()
     out_dir = Path(DEFAULT_DIRECTORY if out_dir is None else out_dir)
     written = []
     for index, source in enumerate(sources, start=1):

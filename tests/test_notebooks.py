@@ -199,6 +199,24 @@ def test_notebooks_command_names_the_extra_when_it_is_missing(monkeypatch, capsy
     assert not Path("unused").exists()
 
 
+def test_build_refuses_a_folder_without_notebooks(tmp_path):
+    with pytest.raises(ValueError, match=r"source_dir must hold Jupytext \.py notebooks"):
+        notebooks.build(tmp_path / "out", source_dir=tmp_path)
+
+
+def test_a_failing_cell_is_reported_and_the_notebook_written_up_to_it(tmp_path):
+    if not _has_notebooks_extra():
+        pytest.skip(NEEDS_EXTRA)
+    source = tmp_path / "broken.py"
+    source.write_text("# %%\nprint('first cell ran')\n\n# %%\nraise ValueError('boom')\n",
+                      encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"broken\.py failed: ValueError: boom \(the notebook"):
+        notebooks.execute(source, tmp_path / "out")
+    outputs = _outputs(tmp_path / "out" / "broken.ipynb")
+    assert "".join(outputs[0]["text"]) == "first cell ran\n"
+    assert outputs[-1]["output_type"] == "error"
+
+
 def test_a_notebook_runs_from_notebooks_src_with_no_pythonpath(tmp_path):
     """pgref is installed in this interpreter (requirements.txt's `-e .`), from this clone.
 
