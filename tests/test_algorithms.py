@@ -246,7 +246,8 @@ def _cartpole_features(states):
 
 
 def test_reinforce_lengthens_cartpole_episodes():
-    gymnasium = pytest.importorskip("gymnasium")
+    gymnasium = pytest.importorskip(
+        "gymnasium", reason='needs the [gym] extra: .venv/bin/python -m pip install -e ".[gym]"')
     env = gymnasium.make("CartPole-v1")
     policy = SoftmaxLinearPolicy(_cartpole_features, n_actions=2, n_features=10)
     # CartPole-v1 cuts episodes at 500 steps; learning from a cut episode is accepted here.
