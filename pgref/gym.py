@@ -1,7 +1,7 @@
 r"""pgref's tabular problems as real Gymnasium environments (the optional ``[gym]`` extra).
 
-``import pgref.gym`` needs Gymnasium (``python -m pip install -e ".[gym]"`` in the repository,
-or ``python -m pip install "gymnasium>=1.0"``); ``import pgref`` never does. The import
+``import pgref.gym`` needs Gymnasium (``.venv/bin/python -m pip install -e ".[gym]"`` in the
+repository, or ``python -m pip install "gymnasium>=1.0"``); ``import pgref`` never does. The import
 registers one Gymnasium id per example problem of :mod:`pgref.envs`,
 
 ==========================  ==========================================  ======================
@@ -35,8 +35,9 @@ try:
 except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
         "pgref.gym needs Gymnasium, pgref's optional [gym] extra: install it with "
-        "`python -m pip install -e \".[gym]\"` from the pgref repository (or "
-        "`python -m pip install \"gymnasium>=1.0\"`); `import pgref` itself works without it",
+        "`.venv/bin/python -m pip install -e \".[gym]\"` in the pgref repository (or "
+        "`python -m pip install \"gymnasium>=1.0\"` into the environment you use); "
+        "`import pgref` itself works without it",
         name=error.name,
     ) from error
 
