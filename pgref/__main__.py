@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         "notebooks/); needs the [notebooks] extra")
     books.add_argument("--out", type=Path, default=None, help="directory to write them into")
     books.add_argument("--quick", action="store_true", help="PGREF_QUICK=1: fewer samples")
+    books.add_argument("--jobs", type=int, default=None,
+                       help="notebooks run at once (default: the number of CPUs)")
     return parser
 
 
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         from pgref import notebooks
 
         try:
-            written = notebooks.build(arguments.out, quick=arguments.quick)
+            written = notebooks.build(arguments.out, quick=arguments.quick,
+                                      jobs=arguments.jobs)
         except ImportError as error:
             print(error, file=sys.stderr)
             return 1

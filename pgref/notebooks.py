@@ -14,9 +14,13 @@ plain Python scripts at the same time.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from pgref import _checks
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -145,7 +149,8 @@ def execute(source: Path | str, out_dir: Path | str, *, quick: bool = False,
         Without the ``[notebooks]`` extra, naming the command that installs it.
     RuntimeError
         When a cell raises; the notebook is written up to the failing cell, and the message
-        names it and the error.
+        names it and the error. Also when called inside a running event loop (e.g. from a
+        Jupyter kernel): call it from a script, or use :func:`build`, which runs it in threads.
     """
     jupytext, nbclient, nbformat = _extra_modules()
     source, out_dir = Path(source), Path(out_dir)
@@ -155,8 +160,8 @@ def execute(source: Path | str, out_dir: Path | str, *, quick: bool = False,
     client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                                      resources={"metadata": {"path": str(out_dir)}},
                                      extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    try:
-        client.execute(env=_kernel_environment(quick))
+    try:  # in an event loop of its own, closed afterwards (one per thread of :func:`build`)
+        asyncio.run(client.async_execute(env=_kernel_environment(quick)))
     except nbclient.exceptions.CellExecutionError as error:
         nbformat.write(notebook, target)
         raise RuntimeError(f"{source.name} failed: {error.ename}: {error.evalue} (the "
@@ -166,7 +171,8 @@ def execute(source: Path | str, out_dir: Path | str, *, quick: bool = False,
 
 
 def build(out_dir: Path | str | None = None, *, quick: bool = False,
-          source_dir: Path | str = SOURCE_DIRECTORY, progress: bool = True) -> list[Path]:
+          source_dir: Path | str = SOURCE_DIRECTORY, jobs: int | None = None,
+          progress: bool = True) -> list[Path]:
     r"""Execute every notebook of ``source_dir`` into ``out_dir``: ``python -m pgref notebooks``.
 
     Parameters
@@ -177,8 +183,10 @@ def build(out_dir: Path | str | None = None, *, quick: bool = False,
         Run with ``PGREF_QUICK=1``.
     source_dir : path
         The Jupytext ``.py`` notebooks; default ``notebooks_src/``.
+    jobs : int ≥ 1, optional
+        How many notebooks run at once, each in its own kernel; default the number of CPUs.
     progress : bool
-        Print one line per notebook on stderr.
+        Print one line per notebook on stderr as it starts.
 
     Returns
     -------
@@ -188,22 +196,28 @@ def build(out_dir: Path | str | None = None, *, quick: bool = False,
     Raises
     ------
     ValueError
-        When ``source_dir`` holds no ``.py`` notebook.
+        When ``source_dir`` holds no ``.py`` notebook, or ``jobs`` is not an integer ≥ 1.
     ImportError
         Without the ``[notebooks]`` extra (checked before any notebook runs).
     RuntimeError
         When a notebook's cell raises (see :func:`execute`).
     """
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    jobs = _checks.positive_int("jobs", jobs)
     sources = sorted(Path(source_dir).glob("*.py"))
     if not sources:
         raise ValueError(f"source_dir must hold Jupytext .py notebooks; {source_dir} has none "
                          f"(the repository's are in {SOURCE_DIRECTORY})")
     _extra_modules()
     out_dir = Path(DEFAULT_DIRECTORY if out_dir is None else out_dir)
-    written = []
-    for index, source in enumerate(sources, start=1):
+
+    def run(numbered: tuple[int, Path]) -> Path:
+        index, source = numbered
         if progress:
             print(f"[{index}/{len(sources)}] {source.stem}.ipynb ...", file=sys.stderr,
                   flush=True)
-        written.append(execute(source, out_dir, quick=quick))
-    return written
+        return execute(source, out_dir, quick=quick)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(run, enumerate(sources, start=1)))

@@ -199,9 +199,12 @@ def test_notebooks_command_names_the_extra_when_it_is_missing(monkeypatch, capsy
     assert not Path("unused").exists()
 
 
-def test_build_refuses_a_folder_without_notebooks(tmp_path):
+def test_build_refuses_a_folder_without_notebooks_and_bad_jobs(tmp_path):
     with pytest.raises(ValueError, match=r"source_dir must hold Jupytext \.py notebooks"):
         notebooks.build(tmp_path / "out", source_dir=tmp_path)
+    for jobs in (0, 1.5):
+        with pytest.raises(ValueError, match=r"jobs must be an integer ≥ 1"):
+            notebooks.build(tmp_path / "out", jobs=jobs)
 
 
 def test_a_failing_cell_is_reported_and_the_notebook_written_up_to_it(tmp_path):
