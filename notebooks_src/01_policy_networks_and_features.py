@@ -33,10 +33,12 @@
 # %%
 import os
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import pgref
 from pgref import envs, features
+from pgref.notebooks import show
 from pgref.numerics import central_difference
 
 QUICK = os.environ.get("PGREF_QUICK") == "1"
@@ -205,3 +207,31 @@ standard_errors = np.sqrt(pi_tabular[0] * (1 - pi_tabular[0]) / n_draws)
 print("π_θ(·|0)   :", pi_tabular[0])
 print("frequencies:", frequencies, "± (1 s.e.)", standard_errors)
 assert np.all(np.abs(frequencies - pi_tabular[0]) < 5 * standard_errors)
+
+# %% [markdown]
+# Both policies at a glance: the Gaussian density π_θ(a|s = 1) = N(θᵀx(s), σ²) over the real
+# line of actions, and the softmax's π_θ(·|s = 0) over the four directions beside the frequencies
+# of the sampled actions (± 2 standard errors). Run as a script, `pgref.notebooks.show` saves the
+# figure as a PNG (and says where); in Jupyter it appears below the cell.
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+mean, sigma = float(np.squeeze(mu)), gaussian.standard_deviation(theta_gauss)
+left.plot(actions, density, color="C0")
+left.axvline(mean, color="k", ls="--", label=f"mean θᵀx(s) = {mean:.2f}")
+left.axvspan(mean - sigma, mean + sigma, color="C0", alpha=0.15, label=f"± σ = {sigma:.2f}")
+left.set_xlim(mean - 4 * sigma, mean + 4 * sigma)
+left.set_xlabel("action a")
+left.set_ylabel("π_θ(a|s = 1)")
+left.set_title("Gaussian policy")
+left.legend(fontsize=8)
+directions = np.arange(4)
+right.bar(directions - 0.2, pi_tabular[0], width=0.4, label="π_θ(a|s = 0)")
+right.bar(directions + 0.2, frequencies, width=0.4, yerr=2 * standard_errors,
+          label=f"sampled, N = {n_draws:,} (± 2 s.e.)")
+right.set_xticks(directions, grid.action_names)
+right.set_ylabel("probability")
+right.set_title("softmax policy (one-hot features)")
+right.legend(fontsize=8)
+fig.tight_layout()
+show(fig, "01_policies")

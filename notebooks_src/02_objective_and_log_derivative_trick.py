@@ -31,10 +31,12 @@
 # %%
 import os
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import pgref
 from pgref import envs, estimators, exact
+from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
 
@@ -77,6 +79,20 @@ z = (G.mean() - J) / standard_error
 print(f"mean G(τ) over K = {K}: {G.mean():.4f} ± {standard_error:.4f}   exact J = {J:.4f}"
       f"   z = {z:+.2f}")
 assert abs(z) < 4.5  # false failure ≈ 7e-6 for a fresh seed
+
+# %% [markdown]
+# The returns G(τ) of single trajectories spread widely; their average is J(π_θ), the
+# objective, up to the standard error.
+
+# %%
+fig, ax = plt.subplots(figsize=(5, 3.2))
+ax.hist(G, bins=40, color="C0", alpha=0.7, label=f"G(τ) of K = {K:,} trajectories")
+ax.axvline(J, color="k", ls="--", zorder=3, label=f"exact J(π_θ) = {J:.3f}")
+ax.axvline(G.mean(), color="C1", label=f"mean G(τ) = {G.mean():.3f} ± {standard_error:.3f}")
+ax.set_xlabel("return G(τ) = Σₜ γᵗ Rₜ₊₁")
+ax.set_ylabel("trajectories")
+ax.legend(fontsize=8)
+show(fig, "02_returns")
 
 # %% [markdown]
 # ## The log-derivative trick, for one policy

@@ -46,6 +46,7 @@ import numpy as np
 
 import pgref
 from pgref import algorithms, envs, estimators, exact
+from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
 
@@ -132,6 +133,7 @@ ax.loglog(sizes, rms_error[0] * np.sqrt(sizes[0] / sizes), "k--", label="∝ 1/�
 ax.set_xlabel("episodes K")
 ax.set_ylabel("‖∇̂J − ∇J‖ (RMS)")
 ax.legend()
+show(fig, "03_rms_error")
 
 # %% [markdown]
 # ## SGD: a single sample gradient
@@ -215,3 +217,4 @@ ax.set_xlabel("episode")
 ax.set_ylabel("exact J(θ)")
 ax.set_title("PG_v1 on the short corridor")
 ax.legend()
+show(fig, "03_pg_v1_learning")

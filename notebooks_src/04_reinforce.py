@@ -48,6 +48,7 @@ import numpy as np
 import pgref
 from pgref import algorithms, envs, estimators, exact
 from pgref.features import one_hot_state_features
+from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
 
@@ -244,3 +245,4 @@ ax.axhline(J_star, color="k", ls="--", label="J*")
 ax.set_xlabel("episode")
 ax.set_ylabel("exact J(θ), mean over seeds")
 ax.legend()
+show(fig, "04_learning_curves")

@@ -29,11 +29,13 @@
 # %%
 import os
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import pgref
 from pgref import envs, estimators, exact
 from pgref.features import one_hot_state_features
+from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
 
@@ -139,6 +141,22 @@ print("sampled μ̂(s)   :", estimators.visit_frequencies(episodes, mdp.n_states
 lengths = episodes.lengths
 print(f"Σ_x n(x) = {n.sum():.3f}   mean episode length = {lengths.mean():.3f} ± "
       f"{lengths.std(ddof=1) / np.sqrt(K):.3f}")
+
+# %% [markdown]
+# The theorem's weights on the grid: n(s) by the linear solve beside the visits counted in the
+# K sampled episodes (± 2 standard errors), state by state; the goal is never acted in.
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.2))
+states = np.arange(mdp.n_states)
+ax.bar(states - 0.2, n, width=0.4, label="n(s), linear solve")
+ax.bar(states + 0.2, counts.mean, width=0.4, yerr=2 * counts.standard_error(),
+       label=f"n̂(s), K = {K:,} episodes (± 2 s.e.)")
+ax.set_xticks(states)
+ax.set_xlabel("state s (cell x + 4y; the goal is terminal)")
+ax.set_ylabel("expected visits per episode")
+ax.legend(fontsize=8)
+show(fig, "05_visit_counts")
 
 # %% [markdown]
 # ## Step 4: the theorem

@@ -38,6 +38,7 @@ import numpy as np
 
 import pgref
 from pgref import algorithms, estimators, lqr
+from pgref.notebooks import show
 from pgref.numerics import central_difference
 
 QUICK = os.environ.get("PGREF_QUICK") == "1"
@@ -252,3 +253,4 @@ ax.plot(0, 0, "k+", markersize=12)
 ax.set_xlabel("x")
 ax.set_ylabel("y")
 ax.legend()
+show(fig, "06_particle_paths")

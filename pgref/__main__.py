@@ -1,7 +1,7 @@
-r"""The command line: ``python -m pgref figures`` and ``python -m pgref bench NAME``.
+r"""The command line: ``python -m pgref figures``, ``bench NAME`` and ``notebooks``.
 
-Only argument parsing lives here; the work is in :mod:`pgref.figures` and
-:mod:`pgref.benchmarks`. Progress goes to stderr, results (benchmark tables) to stdout.
+Only argument parsing lives here; the work is in :mod:`pgref.figures`, :mod:`pgref.benchmarks`
+and :mod:`pgref.notebooks`. Progress goes to stderr, results (benchmark tables) to stdout.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run a benchmark and print its table")
     bench.add_argument("name", choices=benchmarks.available())
     bench.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+
+    books = commands.add_parser(
+        "notebooks", help="execute notebooks_src/*.py into .ipynb notebooks (default: into "
+        "notebooks/); needs the [notebooks] extra")
+    books.add_argument("--out", type=Path, default=None, help="directory to write them into")
+    books.add_argument("--quick", action="store_true", help="PGREF_QUICK=1: fewer samples")
+    books.add_argument("--jobs", type=int, default=None,
+                       help="notebooks run at once (default: the number of CPUs)")
     return parser
 
 
@@ -39,6 +47,16 @@ def main(argv: list[str] | None = None) -> int:
 
         written = figures.generate(arguments.out, quick=arguments.quick, names=arguments.only)
         print(f"wrote {len(written)} figure(s) to {written[0].parent}", file=sys.stderr)
+    elif arguments.command == "notebooks":
+        from pgref import notebooks
+
+        try:
+            written = notebooks.build(arguments.out, quick=arguments.quick,
+                                      jobs=arguments.jobs)
+        except ImportError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(f"wrote {len(written)} notebook(s) to {written[0].parent}", file=sys.stderr)
     else:
         from pgref import benchmarks
 

@@ -181,6 +181,11 @@ class TabularMDP:
             return self.rewards
         return np.einsum("saz,saz->sa", self.transitions, self.rewards)
 
+    def __deepcopy__(self, memo) -> TabularMDP:
+        """The MDP itself: it cannot change, so a copy (as ``gymnasium.make`` takes of its
+        arguments) needs no new arrays, and its arrays stay read-only."""
+        return self
+
     def policy_table(self, policy, theta) -> np.ndarray:
         r"""π_θ(a|s) for every state and action of this MDP, shape (S, A), after checking that
         ``policy`` is a tabular policy over these S states and A actions and θ its parameters.
@@ -238,11 +243,22 @@ class TabularEnv:
     ----------
     mdp : TabularMDP
     rng : numpy.random.Generator, optional
-        The generator used when :meth:`reset` is called without a seed. Without it, every
-        :meth:`reset` needs a ``seed``.
+        The generator used until :meth:`reset` is given a ``seed``. Without it, the first
+        :meth:`reset` without a seed draws a fresh generator from the operating system's
+        entropy, as Gymnasium does; pass a ``seed`` (or ``rng``) for a reproducible run.
     max_steps : int, optional
         Cut episodes after this many steps, marking them ``truncated`` (never ``terminated``).
         Default: no limit, which suits MDPs whose episodes end with probability 1.
+
+    Attributes
+    ----------
+    rng : numpy.random.Generator or None
+        The generator every draw uses (None before the first :meth:`reset` when built without
+        one). :class:`pgref.gym.TabularGymEnv` sets it to Gymnasium's ``np_random``.
+    state : int or None
+        Sₜ, the current state.
+    t : int
+        The number of steps taken in the current episode.
 
     Notes
     -----
@@ -250,8 +266,11 @@ class TabularEnv:
     reward r(Sₜ, Aₜ, Sₜ₊₁) for per-transition rewards, and the expected reward r(Sₜ, Aₜ) for
     (S, A) rewards (the MDP holds no reward noise). Observations are state indices. The
     discount γ is not a stopping probability here: it is left to whoever sums the returns.
-    The API follows Gymnasium's ``Env`` (``reset(seed=)`` → (obs, info), ``step`` → 5-tuple)
-    without depending on it.
+
+    The API is Gymnasium's ``Env`` (``reset(seed=None, options=None)`` → (observation, info),
+    ``step(action)`` → (observation, reward, terminated, truncated, info), ``close()``) without
+    depending on it; :func:`pgref.gym.make_env` (the optional ``[gym]`` extra) wraps the same
+    sampling in a real ``gymnasium.Env`` with ``Discrete`` spaces.
     """
 
     def __init__(self, mdp: TabularMDP, rng: np.random.Generator | None = None,
@@ -277,14 +296,18 @@ class TabularEnv:
         """A, the size of the action space."""
         return self.mdp.n_actions
 
-    def reset(self, seed: int | None = None) -> tuple[int, dict]:
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
         r"""Start an episode: S₀ ∼ p(s₀).
 
         Parameters
         ----------
-        seed : int, optional
+        seed : int ≥ 0, optional
             If given, the environment switches to a fresh ``np.random.default_rng(seed)``;
-            otherwise it keeps using its current generator.
+            otherwise it keeps using its current generator (and, if it has none yet, draws one
+            from the operating system's entropy, as Gymnasium does).
+        options : dict, optional
+            Gymnasium's per-reset options. This environment defines none: None or an empty
+            dict; any key is refused rather than ignored.
 
         Returns
         -------
@@ -295,10 +318,12 @@ class TabularEnv:
         """
         if seed is not None:
             self.rng = np.random.default_rng(_checks.positive_int("seed", seed, minimum=0))
-        if self.rng is None:
+        elif self.rng is None:
+            self.rng = np.random.default_rng()
+        if options:
             raise ValueError(
-                "seed is required: this environment was built without rng=, so pass "
-                "reset(seed=...) or build it with rng=np.random.default_rng(...)"
+                "options must be None or an empty dict: a tabular environment defines no "
+                f"reset options; got keys {sorted(options)!r}"
             )
         self.state = int(self.rng.choice(self.n_states, p=self.mdp.initial))
         self.t = 0
@@ -311,7 +336,7 @@ class TabularEnv:
         Parameters
         ----------
         action : int
-            An action index in [0, A).
+            An action index in [0, A) (a Python or NumPy integer).
 
         Returns
         -------
@@ -348,3 +373,6 @@ class TabularEnv:
                      and self.t >= self.max_steps)
         self._done = terminated or truncated
         return next_state, float(reward), terminated, truncated, {"t": self.t}
+
+    def close(self) -> None:
+        """Gymnasium's ``close``: nothing to release (kept so code written for Gymnasium runs)."""

@@ -291,33 +291,6 @@ def test_batch_reinforce_with_a_learned_baseline_at_gamma_below_one_replays_by_h
         np.testing.assert_allclose(history.value_weights[update + 1], w, rtol=0, atol=1e-12)
 
 
-# -- Gymnasium ----------------------------------------------------------------------------------
-
-
-def _cartpole_features(states):
-    r"""x(s, a) = e_a ⊗ [s, 1]: one weight vector (four state weights and a bias) per action."""
-    s = np.asarray(states, dtype=float)
-    z = np.concatenate([s, np.ones((s.shape[0], 1))], axis=1)
-    x = np.zeros((s.shape[0], 2, 10))
-    x[:, 0, :5] = z
-    x[:, 1, 5:] = z
-    return x
-
-
-def test_reinforce_lengthens_cartpole_episodes():
-    gymnasium = pytest.importorskip("gymnasium")
-    env = gymnasium.make("CartPole-v1")
-    policy = SoftmaxLinearPolicy(_cartpole_features, n_actions=2, n_features=10)
-    # CartPole-v1 cuts episodes at 500 steps; learning from a cut episode is accepted here.
-    history = alg.REINFORCE_batch(EnvProblem(env, gamma=0.99), policy, np.zeros(10), 0.01, 20,
-                                  10, np.random.default_rng(0), max_steps=500,
-                                  allow_truncated=True)
-    lengths = history.episode_lengths
-    assert lengths.shape == (200,)
-    first, last = lengths[:50].mean(), lengths[-50:].mean()
-    assert last > 1.5 * first, f"mean episode length: first 50 {first}, last 50 {last}"
-
-
 # -- bad input ----------------------------------------------------------------------------------
 
 

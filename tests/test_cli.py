@@ -32,10 +32,58 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert readme_commands()[1] in ci.splitlines()
 
 
-def test_requirements_are_the_four_runtime_packages():
-    lines = (ROOT / "requirements.txt").read_text().splitlines()
-    names = {re.split(r"[=<>~]", line)[0] for line in lines if line and not line.startswith("#")}
+def test_requirements_are_the_four_runtime_packages_and_pgref_itself():
+    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert "-e ." in lines  # pgref, editable: importable from any folder in the environment
+    names = {re.split(r"[=<>~]", line)[0] for line in lines if line != "-e ."}
     assert names == {"numpy", "matplotlib", "pytest", "hypothesis"}
+    assert all("==" in line for line in lines if line != "-e .")  # pinned
+
+
+def test_ci_installs_the_extras_and_runs_the_suite_again():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    extras = ci.index('.venv/bin/python -m pip install -e ".[gym,notebooks]"')
+    assert ci.index(readme_commands()[1]) < extras
+    assert any(".venv/bin/python -m pytest" in line for line in ci[extras:])
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'gym = ["gymnasium' in pyproject and 'notebooks = ["jupytext' in pyproject
+
+
+def test_readme_commands_call_the_environments_python():
+    """After the first command, every `python -m pgref …` works as written: no bare python."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    calls = re.findall(r"(\S*)python -m pgref", text)
+    assert calls and set(calls) <= {".venv/bin/", "`.venv/bin/"}, set(calls)
+    assert "PYTHONPATH=" not in text
+
+
+def _in_repository(path: str) -> bool:
+    """A path from the root, or a bare file name in one of the project's folders; files that
+    `python -m pgref notebooks` writes into the git-ignored notebooks/ count too."""
+    if path.startswith("notebooks/"):
+        return True
+    if "/" in path:
+        return (ROOT / path).exists()
+    folders = (ROOT, ROOT / "figures", ROOT / "notebooks_src", ROOT / "tests", ROOT / "pgref")
+    return any((folder / path).exists() for folder in folders)
+
+
+def test_readme_refers_only_to_files_in_the_repository():
+    """Every file name the README mentions exists (it once cited a design page that did not)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"(?<![\w./-])((?:[\w-]+/)*[\w.-]+\.(?:md|py|txt|toml|png|ipynb))\b",
+                           text))
+    paths |= set(re.findall(r"\]\(((?!https?:|#)[^)]+)\)", text))  # relative links
+    missing = [path for path in sorted(paths) if not _in_repository(path)]
+    assert not missing, f"README.md refers to files that are not in the repository: {missing}"
+
+
+def test_readme_documents_the_extras_gym_and_the_notebooks_command():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for words in ('pip install -e ".[gym]"', 'pip install -e ".[notebooks]"', "pgref.gym",
+                  "CartPole", "python -m pgref notebooks", 'gymnasium.make("pgref/'):
+        assert words in text, words
 
 
 def test_every_public_name_appears_in_the_readme():

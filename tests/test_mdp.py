@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pgref import exact
+from pgref import envs, exact
 from pgref.mdp import PROBABILITY_TOLERANCE, TabularEnv, TabularMDP
 
 
@@ -204,12 +204,36 @@ def test_the_same_seed_gives_the_same_episode_and_reset_without_seed_continues()
     assert len(first[0]) == 21 and first[3:] == (False, True)  # cut at max_steps, truncated
 
 
-def test_reset_without_a_seed_needs_a_generator():
-    env = TabularEnv(TabularMDP(**small_arrays()))
-    with pytest.raises(ValueError, match=r"seed is required.*rng="):
-        env.reset()
+def test_reset_without_a_seed_uses_the_given_generator_or_a_fresh_one():
     env = TabularEnv(TabularMDP(**small_arrays()), rng=np.random.default_rng(0))
     assert env.reset() == (0, {"t": 0})
+    env = TabularEnv(TabularMDP(**small_arrays()))
+    assert env.rng is None
+    assert env.reset() == (0, {"t": 0}) and isinstance(env.rng, np.random.Generator)
+    assert env.reset(options={}) == (0, {"t": 0})  # Gymnasium's signature, no options used
+    assert env.close() is None
+
+
+def test_seeding_matches_numpy_default_rng_and_accepts_numpy_integers():
+    """reset(seed=s) draws from default_rng(s): S₀ is the first initial-state draw."""
+    mdp = TabularMDP(np.full((5, 2, 5), 0.2), np.zeros((5, 2)), np.full(5, 0.2))
+    for seed in range(5):
+        expected = int(np.random.default_rng(seed).choice(5, p=mdp.initial))
+        assert TabularEnv(mdp).reset(seed=np.int64(seed))[0] == expected
+    env = TabularEnv(mdp)
+    env.reset(seed=0)
+    observation, *_ = env.step(np.int64(1))
+    assert type(observation) is int
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"options": {"state": 1}}, r"options must be None or an empty dict.*\['state'\]"),
+    ({"seed": -1}, r"seed must be an integer ≥ 0"),
+    ({"seed": 1.5}, r"seed must be an integer ≥ 0"),
+])
+def test_reset_refuses_unknown_options_and_bad_seeds(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        TabularEnv(TabularMDP(**small_arrays())).reset(**arguments)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -269,3 +293,11 @@ def test_mean_episode_return_matches_the_exact_objective():
     exact_value = mdp.initial @ exact.state_values(mdp, pi)
     z = (returns.mean() - exact_value) / (returns.std(ddof=1) / np.sqrt(n_episodes))
     assert abs(z) < 4.5
+
+
+def test_a_deep_copy_is_the_same_read_only_mdp():
+    import copy
+
+    mdp = envs.short_corridor().mdp
+    assert copy.deepcopy(mdp) is mdp
+    assert not copy.deepcopy(mdp).transitions.flags.writeable

@@ -1,21 +1,37 @@
-r"""The notebooks in ``notebooks_src/``: each runs in quick mode, is jupytext percent format, and
-together they follow the lecture's parts in order.
+r"""The notebooks in ``notebooks_src/``: each runs in quick mode and shows a figure, is jupytext
+percent format, and together they follow the lecture's parts in order.
 
-Each notebook is plain Python; it is run in this process by :func:`runpy.run_path` with
-``PGREF_QUICK=1``, so a cell that raises (an ``assert`` on a claim of the lecture included)
-fails its test, and a warning fails it too (pytest's ``filterwarnings = error``). Figures that a
-notebook draws go to matplotlib's Agg backend and are closed afterwards; nothing is written.
+Each notebook runs with ``PGREF_QUICK=1``, so a cell that raises (an ``assert`` on a claim of the
+lecture included) fails its test, and so does a warning:
+
+- with the optional [notebooks] extra, as Jupyter notebooks: ``python -m pgref notebooks
+  --quick`` executes all six once into a temporary folder, and each must have no error and no
+  stderr output and at least one inline PNG figure;
+- without it, as scripts, in this process by :func:`runpy.run_path` (pytest's
+  ``filterwarnings = error`` turns a warning into a failure) under matplotlib's Agg backend,
+  where :func:`pgref.notebooks.show` must save at least one PNG (into a temporary folder).
+
+CI runs the suite both ways. A notebook also runs as a script from inside ``notebooks_src/``
+with this interpreter and no ``PYTHONPATH``, which only works when pgref is installed in it.
 """
 
 import importlib
+import json
+import os
 import re
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
 import pytest
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks_src"
+from pgref import notebooks
+from pgref.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks_src"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.py"))
 
 # The lecture's parts, in its order: (file stem, words the notebook's title must contain).
@@ -97,9 +113,54 @@ def test_notebook_names_pgref_functions_that_exist(path):
     assert not re.search(r"\.py:\d+|#L\d+|\bline \d+ of \w+\.py", text), path.name
 
 
+def _has_notebooks_extra() -> bool:
+    return all(importlib.util.find_spec(name) is not None
+               for name in ("jupytext", "nbclient", "ipykernel"))
+
+
+NEEDS_EXTRA = ('needs the optional [notebooks] extra: '
+               '.venv/bin/python -m pip install -e ".[notebooks]"')
+
+
+@pytest.fixture(scope="module")
+def executed_notebooks(tmp_path_factory) -> Path:
+    """The folder into which `python -m pgref notebooks --quick --out DIR` wrote, run once."""
+    if not _has_notebooks_extra():
+        pytest.skip(NEEDS_EXTRA)
+    out = tmp_path_factory.mktemp("notebooks")
+    assert main(["notebooks", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+def _outputs(path: Path) -> list[dict]:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [output for cell in cells if cell["cell_type"] == "code"
+            for output in cell["outputs"]]
+
+
+def test_notebooks_command_writes_six_executed_notebooks(executed_notebooks):
+    written = sorted(executed_notebooks.glob("*.ipynb"))
+    assert [path.stem for path in written] == [stem for stem, _ in LECTURE_PARTS]
+    for path in written:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = [cell for cell in cells if cell["cell_type"] == "code"]
+        assert all(cell["execution_count"] for cell in code), f"{path.name}: a cell did not run"
+        assert not [o for o in _outputs(path) if o["output_type"] == "error"], path.name
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_in_quick_mode(path, monkeypatch):
+def test_notebook_runs_in_quick_mode_and_shows_a_figure(path, request, monkeypatch, tmp_path):
+    if _has_notebooks_extra():
+        executed = request.getfixturevalue("executed_notebooks") / f"{path.stem}.ipynb"
+        outputs = _outputs(executed)
+        problems = [o for o in outputs if o["output_type"] == "error"
+                    or (o["output_type"] == "stream" and o["name"] == "stderr")]
+        assert not problems, f"{executed.name}: {problems[:1]}"
+        figures = [o for o in outputs if "image/png" in o.get("data", {})]
+        assert figures, f"{executed.name} shows no figure inline"
+        return
     monkeypatch.setenv("PGREF_QUICK", "1")
+    monkeypatch.setenv(notebooks.FIGURES_VARIABLE, str(tmp_path))
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -107,3 +168,100 @@ def test_notebook_runs_in_quick_mode(path, monkeypatch):
         runpy.run_path(str(path), run_name="__main__")
     finally:
         plt.close("all")
+    saved = sorted(tmp_path.glob("*.png"))
+    assert saved, f"{path.name} run as a script saved no figure"
+    assert all(png.name.startswith(path.stem[:3]) for png in saved), saved
+
+
+def test_show_saves_under_agg_and_refuses_bad_names(monkeypatch, tmp_path, capsys):
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv(notebooks.FIGURES_VARIABLE, str(tmp_path / "figs"))
+    figure = plt.figure()
+    path = notebooks.show(figure, "example_1")
+    assert path == tmp_path / "figs" / "example_1.png" and path.read_bytes()[:4] == b"\x89PNG"
+    assert f"saved the figure to {path}" in capsys.readouterr().out
+    assert not plt.fignum_exists(figure.number)  # closed once saved
+    for name in ("", "a/b", "x.png"):
+        with pytest.raises(ValueError, match="name must be a plain file name"):
+            notebooks.show(plt.figure(), name)
+    plt.close("all")
+
+
+def test_notebooks_command_names_the_extra_when_it_is_missing(monkeypatch, capsys):
+    for name in ("ipykernel", "jupytext", "nbclient"):  # as if the extra were not installed
+        monkeypatch.setitem(sys.modules, name, None)
+    assert main(["notebooks", "--out", "unused"]) == 1
+    message = capsys.readouterr().err
+    assert "`python -m pgref notebooks` needs ipykernel: install the optional [notebooks] extra" \
+        in message and '.venv/bin/python -m pip install -e ".[notebooks]"' in message
+    assert not Path("unused").exists()
+
+
+def test_build_refuses_a_folder_without_notebooks_and_bad_jobs(tmp_path):
+    with pytest.raises(ValueError, match=r"source_dir must hold Jupytext \.py notebooks"):
+        notebooks.build(tmp_path / "out", source_dir=tmp_path)
+    for jobs in (0, 1.5):
+        with pytest.raises(ValueError, match=r"jobs must be an integer ≥ 1"):
+            notebooks.build(tmp_path / "out", jobs=jobs)
+
+
+def test_a_failing_cell_is_reported_and_the_notebook_written_up_to_it(tmp_path):
+    if not _has_notebooks_extra():
+        pytest.skip(NEEDS_EXTRA)
+    source = tmp_path / "broken.py"
+    source.write_text("# %%\nprint('first cell ran')\n\n# %%\nraise ValueError('boom')\n",
+                      encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"broken\.py failed: ValueError: boom \(the notebook"):
+        notebooks.execute(source, tmp_path / "out")
+    outputs = _outputs(tmp_path / "out" / "broken.ipynb")
+    assert "".join(outputs[0]["text"]) == "first cell ran\n"
+    assert outputs[-1]["output_type"] == "error"
+
+
+def test_a_notebook_runs_from_notebooks_src_with_no_pythonpath(tmp_path):
+    """pgref is installed in this interpreter (requirements.txt's `-e .`), from this clone.
+
+    The notebook runs as a script with ``cwd=notebooks_src/``, this interpreter (the venv's
+    Python under the README's test command) and ``PYTHONPATH`` removed: Python puts only the
+    script's folder on sys.path, so ``import pgref`` succeeds only if pgref is installed. The
+    run prints where pgref came from, which must be this clone, not another copy.
+    """
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment |= {"PGREF_QUICK": "1", "MPLBACKEND": "Agg",
+                    notebooks.FIGURES_VARIABLE: str(tmp_path)}
+    notebook = "02_objective_and_log_derivative_trick.py"
+    code = ("import runpy, pgref; print('pgref from', pgref.__file__); "
+            f"runpy.run_path({notebook!r}, run_name='__main__')")
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=NOTEBOOK_DIR,
+                            env=environment, capture_output=True, text=True)
+    assert result.returncode == 0, (
+        f"{result.stderr[-2000:]}\npgref must be installed in {sys.executable}: run the "
+        "README's first command (requirements.txt installs pgref with `-e .`)")
+    assert f"pgref from {ROOT / 'pgref' / '__init__.py'}" in result.stdout
+    assert sorted(png.name for png in tmp_path.glob("*.png")) == ["02_returns.png"]
+
+
+@pytest.mark.skipif(os.environ.get("PGREF_FRESH_CLONE") != "1",
+                    reason="slow (a new virtual environment): set PGREF_FRESH_CLONE=1 to run")
+def test_from_a_fresh_clone_the_first_readme_command_makes_notebooks_run(tmp_path):
+    """git clone, the README's first command verbatim, then a notebook from notebooks_src/
+    with the new venv's Python and no PYTHONPATH."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    readme = (clone / "README.md").read_text(encoding="utf-8")
+    first_command = re.search(r"```(?:bash|sh)\n(.*?)\n", readme).group(1)
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    subprocess.run(["bash", "-c", first_command], cwd=clone, env=environment, check=True)
+    environment |= {"PGREF_QUICK": "1", "MPLBACKEND": "Agg",
+                    notebooks.FIGURES_VARIABLE: str(tmp_path / "figures")}
+    python = clone / ".venv" / "bin" / "python"
+    notebook = "02_objective_and_log_derivative_trick.py"
+    subprocess.run([str(python), notebook], cwd=clone / "notebooks_src", env=environment,
+                   check=True)
+    where = subprocess.run([str(python), "-c", "import pgref; print(pgref.__file__)"],
+                           cwd=tmp_path, env=environment, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert Path(where) == clone / "pgref" / "__init__.py"
