@@ -38,8 +38,11 @@ import numpy as np
 
 import pgref
 from pgref import envs, features
+from pgref.figures.common import STYLE
 from pgref.notebooks import show
 from pgref.numerics import central_difference
+
+plt.rcParams.update(STYLE)  # the figures' look, with a font that has 𝒥
 
 QUICK = os.environ.get("PGREF_QUICK") == "1"
 rng = np.random.default_rng(2025)

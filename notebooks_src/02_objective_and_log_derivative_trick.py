@@ -12,18 +12,18 @@
 # ---
 
 # %% [markdown]
-# # 2 · The objective J(π_θ) and the log-derivative trick
+# # 2 · The objective 𝒥(π_θ) and the log-derivative trick
 #
 # Lecture, part "Training Policy Network" up to "Log-Derivative Trick". We want θ that makes
 # v_π(s) large in every state — one objective per state, not always possible at once — so the
 # lecture scalarises:
 #
-#     J(π_θ) = ∫ₛ v_π(s) p(s) = E_{S∼p}{v_π(S)} = ∫_τ g(τ) p_π(τ) = E_{τ∼p_π}{G(τ)},
+#     𝒥(π_θ) = ∫ₛ v_π(s) p(s) = E_{S∼p}{v_π(S)} = ∫_τ g(τ) p_π(τ) = E_{τ∼p_π}{G(τ)},
 #     p_π(τ) = p(s₀) ∏ₜ π_θ(aₜ|sₜ) p(sₜ₊₁, rₜ₊₁|sₜ, aₜ).
 #
 # Its gradient, by the log-derivative trick ∇f(θ) = f(θ) ∇log f(θ), is
 #
-#     ∇J(π_θ) = E_{τ∼p_π}{G(τ) ∇log p_π(τ)},    ∇log p_π(τ) = Σₜ ∇log π_θ(Aₜ|Sₜ),
+#     ∇𝒥(π_θ) = E_{τ∼p_π}{G(τ) ∇log p_π(τ)},    ∇log p_π(τ) = Σₜ ∇log π_θ(Aₜ|Sₜ),
 #
 # because log p(s₀) and the environment's log p(sₜ₊₁, rₜ₊₁|sₜ, aₜ) do not depend on θ. This
 # notebook checks each of these equalities numerically.
@@ -36,9 +36,12 @@ import numpy as np
 
 import pgref
 from pgref import envs, estimators, exact
+from pgref.figures.common import STYLE
 from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
+
+plt.rcParams.update(STYLE)  # the figures' look, with a font that has 𝒥
 
 QUICK = os.environ.get("PGREF_QUICK") == "1"
 K = 2_000 if QUICK else 20_000  # episodes per Monte-Carlo estimate
@@ -50,7 +53,7 @@ np.set_printoptions(precision=4, suppress=True)
 #
 # A random MDP (`pgref.envs.random_mdp`) with a random start distribution p(s₀). The exact
 # values v_π(s) come from the Bellman equation by one linear solve (`pgref.exact.state_values`);
-# `pgref.exact.objective` is J(π_θ) = Σₛ p(s) v_π(s).
+# `pgref.exact.objective` is 𝒥(π_θ) = Σₛ p(s) v_π(s).
 
 # %%
 random_problem = envs.random_mdp(rng, n_states=6, n_actions=3, gamma=0.9, n_terminal=1)
@@ -61,14 +64,14 @@ v = exact.state_values(mdp, policy.action_probs(theta))
 print("p(s)  :", mdp.initial)
 print("v_π(s):", v)
 J = exact.objective(mdp, policy, theta)
-print("Σ p(s) v_π(s) =", mdp.initial @ v, "  J(π_θ) =", J)
+print("Σ p(s) v_π(s) =", mdp.initial @ v, "  𝒥(π_θ) =", J)
 assert np.isclose(J, mdp.initial @ v)
 
 # %% [markdown]
-# ## J(π_θ) = E_{τ∼p_π}{G(τ)}: the average return over trajectories
+# ## 𝒥(π_θ) = E_{τ∼p_π}{G(τ)}: the average return over trajectories
 #
 # Sampling K trajectories with π_θ (`pgref.rollout.sample_episodes`) and averaging their
-# returns G(τ) = Σₜ γᵗ Rₜ₊₁ (`pgref.estimators.returns`) estimates J; the standard error
+# returns G(τ) = Σₜ γᵗ Rₜ₊₁ (`pgref.estimators.returns`) estimates 𝒥; the standard error
 # s/√K says how close to expect it.
 
 # %%
@@ -76,18 +79,18 @@ episodes = sample_episodes(mdp, policy, theta, K, rng)
 G = estimators.returns(episodes, mdp.gamma)
 standard_error = G.std(ddof=1) / np.sqrt(K)
 z = (G.mean() - J) / standard_error
-print(f"mean G(τ) over K = {K}: {G.mean():.4f} ± {standard_error:.4f}   exact J = {J:.4f}"
+print(f"mean G(τ) over K = {K}: {G.mean():.4f} ± {standard_error:.4f}   exact 𝒥 = {J:.4f}"
       f"   z = {z:+.2f}")
 assert abs(z) < 4.5  # false failure ≈ 7e-6 for a fresh seed
 
 # %% [markdown]
-# The returns G(τ) of single trajectories spread widely; their average is J(π_θ), the
+# The returns G(τ) of single trajectories spread widely; their average is 𝒥(π_θ), the
 # objective, up to the standard error.
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.hist(G, bins=40, color="C0", alpha=0.7, label=f"G(τ) of K = {K:,} trajectories")
-ax.axvline(J, color="k", ls="--", zorder=3, label=f"exact J(π_θ) = {J:.3f}")
+ax.axvline(J, color="k", ls="--", zorder=3, label=f"exact 𝒥(π_θ) = {J:.3f}")
 ax.axvline(G.mean(), color="C1", label=f"mean G(τ) = {G.mean():.3f} ± {standard_error:.3f}")
 ax.set_xlabel("return G(τ) = Σₜ γᵗ Rₜ₊₁")
 ax.set_ylabel("trajectories")
@@ -185,11 +188,11 @@ print("max |mean ∇log p_π(τ)| / s.e. over components:",
       np.max(np.abs(trajectory_scores.mean(axis=0))[se > 0] / se[se > 0]))
 
 # %% [markdown]
-# ## ∇J(π_θ) = E_{τ∼p_π}{G(τ) ∇log p_π(τ)}
+# ## ∇𝒥(π_θ) = E_{τ∼p_π}{G(τ) ∇log p_π(τ)}
 #
-# The trick applied to J: the sample mean of G(τ_k) ∇log p_π(τ_k) estimates ∇J. The exact ∇J
+# The trick applied to 𝒥: the sample mean of G(τ_k) ∇log p_π(τ_k) estimates ∇𝒥. The exact ∇𝒥
 # (`pgref.exact.policy_gradient`, by the policy gradient theorem of notebook 5) and central
-# differences of the exact J agree; the Monte-Carlo estimate lies within a few standard errors
+# differences of the exact 𝒥 agree; the Monte-Carlo estimate lies within a few standard errors
 # of them. `pgref.estimators.pg_v1` computes exactly this average (notebook 3).
 
 # %%
@@ -201,7 +204,7 @@ by_differences = central_difference(lambda th: exact.objective(grid.mdp, grid_po
                                     theta_grid)
 show = np.argsort(-np.abs(gradient))[:6]  # the six largest components
 print("component        :", show)
-print("exact ∇J         :", gradient[show])
+print("exact ∇𝒥         :", gradient[show])
 print("finite difference:", by_differences[show])
 print("Monte-Carlo      :", estimate[show])
 print("  ± s.e.         :", se[show])

@@ -15,10 +15,10 @@
 # # 3 · The Monte-Carlo estimate, SGD and PG_v1
 #
 # Lecture, parts "Training Policy Network: SGD" and "First Policy Gradient Algorithm". From
-# ∇J(π_θ) = E_{τ∼p_π}{(Σₜ Rₜ₊₁) Σₜ ∇log π_θ(Aₜ|Sₜ)} (notebook 2), "we can estimate it via
+# ∇𝒥(π_θ) = E_{τ∼p_π}{(Σₜ Rₜ₊₁) Σₜ ∇log π_θ(Aₜ|Sₜ)} (notebook 2), "we can estimate it via
 # Monte-Carlo": sample K trajectories with π_θ and average,
 #
-#     ∇̂J(π_θ) = 1/K Σₖ G(τ_k) Σₜ ∇log π_θ(Aₜ[k]|Sₜ[k]),      θ ← θ + α ∇̂J(π_θ).
+#     ∇̂𝒥(π_θ) = 1/K Σₖ G(τ_k) Σₜ ∇log π_θ(Aₜ[k]|Sₜ[k]),      θ ← θ + α ∇̂𝒥(π_θ).
 #
 # With K = 1 this is SGD, and doing the update step by step along the episode gives the
 # lecture's first algorithm:
@@ -46,9 +46,12 @@ import numpy as np
 
 import pgref
 from pgref import algorithms, envs, estimators, exact
+from pgref.figures.common import STYLE
 from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
+
+plt.rcParams.update(STYLE)  # the figures' look, with a font that has 𝒥
 
 QUICK = os.environ.get("PGREF_QUICK") == "1"
 rng = np.random.default_rng(3)
@@ -70,7 +73,7 @@ def p_right(theta):
 #
 # Every step pays −1; in state 1 the actions are switched. With p = π(right) in every state,
 #
-#     J(p) = 2(p − 2) / (p(1 − p)),   maximised at p* = 2 − √2 ≈ 0.586,  J* = −(6 + 4√2) ≈ −11.66.
+#     𝒥(p) = 2(p − 2) / (p(1 − p)),   maximised at p* = 2 − √2 ≈ 0.586,  𝒥* = −(6 + 4√2) ≈ −11.66.
 #
 # `pgref.exact.objective` solves the Bellman equation; it matches this closed form.
 
@@ -80,14 +83,14 @@ p_grid = np.linspace(0.05, 0.95, 181)
 J_grid = np.array([exact.objective(mdp, policy, [np.log(p / (1 - p)), 0.0]) for p in p_grid])
 assert np.allclose(J_grid, 2 * (p_grid - 2) / (p_grid * (1 - p_grid)))
 print(f"argmax on the grid: p = {p_grid[J_grid.argmax()]:.3f}   p* = {p_star:.4f}")
-print(f"J(θ₀) = {exact.objective(mdp, policy, theta_0):.3f}   J* = {J_star:.3f}")
+print(f"𝒥(θ₀) = {exact.objective(mdp, policy, theta_0):.3f}   𝒥* = {J_star:.3f}")
 
 # %% [markdown]
-# ## ∇̂J from K episodes, beside the exact gradient
+# ## ∇̂𝒥 from K episodes, beside the exact gradient
 #
 # `pgref.estimators.pg_v1` returns the mean and the K per-episode terms
 # G(τ_k) Σₜ ∇log π_θ(Aₜ[k]|Sₜ[k]), hence a standard error s/√K and a 95 % interval. The exact
-# ∇J (`pgref.exact.policy_gradient`) and central differences of J agree; the estimate lies
+# ∇𝒥 (`pgref.exact.policy_gradient`) and central differences of 𝒥 agree; the estimate lies
 # within a few standard errors.
 
 # %%
@@ -97,7 +100,7 @@ estimate = estimators.pg_v1(policy, theta_0, episodes, mdp.gamma)
 gradient = exact.policy_gradient(mdp, policy, theta_0)
 by_differences = central_difference(lambda th: exact.objective(mdp, policy, th), theta_0)
 interval = estimate.confidence_interval(0.95)
-print("exact ∇J            :", gradient)
+print("exact ∇𝒥            :", gradient)
 print("finite differences  :", by_differences)
 print(f"pg_v1, K = {K:<6}    :", estimate.mean, "± s.e.", estimate.standard_error())
 print("95 % interval       :", interval.lower, "to", interval.upper)
@@ -109,7 +112,7 @@ assert np.all(np.abs(z) < 4.5)  # false failure ≈ 7e-6 per component for a fre
 # %% [markdown]
 # ## The error shrinks like 1/√K
 #
-# The K episodes are i.i.d., so Var(∇̂J) = Var(one term)/K. We split one large batch of
+# The K episodes are i.i.d., so Var(∇̂𝒥) = Var(one term)/K. We split one large batch of
 # per-episode terms into groups of K and take the root-mean-square error of the group means:
 # on log-log axes against K its slope is −½ (`pgref.algorithms.loglog_slope`).
 
@@ -131,22 +134,22 @@ fig, ax = plt.subplots(figsize=(4.5, 3.2))
 ax.loglog(sizes, rms_error, "o-", label="pg_v1 RMS error")
 ax.loglog(sizes, rms_error[0] * np.sqrt(sizes[0] / sizes), "k--", label="∝ 1/√K")
 ax.set_xlabel("episodes K")
-ax.set_ylabel("‖∇̂J − ∇J‖ (RMS)")
+ax.set_ylabel("‖∇̂𝒥 − ∇𝒥‖ (RMS)")
 ax.legend()
 show(fig, "03_rms_error")
 
 # %% [markdown]
 # ## SGD: a single sample gradient
 #
-# "Isn't that again too slow? … We can go for SGD": with K = 1, ∇̂J = G(τ) Σₜ ∇log π_θ(Aₜ|Sₜ).
+# "Isn't that again too slow? … We can go for SGD": with K = 1, ∇̂𝒥 = G(τ) Σₜ ∇log π_θ(Aₜ|Sₜ).
 # Each single-episode term is unbiased but very noisy — here many of them do not even point
-# uphill (positive inner product with ∇J) — and only their average is reliable.
+# uphill (positive inner product with ∇𝒥) — and only their average is reliable.
 
 # %%
 terms = estimate.per_episode  # the K single-sample gradients
 uphill = np.mean(terms @ gradient > 0)
 print(f"single-sample gradients pointing uphill: {100 * uphill:.1f} %")
-print("per-episode standard deviation:", terms.std(axis=0, ddof=1), "  ‖∇J‖ =",
+print("per-episode standard deviation:", terms.std(axis=0, ddof=1), "  ‖∇𝒥‖ =",
       np.linalg.norm(gradient))
 
 # %% [markdown]
@@ -172,8 +175,8 @@ for alpha in (1e-3, 1e-2):
 #
 # Several seeds of `pgref.algorithms.PG_v1` (per-step, α = 6·10⁻⁴) and
 # `pgref.algorithms.PG_v1_batch` (K = 10 per update, α = 8·10⁻³) from θ₀, each recording the
-# exact J(θ) after every episode or update, beside exact gradient ascent
-# (`pgref.algorithms.exact_gradient_ascent`) and the optimum J*.
+# exact 𝒥(θ) after every episode or update, beside exact gradient ascent
+# (`pgref.algorithms.exact_gradient_ascent`) and the optimum 𝒥*.
 
 # %%
 seeds = range(3) if QUICK else range(10)
@@ -199,22 +202,22 @@ runs = {
         mdp, policy, theta_0, 8e-3, 5 * n_episodes // 10, 10, rng), seeds),
 }
 ascent = algorithms.exact_gradient_ascent(mdp, policy, theta_0, alpha=0.01, n_updates=60)
-print(f"J(θ₀) = {runs['PG_v1'][0].objective[0]:.3f}   J* = {J_star:.3f}   p* = {p_star:.3f}")
+print(f"𝒥(θ₀) = {runs['PG_v1'][0].objective[0]:.3f}   𝒥* = {J_star:.3f}   p* = {p_star:.3f}")
 for name, histories in runs.items():
     final_J = np.array([history.objective[-1] for history in histories])
     final_p = np.array([p_right(history.final_theta) for history in histories])
-    print(f"{name:<12} final J over seeds: {np.round(final_J, 2)}   p: {np.round(final_p, 3)}")
-    assert np.median(final_J) > J_star - 2.0  # from J(θ₀) ≈ J* − 7
-print(f"exact ascent, 60 updates: J = {ascent.objective[-1]:.4f}, p = "
+    print(f"{name:<12} final 𝒥 over seeds: {np.round(final_J, 2)}   p: {np.round(final_p, 3)}")
+    assert np.median(final_J) > J_star - 2.0  # from 𝒥(θ₀) ≈ 𝒥* − 7
+print(f"exact ascent, 60 updates: 𝒥 = {ascent.objective[-1]:.4f}, p = "
       f"{p_right(ascent.final_theta):.4f}")
 assert J_star - ascent.objective[-1] < 1e-3
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
 for history in runs["PG_v1"]:
     ax.plot(history.objective, color="C0", alpha=0.5)
-ax.axhline(J_star, color="k", ls="--", label="J* = −(6 + 4√2)")
+ax.axhline(J_star, color="k", ls="--", label="𝒥* = −(6 + 4√2)")
 ax.set_xlabel("episode")
-ax.set_ylabel("exact J(θ)")
+ax.set_ylabel("exact 𝒥(θ)")
 ax.set_title("PG_v1 on the short corridor")
 ax.legend()
 show(fig, "03_pg_v1_learning")

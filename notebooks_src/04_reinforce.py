@@ -31,7 +31,7 @@
 # them keeps the mean and removes noise. This notebook shows:
 #
 # 1. Gₜ by the backward recursion Gₜ = Rₜ₊₁ + γ Gₜ₊₁ (`pgref.estimators.reward_to_go`);
-# 2. pg_v1 and reinforce estimate the same ∇J, reinforce with a much smaller variance, and a
+# 2. pg_v1 and reinforce estimate the same ∇𝒥, reinforce with a much smaller variance, and a
 #    baseline b(Sₜ) lowers it further (`pgref.estimators.reinforce`);
 # 3. with γ < 1 the lecture's line 5 must carry γᵗ: without it the estimate converges to a
 #    different vector (`pgref.exact.gamma_dropped_direction`), which is not the gradient of
@@ -48,9 +48,12 @@ import numpy as np
 import pgref
 from pgref import algorithms, envs, estimators, exact
 from pgref.features import one_hot_state_features
+from pgref.figures.common import STYLE
 from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
+
+plt.rcParams.update(STYLE)  # the figures' look, with a font that has 𝒥
 
 QUICK = os.environ.get("PGREF_QUICK") == "1"
 K = 3_000 if QUICK else 30_000
@@ -77,15 +80,15 @@ assert estimators.reward_to_go(episode, 1.0)[0] == estimators.returns(episode, 1
 # %% [markdown]
 # ## Same mean, smaller variance
 #
-# On the same K episodes at θ = (0.3, 0), four estimates of ∇J, each
+# On the same K episodes at θ = (0.3, 0), four estimates of ∇𝒥, each
 # 1/K Σₖ Σₜ w_{k,t} ∇log π_θ(Aₜ[k]|Sₜ[k]):
 #
 #     pg_v1                     w = G(τ_k)
 #     reinforce                 w = Gₜ[k]
-#     reinforce, b = J(θ)       w = Gₜ[k] − b,  a constant baseline
+#     reinforce, b = 𝒥(θ)       w = Gₜ[k] − b,  a constant baseline
 #     reinforce, b = v_π(Sₜ)    w = Gₜ[k] − v_π(Sₜ[k]),  the exact values
 #
-# with v_π from `pgref.exact.state_values`. All four are consistent with the exact ∇J. The
+# with v_π from `pgref.exact.state_values`. All four are consistent with the exact ∇𝒥. The
 # total variance Σᵢ Var(per-episode termᵢ) falls from pg_v1 to reinforce, and again with
 # either baseline. (v_π is a good baseline, not the variance-minimising one: here the constant
 # does about as well. The corridor's θ has two components that always move in opposite
@@ -100,11 +103,11 @@ v = exact.state_values(mdp, policy.action_probs(theta))
 estimates = {
     "pg_v1": estimators.pg_v1(policy, theta, episodes, mdp.gamma),
     "reinforce": estimators.reinforce(policy, theta, episodes, mdp.gamma),
-    "reinforce, b = J(θ)": estimators.reinforce(policy, theta, episodes, mdp.gamma, baseline=J),
+    "reinforce, b = 𝒥(θ)": estimators.reinforce(policy, theta, episodes, mdp.gamma, baseline=J),
     "reinforce, b = v_π(s)": estimators.reinforce(policy, theta, episodes, mdp.gamma,
                                                   baseline=v),
 }
-print(f"exact ∂J/∂θ_right = {gradient[0]:.4f}   (K = {K})")
+print(f"exact ∂𝒥/∂θ_right = {gradient[0]:.4f}   (K = {K})")
 variances = {}
 for name, estimate in estimates.items():
     variances[name] = np.trace(np.cov(estimate.per_episode, rowvar=False))
@@ -112,7 +115,7 @@ for name, estimate in estimates.items():
     print(f"{name:<22} {estimate.mean[0]:8.4f} ± {estimate.standard_error()[0]:.4f}"
           f"   z = {z:+.2f}   total variance {variances[name]:10.2f}")
     assert abs(z) < 4.5  # false failure ≈ 7e-6 for a fresh seed
-for whole, reduced in [("pg_v1", "reinforce"), ("reinforce", "reinforce, b = J(θ)"),
+for whole, reduced in [("pg_v1", "reinforce"), ("reinforce", "reinforce, b = 𝒥(θ)"),
                        ("reinforce", "reinforce, b = v_π(s)")]:
     print(f"variance ratio {reduced} / {whole}: {variances[reduced] / variances[whole]:.3f}")
     assert variances[reduced] < variances[whole]
@@ -131,13 +134,13 @@ assert np.all(np.abs(difference.mean(axis=0)) < 4.5 * se)
 # %% [markdown]
 # ## With γ < 1, keep the γᵗ
 #
-# The lecture takes γ = 1. For γ < 1 the gradient of J = E[Σₜ γᵗ Rₜ₊₁] is
+# The lecture takes γ = 1. For γ < 1 the gradient of 𝒥 = E[Σₜ γᵗ Rₜ₊₁] is
 # E[Σₜ γᵗ Gₜ ∇log π_θ(Aₜ|Sₜ)]: `pgref.estimators.reinforce` keeps the γᵗ by default. Dropping
 # it (`discount_weighting=False`, as many implementations do) estimates
 #
 #     Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s)      (`pgref.exact.gamma_dropped_direction`),
 #
-# with n₁ the undiscounted visit counts — not ∇J. On the gridworld with γ = 0.9 both estimates
+# with n₁ the undiscounted visit counts — not ∇𝒥. On the gridworld with γ = 0.9 both estimates
 # are consistent with their own limits and far from each other's.
 
 # %%
@@ -149,7 +152,7 @@ grid_gradient = exact.policy_gradient(grid.mdp, grid_policy, theta_grid)
 dropped_direction = exact.gamma_dropped_direction(grid.mdp, grid_policy, theta_grid)
 cosine = grid_gradient @ dropped_direction / (np.linalg.norm(grid_gradient)
                                               * np.linalg.norm(dropped_direction))
-print(f"‖∇J‖ = {np.linalg.norm(grid_gradient):.3f}   ‖dropped‖ = "
+print(f"‖∇𝒥‖ = {np.linalg.norm(grid_gradient):.3f}   ‖dropped‖ = "
       f"{np.linalg.norm(dropped_direction):.3f}   angle = {np.degrees(np.arccos(cosine)):.1f}°")
 
 
@@ -162,9 +165,9 @@ def largest_z(estimate, reference):
 with_gamma = estimators.reinforce(grid_policy, theta_grid, grid_episodes, 0.9)
 without_gamma = estimators.reinforce(grid_policy, theta_grid, grid_episodes, 0.9,
                                      discount_weighting=False)
-print(f"with γᵗ   : largest |z| against ∇J {largest_z(with_gamma, grid_gradient):6.2f},"
+print(f"with γᵗ   : largest |z| against ∇𝒥 {largest_z(with_gamma, grid_gradient):6.2f},"
       f" against the dropped direction {largest_z(with_gamma, dropped_direction):6.2f}")
-print(f"without γᵗ: largest |z| against ∇J {largest_z(without_gamma, grid_gradient):6.2f},"
+print(f"without γᵗ: largest |z| against ∇𝒥 {largest_z(without_gamma, grid_gradient):6.2f},"
       f" against the dropped direction {largest_z(without_gamma, dropped_direction):6.2f}")
 assert largest_z(with_gamma, grid_gradient) < 5.0  # 33 components, ≈ 6e-7 each
 assert largest_z(without_gamma, dropped_direction) < 5.0
@@ -172,7 +175,7 @@ assert largest_z(without_gamma, grid_gradient) > 10.0
 
 # %% [markdown]
 # "Not the gradient of anything": a gradient field has a symmetric Jacobian (the Hessian).
-# Central differences of ∇J give a symmetric matrix; those of the γᵗ-dropped direction do not.
+# Central differences of ∇𝒥 give a symmetric matrix; those of the γᵗ-dropped direction do not.
 
 # %%
 hessian = central_difference(lambda th: exact.policy_gradient(grid.mdp, grid_policy, th),
@@ -185,7 +188,7 @@ def asymmetry(matrix):
     return np.abs(matrix - matrix.T).max() / np.abs(matrix).max()
 
 
-print(f"relative asymmetry: Hessian of J {asymmetry(hessian):.1e},"
+print(f"relative asymmetry: Hessian of 𝒥 {asymmetry(hessian):.1e},"
       f" Jacobian of the dropped direction {asymmetry(jacobian):.1e}")
 assert asymmetry(hessian) < 1e-6 < 1e-2 < asymmetry(jacobian)
 
@@ -193,12 +196,12 @@ assert asymmetry(hessian) < 1e-6 < 1e-2 < asymmetry(jacobian)
 # ## Learning the corridor with REINFORCE
 #
 # The per-step loop as written (`pgref.algorithms.REINFORCE`), with no baseline and with the
-# constant b = −12 ≈ J*, and the batch variant with a learned baseline v̂(s) = wᵀx(s)
+# constant b = −12 ≈ 𝒥*, and the batch variant with a learned baseline v̂(s) = wᵀx(s)
 # (`pgref.algorithms.REINFORCE_batch` with `pgref.algorithms.LinearValueBaseline`), all from
-# π(right) ≈ 0.25, against J* = −(6 + 4√2). The per-step PG_v1 of notebook 3 needed a step
+# π(right) ≈ 0.25, against 𝒥* = −(6 + 4√2). The per-step PG_v1 of notebook 3 needed a step
 # size 2.5 times smaller to stay stable, because its weights G(τ) are larger. Even so, a
 # fixed α can push π(right) so close to 0 or 1 that an episode never reaches the goal; the
-# loop then refuses the truncated episode, and such a run is reported as J = −∞.
+# loop then refuses the truncated episode, and such a run is reported as 𝒥 = −∞.
 
 # %%
 theta_0 = np.array([-0.55, 0.55])
@@ -225,14 +228,14 @@ def learn(run, seed):
 
 
 histories = {name: [learn(run, seed) for seed in seeds] for name, run in runs.items()}
-print(f"J(θ₀) = {exact.objective(mdp, policy, theta_0):.3f}   J* = {J_star:.3f}")
+print(f"𝒥(θ₀) = {exact.objective(mdp, policy, theta_0):.3f}   𝒥* = {J_star:.3f}")
 for name, runs_of_method in histories.items():
     final_J = np.array([-np.inf if history is None else history.objective[-1]
                         for history in runs_of_method])
     finished = final_J[np.isfinite(final_J)]
-    print(f"{name:<28} final J over seeds: {np.round(final_J, 2)}   "
+    print(f"{name:<28} final 𝒥 over seeds: {np.round(final_J, 2)}   "
           f"({final_J.size - finished.size} stopped: an episode hit max_steps)")
-    # From J(θ₀) ≈ J* − 7, the runs that finish gain at least 2 (most end within 2 of J*).
+    # From 𝒥(θ₀) ≈ 𝒥* − 7, the runs that finish gain at least 2 (most end within 2 of 𝒥*).
     assert finished.size and np.median(finished) > exact.objective(mdp, policy, theta_0) + 2.0
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
@@ -241,8 +244,8 @@ for index, (name, runs_of_method) in enumerate(histories.items()):
         continue  # counted in updates, not episodes
     curves = np.array([history.objective for history in runs_of_method if history])
     ax.plot(curves.mean(axis=0), color=f"C{index}", label=name)
-ax.axhline(J_star, color="k", ls="--", label="J*")
+ax.axhline(J_star, color="k", ls="--", label="𝒥*")
 ax.set_xlabel("episode")
-ax.set_ylabel("exact J(θ), mean over seeds")
+ax.set_ylabel("exact 𝒥(θ), mean over seeds")
 ax.legend()
 show(fig, "04_learning_curves")

@@ -18,7 +18,7 @@
 # gradient from the lens of Bellman" with its k-step visit probabilities φ(s→x, k), visit
 # counts n(s) and on-policy distribution μ(s). For a policy with non-zero probabilities,
 #
-#     ∇J(π_θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s)                           (blog, before "∝")
+#     ∇𝒥(π_θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s)                           (blog, before "∝")
 #             = (Σ_x n(x)) · E_{S∼d_π, A|S∼π_θ}{q_π(S, A) ∇log π_θ(A|S)}   (lecture, d_π = μ)
 #
 # Everything here is exact — linear solves in `pgref.exact` — except where a Monte-Carlo
@@ -35,9 +35,12 @@ import numpy as np
 import pgref
 from pgref import envs, estimators, exact
 from pgref.features import one_hot_state_features
+from pgref.figures.common import STYLE
 from pgref.notebooks import show
 from pgref.numerics import central_difference
 from pgref.rollout import sample_episodes
+
+plt.rcParams.update(STYLE)  # the figures' look, with a font that has 𝒥
 
 QUICK = os.environ.get("PGREF_QUICK") == "1"
 K = 3_000 if QUICK else 30_000
@@ -161,9 +164,9 @@ show(fig, "05_visit_counts")
 # %% [markdown]
 # ## Step 4: the theorem
 #
-# Putting the pieces together, ∇J = Σ_s h(s) ∇v(s) = Σ_x n(x) Δ(x), i.e.
+# Putting the pieces together, ∇𝒥 = Σ_s h(s) ∇v(s) = Σ_x n(x) Δ(x), i.e.
 #
-#     ∇J(π_θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s) = Σ_s n(s) Σ_a π_θ(a|s) q_π(s, a) ∇log π_θ(a|s).
+#     ∇𝒥(π_θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s) = Σ_s n(s) Σ_a π_θ(a|s) q_π(s, a) ∇log π_θ(a|s).
 #
 # `pgref.exact.policy_gradient` computes it (two linear solves and the score table); central
 # differences of `pgref.exact.objective` check it, and a REINFORCE estimate from K episodes
@@ -190,7 +193,7 @@ assert np.abs(z).max() < 5.0  # 33 identifiable components, ≈ 6e-7 each
 # %% [markdown]
 # ## The lecture's form: an expectation under d_π, and the factor Σ_x n(x)
 #
-# The lecture writes ∇J = E_{S∼d_π, A|S∼π}{q_π(S, A) ∇log π_θ(A|S)}; the blog writes "∝" at
+# The lecture writes ∇𝒥 = E_{S∼d_π, A|S∼π}{q_π(S, A) ∇log π_θ(A|S)}; the blog writes "∝" at
 # the same step. The two differ by the constant Σ_x n(x), the expected (discounted) episode
 # length: `pgref.exact.normalised_policy_gradient` returns both parts. Same direction,
 # different length — which is exactly what an average over time steps instead of episodes
@@ -204,14 +207,14 @@ print(f"Σ_x n(x) = {normalised.total_visits:.4f}")
 per_step_average = estimate.per_episode.sum(axis=0) / lengths.sum()
 print("E_{d_π}[q ∇log π]      :", normalised.expectation[show])
 print("average over time steps:", per_step_average[show])
-print("∇J                     :", gradient[show])
+print("∇𝒥                     :", gradient[show])
 
 # %% [markdown]
 # ## With discounting, and with a deep policy network
 #
 # With γ < 1, n(s) = Σₜ γᵗ Pr(Sₜ = s) carries the discount and the theorem holds unchanged.
 # And since it needs only ∇log π_θ — "to train a policy network, you only need the gradient of
-# the log likelihood" — the same function gives ∇J for the DPN (`pgref.MLPSoftmaxPolicy`,
+# the log likelihood" — the same function gives ∇𝒥 for the DPN (`pgref.MLPSoftmaxPolicy`,
 # scores by hand-written backpropagation), again matching finite differences.
 
 # %%

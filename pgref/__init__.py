@@ -8,7 +8,7 @@ Modules, in the order data flows: :mod:`~pgref.features` → :mod:`~pgref.polici
 :mod:`~pgref.exact` (with :mod:`~pgref.mdp` and :mod:`~pgref.envs`) → :mod:`~pgref.rollout` →
 :mod:`~pgref.estimators` → :mod:`~pgref.algorithms`; :mod:`~pgref.lqr` for the continuous
 moving particle; :mod:`~pgref.problems` for what every problem offers (γ, sampled episodes, and
-the exact J and ∇J where they exist); :mod:`~pgref.numerics` for the finite differences the tests
+the exact 𝒥 and ∇𝒥 where they exist); :mod:`~pgref.numerics` for the finite differences the tests
 check against.
 """
 

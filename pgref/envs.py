@@ -76,9 +76,9 @@ def short_corridor() -> Example:
     Every step pays −1. Right moves right and left moves left, except in state 1 where they are
     switched; moving left from state 0 stays there. With p = π(right) in every state,
 
-        J(p) = v_π(0) = 2(p − 2) / (p(1 − p)),
+        𝒥(p) = v_π(0) = 2(p − 2) / (p(1 − p)),
 
-    maximised at p* = 2 − √2 ≈ 0.586 with J* = −(6 + 4√2) ≈ −11.66, while p → 0 or 1 never
+    maximised at p* = 2 − √2 ≈ 0.586 with 𝒥* = −(6 + 4√2) ≈ −11.66, while p → 0 or 1 never
     reaches the goal. The softmax-linear policy gives p = σ(θ_right − θ_left).
     """
     #                       right left
@@ -118,7 +118,7 @@ def gridworld(width: int = 4, height: int = 3, *, start=(0, 0), goal=None, slip:
         probability 1 − slip + slip/4, each other direction with slip/4 (where two moves lead to
         the same cell, against a wall, their probabilities add).
     step_reward : float, default −1
-        The reward of every step, so J counts (minus) the expected number of steps to the goal.
+        The reward of every step, so 𝒥 counts (minus) the expected number of steps to the goal.
     gamma : float in [0, 1], default 1
 
     Returns
@@ -226,7 +226,7 @@ def bandit(means) -> Example:
 
     Notes
     -----
-    J(θ) = Σ_a π_θ(a) r(a) and ∇J(θ) = Σ_a r(a) ∇π_θ(a): the policy gradient theorem with
+    𝒥(θ) = Σ_a π_θ(a) r(a) and ∇𝒥(θ) = Σ_a r(a) ∇π_θ(a): the policy gradient theorem with
     n(0) = 1 and no dynamics.
     """
     means = _checks.finite_array("means", means, ndim=1)

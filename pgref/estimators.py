@@ -1,22 +1,22 @@
-r"""Monte-Carlo estimates of ∇J(θ) from K sampled episodes, and of the visit counts n(s), μ(s).
+r"""Monte-Carlo estimates of ∇𝒥(θ) from K sampled episodes, and of the visit counts n(s), μ(s).
 
 The three estimators are one sum with three choices of weight w_{k,t} on the score
 ∇ log π_θ(Aₜ[k]|Sₜ[k]) (lecture: "Training Policy Network: SGD", "REINFORCE"; blog: "causality
 trick"):
 
-    ∇̂J = 1/K Σₖ Σₜ w_{k,t} ∇ log π_θ(Aₜ[k]|Sₜ[k])
+    ∇̂𝒥 = 1/K Σₖ Σₜ w_{k,t} ∇ log π_θ(Aₜ[k]|Sₜ[k])
 
     pg_v1                    w_{k,t} = G(τ_k)                   the whole return, every step
     reinforce                w_{k,t} = γᵗ Gₜ[k]                  reward-to-go (causality)
     reinforce with baseline  w_{k,t} = γᵗ (Gₜ[k] − b(Sₜ[k]))     minus a baseline
 
-All three are unbiased for ∇J(θ) on episodes that end in a terminal state: the steps before t
+All three are unbiased for ∇𝒥(θ) on episodes that end in a terminal state: the steps before t
 do not depend on Aₜ (causality), and E[b(Sₜ) ∇ log π_θ(Aₜ|Sₜ) | Sₜ] = b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0.
 Each returns the per-episode terms too, so a standard error is one call away.
 
 Averaging is over episodes, 1/K Σₖ, as the lecture writes: the episodes are the i.i.d. samples.
 Dividing by the number of time steps Σₖ T_k instead (what a flattened batch of steps invites)
-estimates ∇J / E[T] rather than ∇J (with γ = 1, the lecture's normalised E_{S∼d_π}[q ∇ log π]
+estimates ∇𝒥 / E[T] rather than ∇𝒥 (with γ = 1, the lecture's normalised E_{S∼d_π}[q ∇ log π]
 of :func:`pgref.exact.normalised_policy_gradient`), weights long episodes more, and is not
 unbiased for finite K.
 """
@@ -328,7 +328,7 @@ def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
     Returns
     -------
     GradientEstimate
-        ``mean`` (n_params,), the estimate of ∇J(θ); ``per_episode`` (K, n_params), the term
+        ``mean`` (n_params,), the estimate of ∇𝒥(θ); ``per_episode`` (K, n_params), the term
         G(τ_k) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k]) of each episode.
 
     Raises
@@ -340,9 +340,9 @@ def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
     -----
     Lecture, "Training Policy Network: SGD" (the log-derivative trick, then Monte-Carlo):
 
-        ∇̂J(π_θ) = 1/K Σₖ G(τ_k) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k])
+        ∇̂𝒥(π_θ) = 1/K Σₖ G(τ_k) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k])
 
-    an unbiased estimate of ∇J(θ) = E_τ[G(τ) ∇ log p_π(τ)] for any γ ∈ [0, 1]. The average is
+    an unbiased estimate of ∇𝒥(θ) = E_τ[G(τ) ∇ log p_π(τ)] for any γ ∈ [0, 1]. The average is
     over the K episodes (the i.i.d. samples), not over their Σₖ T_k time steps.
     """
     theta = _checks.parameter_vector(theta, policy.n_params)
@@ -370,9 +370,9 @@ def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
         instance the exact v_π from :func:`pgref.exact.state_values`. No baseline changes the
         mean; a good one lowers the variance.
     discount_weighting : bool, default True
-        Keep the factor γᵗ (the gradient of J). ``False`` drops it, as many libraries do: when
+        Keep the factor γᵗ (the gradient of 𝒥). ``False`` drops it, as many libraries do: when
         γ < 1 that estimates a DIFFERENT vector, Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s)
-        (:func:`pgref.exact.gamma_dropped_direction`), which is not ∇J(θ) and in general not the
+        (:func:`pgref.exact.gamma_dropped_direction`), which is not ∇𝒥(θ) and in general not the
         gradient of any objective. With γ = 1 the two coincide.
     allow_truncated : bool, default False
         Accept episodes cut before a terminal state (biased: their returns are incomplete).
@@ -393,11 +393,11 @@ def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
     -----
     Lecture, "REINFORCE: First Official Algorithm" (Williams 1992); blog, "causality trick":
 
-        ∇̂J(π_θ) = 1/K Σₖ Σₜ γᵗ (Gₜ[k] − b(Sₜ[k])) ∇ log π_θ(Aₜ[k]|Sₜ[k])
+        ∇̂𝒥(π_θ) = 1/K Σₖ Σₜ γᵗ (Gₜ[k] − b(Sₜ[k])) ∇ log π_θ(Aₜ[k]|Sₜ[k])
 
     with Gₜ = Σ_{t′≥t} γ^{t′−t} R_{t′+1}. Replacing G(τ) of :func:`pg_v1` by γᵗ Gₜ drops the
     rewards earned before Aₜ, which Aₜ cannot influence; subtracting b(Sₜ) removes a term of
-    mean b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0. Both keep the mean ∇J(θ) and usually cut the variance. The
+    mean b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0. Both keep the mean ∇𝒥(θ) and usually cut the variance. The
     lecture's pseudocode writes Gₜ ∇ log π without γᵗ because it takes γ = 1. The average is over
     the K episodes, not over their Σₖ T_k time steps.
     """

@@ -161,13 +161,13 @@ class StateActionFeatures:
         features : array_like of shape (S, A, J), or callable
         n_actions, n_features : int, optional for a table, required for a callable
             A and J: read from a table (and then, if given, they must agree with it); a callable
-            must be given both, since the policy needs A and J before it sees a state.
+            must be given both, since the policy needs A and 𝒥 before it sees a state.
         """
         if callable(features):
             if n_actions is None or n_features is None:
                 raise ValueError(
                     "features is a callable, so n_actions and n_features must be given "
-                    "(the policy needs A and J before it sees a state)"
+                    "(the policy needs A and 𝒥 before it sees a state)"
                 )
             return cls(
                 features,

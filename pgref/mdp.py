@@ -224,13 +224,13 @@ class TabularMDP:
                                DEFAULT_MAX_STEPS if max_steps is None else max_steps)
 
     def objective(self, policy, theta) -> float:
-        r"""J(θ) = Σₛ p(s₀) v_π(s₀) by a linear solve: :func:`pgref.exact.objective`."""
+        r"""𝒥(θ) = Σₛ p(s₀) v_π(s₀) by a linear solve: :func:`pgref.exact.objective`."""
         from pgref.exact import objective
 
         return objective(self, policy, theta)
 
     def policy_gradient(self, policy, theta) -> np.ndarray:
-        r"""∇J(θ) by the policy gradient theorem: :func:`pgref.exact.policy_gradient`."""
+        r"""∇𝒥(θ) by the policy gradient theorem: :func:`pgref.exact.policy_gradient`."""
         from pgref.exact import policy_gradient
 
         return policy_gradient(self, policy, theta)

@@ -1,6 +1,6 @@
 r"""Central finite differences: the independent route that checks every hand-derived gradient.
 
-Used by the tests (scores against ``log_prob``, the theorem's ∇J against J) and by the exact
+Used by the tests (scores against ``log_prob``, the theorem's ∇𝒥 against 𝒥) and by the exact
 benchmark (the cost the theorem avoids).
 """
 

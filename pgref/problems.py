@@ -5,13 +5,13 @@ Every loop of :mod:`pgref.algorithms` takes a problem and asks it for two things
 discount γ, and K episodes sampled under π_θ (line 3 of the lecture's pseudocode, "Sample a
 trajectory with policy π_θ"). A problem with an exact objective — a tabular MDP (linear solves),
 the linear-quadratic problem (Lyapunov solves), the Gaussian bandit (closed form) — also gives
-J(θ) and ∇J(θ), which the loops record beside the sampled returns.
+𝒥(θ) and ∇𝒥(θ), which the loops record beside the sampled returns.
 
 =============================  ========================================================
-``pgref.TabularMDP``           exact J, ∇J by the policy gradient theorem (:mod:`pgref.exact`)
-``pgref.lqr.LinearQuadratic``  exact J, ∇J by Lyapunov solves (:mod:`pgref.lqr`)
+``pgref.TabularMDP``           exact 𝒥, ∇𝒥 by the policy gradient theorem (:mod:`pgref.exact`)
+``pgref.lqr.LinearQuadratic``  exact 𝒥, ∇𝒥 by Lyapunov solves (:mod:`pgref.lqr`)
 ``Problem``
-``pgref.lqr.GaussianBandit``   exact J, ∇J in closed form, one-step episodes
+``pgref.lqr.GaussianBandit``   exact 𝒥, ∇𝒥 in closed form, one-step episodes
 :class:`EnvProblem`            any Gymnasium-style environment, sampled only
 =============================  ========================================================
 """
@@ -58,8 +58,8 @@ class ExactProblem(Problem, Protocol):
 
     Notes
     -----
-    ``objective(policy, theta)`` → J(π_θ) = E[G(τ)], a float (lecture: "Training Policy Network:
-    J(π_θ) = E[v_π(S₀)]"); ``policy_gradient(policy, theta)`` → ∇J(θ), shape (n_params,).
+    ``objective(policy, theta)`` → 𝒥(π_θ) = E[G(τ)], a float (lecture: "Training Policy Network:
+    𝒥(π_θ) = E[v_π(S₀)]"); ``policy_gradient(policy, theta)`` → ∇𝒥(θ), shape (n_params,).
     """
 
     def objective(self, policy, theta) -> float: ...
@@ -83,7 +83,7 @@ class EnvProblem:
     Notes
     -----
     Sampling goes through :func:`pgref.rollout.sample_env_episodes`, one step at a time. There
-    is no exact J: a loop records NaN in its history's ``objective``.
+    is no exact 𝒥: a loop records NaN in its history's ``objective``.
     """
 
     env: object

@@ -394,7 +394,7 @@ def test_exact_ascent_refuses_bad_arguments_and_reports_divergence():
         alg.exact_gradient_ascent(problem.mdp, policy, THETA_0, alpha=0.1, n_updates=0)
     with pytest.raises(ValueError, match=r"theta must be a flat vector of shape \(2,\)"):
         alg.exact_gradient_ascent(problem.mdp, policy, [0.0], alpha=0.1, n_updates=1)
-    with pytest.raises(ValueError, match=r"problem must have an exact J and ∇J.*sample it"):
+    with pytest.raises(ValueError, match=r"problem must have an exact 𝒥 and ∇𝒥.*sample it"):
         alg.exact_gradient_ascent(EnvProblem(TabularEnv(problem.mdp)), policy, THETA_0, 0.1, 1)
     with pytest.raises(FloatingPointError, match=r"made θ non-finite.*lower alpha"):
         alg.gradient_ascent(None, lambda theta: np.full(2, 1e308), THETA_0, alpha=10.0,

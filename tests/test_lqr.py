@@ -45,7 +45,7 @@ def _matrix(draw, rows, cols, bound):
 
 @st.composite
 def stable_cases(draw):
-    """(problem, gain, variance) with n, d ∈ {1, 2} and √γ·ρ(A + BK) ≤ 0.9."""
+    """(problem, gain, variance) with n, d ∈ {1, 2} and √γ·ρ(A + BL) ≤ 0.9."""
     n = draw(st.integers(1, 2))
     d = draw(st.integers(1, 2))
     q_root, r_root, cov_root = (_matrix(draw, k, k, 1.0) for k in (n, d, n))
@@ -410,9 +410,9 @@ def test_unstable_closed_loop_raises_and_says_objective_is_minus_infinity():
     policy = lqr.linear_gaussian_policy(problem)
     theta = lqr.theta_for_gain(policy, 2.0 * np.eye(2))  # M = 1.2 I, √0.9·1.2 ≈ 1.14
     for compute in (lqr.objective, lqr.policy_gradient):
-        with pytest.raises(lqr.UnstableClosedLoopError, match=r"J = −∞.*√γ·ρ\(A \+ BK\) < 1"):
+        with pytest.raises(lqr.UnstableClosedLoopError, match=r"𝒥 = −∞.*√γ·ρ\(A \+ BL\) < 1"):
             compute(problem, policy, theta)
-    with pytest.raises(ValueError, match=r"√γ·ρ\(A \+ BK\) = 1.13842"):
+    with pytest.raises(ValueError, match=r"√γ·ρ\(A \+ BL\) = 1.13842"):
         lqr.sample_discounted_returns(problem, policy, theta, 10, 10, np.random.default_rng(0))
 
 

@@ -4,14 +4,14 @@ r"""Learning θ: the lecture's PG_v1 and REINFORCE loops, batch variants, exact 
 ``PG_v1``, ``REINFORCE``   the lecture's pseudocode: one θ update per step of each episode
 ``PG_v1_batch``,           K episodes, one estimate from :mod:`pgref.estimators`, one update
 ``REINFORCE_batch``
-``exact_gradient_ascent``  θ ← θ + α ∇J(θ) with the exact ∇J (tabular MDP, LQR, Gaussian bandit)
-``natural_gradient_ascent``  θ ← θ + α F⁺∇J, the exact natural gradient of a tabular MDP
-``History``                θ, J(θ), returns, ‖d‖ per update: what every loop returns
+``exact_gradient_ascent``  θ ← θ + α ∇𝒥(θ) with the exact ∇𝒥 (tabular MDP, LQR, Gaussian bandit)
+``natural_gradient_ascent``  θ ← θ + α F⁺∇𝒥, the exact natural gradient of a tabular MDP
+``History``                θ, 𝒥(θ), returns, ‖d‖ per update: what every loop returns
 =========================  ====================================================================
 
 Every loop is a plain function of the lecture's arguments — the problem, the policy, θ₀, α, the
 number of episodes (or updates) and an explicit ``rng`` — and works on any
-:class:`pgref.problems.Problem`. ``estimators.reinforce`` is the estimate of ∇J from K episodes;
+:class:`pgref.problems.Problem`. ``estimators.reinforce`` is the estimate of ∇𝒥 from K episodes;
 ``algorithms.REINFORCE`` is the loop that learns with it.
 """
 

@@ -1,7 +1,7 @@
-r"""Batch policy-gradient ascent: K episodes, one estimate ∇̂J, one update θ ← θ + α ∇̂J.
+r"""Batch policy-gradient ascent: K episodes, one estimate ∇̂𝒥, one update θ ← θ + α ∇̂𝒥.
 
 Lecture: "Training Policy Network: SGD" — sample K trajectories with π_θ, estimate
-∇̂J = 1/K Σₖ G(τₖ) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k]), update θ once. The estimates come from
+∇̂𝒥 = 1/K Σₖ G(τₖ) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k]), update θ once. The estimates come from
 :func:`pgref.estimators.pg_v1` and :func:`pgref.estimators.reinforce` (the estimate); these
 functions are the loops that use them.
 """
@@ -53,17 +53,17 @@ def PG_v1_batch(problem, policy, theta, alpha: float, n_updates: int, batch_size
     Returns
     -------
     History
-        θ and the exact J(θ) (NaN without one) after each update, ‖∇̂J‖ of each update, every
+        θ and the exact 𝒥(θ) (NaN without one) after each update, ‖∇̂𝒥‖ of each update, every
         episode's return G(τ) and length.
 
     Notes
     -----
     Lecture, "Training Policy Network: SGD":
 
-        θ ← θ + α ∇̂J(π_θ) = θ + (α/K) Σₖ G(τₖ) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k])
+        θ ← θ + α ∇̂𝒥(π_θ) = θ + (α/K) Σₖ G(τₖ) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k])
 
-    with ∇̂J from :func:`pgref.estimators.pg_v1`. Every score is taken at the θ the episodes
-    were sampled with, which makes ∇̂J unbiased for ∇J(θ); with K = 1 this is the lecture's
+    with ∇̂𝒥 from :func:`pgref.estimators.pg_v1`. Every score is taken at the θ the episodes
+    were sampled with, which makes ∇̂𝒥 unbiased for ∇𝒥(θ); with K = 1 this is the lecture's
     "single sample gradient" SGD step, not the per-step :func:`~pgref.algorithms.PG_v1`.
     """
     def estimate(theta, episodes):
@@ -157,8 +157,8 @@ def _batch_ascent(problem, policy, theta, alpha, n_updates, batch_size, rng, est
     recorder = Recorder(exact_objective(problem, policy), theta, step.floor, value_weights)
     for _update in range(n_updates):
         episodes = problem.sample_episodes(policy, theta, batch_size, rng, max_steps)
-        gradient = estimate(theta, episodes)                     # ∇̂J from K episodes
-        theta = step(theta, gradient)                            # θ ← θ + α ∇̂J
+        gradient = estimate(theta, episodes)                     # ∇̂𝒥 from K episodes
+        theta = step(theta, gradient)                            # θ ← θ + α ∇̂𝒥
         weights = after_update(episodes) if after_update is not None else None
         recorder.episodes(estimators.returns(episodes, problem.gamma), episodes.lengths)
         recorder.update(theta, np.linalg.norm(gradient), weights)

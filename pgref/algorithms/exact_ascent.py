@@ -1,8 +1,8 @@
-r"""Gradient ascent on the exact objective: θ ← θ + α ∇J(θ), with ∇J from linear solves.
+r"""Gradient ascent on the exact objective: θ ← θ + α ∇𝒥(θ), with ∇𝒥 from linear solves.
 
 The lecture's update (lecture: "Training Policy Network": "We can use gradient descent
 (ascent)") with the true gradient in place of a Monte-Carlo estimate: the noise-free reference
-every sampled loop is compared with. J and ∇J come from :mod:`pgref.exact` for a tabular MDP, from
+every sampled loop is compared with. 𝒥 and ∇𝒥 come from :mod:`pgref.exact` for a tabular MDP, from
 :mod:`pgref.lqr` for the linear-quadratic problem and the Gaussian bandit.
 """
 
@@ -23,11 +23,11 @@ Function = Callable[[np.ndarray], float]
 Gradient = Callable[[np.ndarray], np.ndarray]
 
 OUT_OF_REACH = (exact.PrecisionError, exact.NonTerminatingPolicyError)
-"""What the exact solvers raise where J is infinite or float64 cannot deliver it accurately."""
+"""What the exact solvers raise where 𝒥 is infinite or float64 cannot deliver it accurately."""
 
 
 class StepSizeError(ValueError):
-    """An ascent step left the region where J is finite and accurate in float64.
+    """An ascent step left the region where 𝒥 is finite and accurate in float64.
 
     Attributes
     ----------
@@ -45,7 +45,7 @@ class StepSizeError(ValueError):
 
 def _step_size_error(error: ValueError, alpha: float, update: int) -> StepSizeError:
     return StepSizeError(
-        f"update {update} with step size alpha = {alpha!r} moved θ to where J or its "
+        f"update {update} with step size alpha = {alpha!r} moved θ to where 𝒥 or its "
         f"direction cannot be computed (infinite, or not accurate in float64): {error} — "
         f"lower alpha, or stop after {update - 1} updates",
         alpha, update,
@@ -55,12 +55,12 @@ def _step_size_error(error: ValueError, alpha: float, update: int) -> StepSizeEr
 def gradient_ascent(objective: Function | None, direction: Gradient, theta, alpha: float,
                     n_updates: int, *, policy=None,
                     variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
-    r"""θ ← θ + α d(θ), ``n_updates`` times, for any direction d (∇J, a natural gradient, …).
+    r"""θ ← θ + α d(θ), ``n_updates`` times, for any direction d (∇𝒥, a natural gradient, …).
 
     Parameters
     ----------
     objective : callable or None
-        θ ↦ J(θ), recorded at every iterate (NaN when None).
+        θ ↦ 𝒥(θ), recorded at every iterate (NaN when None).
     direction : callable
         θ ↦ d(θ), shape (n_params,).
     theta : array_like, shape (n_params,)
@@ -78,17 +78,17 @@ def gradient_ascent(objective: Function | None, direction: Gradient, theta, alph
     Returns
     -------
     History
-        U + 1 iterates, J at each, ‖d(θᵢ)‖ for i < U; no episodes.
+        U + 1 iterates, 𝒥 at each, ‖d(θᵢ)‖ for i < U; no episodes.
 
     Raises
     ------
     FloatingPointError
         If an update makes θ non-finite (α too large).
     StepSizeError
-        If J or d at an updated θ raises :class:`pgref.exact.PrecisionError` or
-        :class:`pgref.exact.NonTerminatingPolicyError`: the step left the region where J is
+        If 𝒥 or d at an updated θ raises :class:`pgref.exact.PrecisionError` or
+        :class:`pgref.exact.NonTerminatingPolicyError`: the step left the region where 𝒥 is
         finite and accurate in float64. The message names α and the update; nothing is
-        recorded for that θ, so no recorded J is infinite, inaccurate or above J*.
+        recorded for that θ, so no recorded 𝒥 is infinite, inaccurate or above 𝒥*.
     """
     theta = (_checks.finite_array("theta", theta, ndim=1) if policy is None
              else _checks.parameter_vector(theta, policy.n_params)).copy()
@@ -96,7 +96,7 @@ def gradient_ascent(objective: Function | None, direction: Gradient, theta, alph
     n_updates = _checks.positive_int("n_updates", n_updates)
     variance_floor = _checks.positive_scalar("variance_floor", variance_floor)
     step = AscentStep(alpha, policy, variance_floor)
-    recorder = Recorder(objective, theta, step.floor)  # J(θ₀): its errors are the caller's
+    recorder = Recorder(objective, theta, step.floor)  # 𝒥(θ₀): its errors are the caller's
     for update in range(1, n_updates + 1):
         try:
             d = np.asarray(direction(theta), dtype=float)
@@ -111,7 +111,7 @@ def gradient_ascent(objective: Function | None, direction: Gradient, theta, alph
 
 def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, *,
                           variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
-    r"""Gradient ascent on the exact J: θ ← θ + α ∇J(θ).
+    r"""Gradient ascent on the exact 𝒥: θ ← θ + α ∇𝒥(θ).
 
     Parameters
     ----------
@@ -124,7 +124,7 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
     theta : array_like, shape (n_params,)
         θ₀.
     alpha : float
-        α > 0. For an L-smooth J, α ≤ 1/L makes J increase at every step.
+        α > 0. For an L-smooth 𝒥, α ≤ 1/L makes 𝒥 increase at every step.
     n_updates : int
         U ≥ 1.
     variance_floor : float
@@ -133,37 +133,37 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
     Returns
     -------
     History
-        θ and the exact J(θ) at U + 1 iterates, ‖∇J(θᵢ)‖ for i < U, the number of σ²
+        θ and the exact 𝒥(θ) at U + 1 iterates, ‖∇𝒥(θᵢ)‖ for i < U, the number of σ²
         projections.
 
     Raises
     ------
     pgref.lqr.UnstableClosedLoopError
-        On the linear-quadratic problem, if an update leaves a gain with √γ·ρ(A + BK) ≥ 1
-        (J = −∞ there): lower alpha.
+        On the linear-quadratic problem, if an update leaves a gain with √γ·ρ(A + BL) ≥ 1
+        (𝒥 = −∞ there): lower alpha.
     StepSizeError
-        On a tabular MDP, if an update moves θ where J is infinite or float64 cannot deliver it
+        On a tabular MDP, if an update moves θ where 𝒥 is infinite or float64 cannot deliver it
         to 1e−9 (a policy too close to deterministic): lower alpha.
 
     Notes
     -----
     Lecture, "Training Policy Network":
 
-        θ ← θ + α ∇J(π_θ)
+        θ ← θ + α ∇𝒥(π_θ)
 
-    with ∇J(π_θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s) (the policy gradient theorem,
+    with ∇𝒥(π_θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s) (the policy gradient theorem,
     :func:`pgref.exact.policy_gradient`) on a tabular MDP, and the Lyapunov-solve gradient of
     :func:`pgref.lqr.policy_gradient` on the linear-quadratic problem. On the linear-quadratic
-    problem with learned σ², ∂J/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) < 0 does not shrink as σ²
+    problem with learned σ², ∂𝒥/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) < 0 does not shrink as σ²
     falls, so σ² reaches the floor after finitely many steps and stays there (counted in
-    ``n_projections``); with log σ² the step in log σ² is α σ² ∂J/∂σ² = −α c σ² (c > 0 the
+    ``n_projections``); with log σ² the step in log σ² is α σ² ∂𝒥/∂σ² = −α c σ² (c > 0 the
     cost above), so each step multiplies σ² by exp(−α c σ²): σ² never reaches 0 and never
     needs the floor, but it falls only like σ²ₜ ≈ 1/(α c t), not geometrically (the per-step
     factor tends to 1).
     """
     if not isinstance(problem, ExactProblem):
         raise ValueError(
-            "problem must have an exact J and ∇J (a pgref.TabularMDP, a "
+            "problem must have an exact 𝒥 and ∇𝒥 (a pgref.TabularMDP, a "
             "pgref.lqr.LinearQuadraticProblem or a pgref.lqr.GaussianBandit); got "
             f"{type(problem).__name__}: sample it with PG_v1_batch or REINFORCE_batch instead"
         )

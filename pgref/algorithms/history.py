@@ -1,4 +1,4 @@
-r"""What a learning loop returns: θ, the exact J(θ), returns and gradient sizes, per update.
+r"""What a learning loop returns: θ, the exact 𝒥(θ), returns and gradient sizes, per update.
 
 Every loop of :mod:`pgref.algorithms` returns a :class:`History`; the figures plot its fields.
 """
@@ -23,11 +23,11 @@ class History(NamedTuple):
         the per-step loops (:func:`~pgref.algorithms.PG_v1`, :func:`~pgref.algorithms.REINFORCE`)
         update θ after every step of an episode and record θ at the end of each episode.
     objective : ndarray, shape (U + 1,)
-        The exact J(θ) at each recorded θ where the problem has one (tabular MDP, linear-
+        The exact 𝒥(θ) at each recorded θ where the problem has one (tabular MDP, linear-
         quadratic problem, Gaussian bandit); NaN where it has none (a Gymnasium environment).
     gradient_norms : ndarray, shape (U,)
-        ‖d‖ of the ascent direction d of each recorded update, θ ← θ + α d: the exact ∇J (or the
-        natural direction), the batch estimate ∇̂J, or for a per-step loop the sum over the
+        ‖d‖ of the ascent direction d of each recorded update, θ ← θ + α d: the exact ∇𝒥 (or the
+        natural direction), the batch estimate ∇̂𝒥, or for a per-step loop the sum over the
         episode's steps of the step directions (Σₜ G(τ) ∇ log π_θ(Aₜ|Sₜ) for PG_v1).
     episode_returns : ndarray, shape (E,)
         G(τ) = Σₜ γᵗ Rₜ₊₁ of every sampled episode, in order (empty for the exact loops).
@@ -68,7 +68,7 @@ class Recorder:
     Parameters
     ----------
     objective : callable or None
-        θ ↦ exact J(θ), or None (then J is recorded as NaN).
+        θ ↦ exact 𝒥(θ), or None (then 𝒥 is recorded as NaN).
     theta : ndarray, shape (n_params,)
         θ₀.
     variance_floor : float or None

@@ -1,5 +1,5 @@
 r"""The checks every sampled loop starts with (the problem, the policy, θ, α, rng), once, and the
-exact J a loop records where the problem has one."""
+exact 𝒥 a loop records where the problem has one."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def checked_loop_inputs(problem, policy, theta, alpha, rng) -> tuple[np.ndarray,
 
 
 def exact_objective(problem, policy):
-    """θ ↦ the exact J(θ) where the problem has one (recorded in a history), else None."""
+    """θ ↦ the exact 𝒥(θ) where the problem has one (recorded in a history), else None."""
     if isinstance(problem, ExactProblem):
         return lambda theta: problem.objective(policy, theta)
     return None

@@ -1,6 +1,6 @@
 r"""The natural policy gradient of a tabular MDP, beside the vanilla exact gradient.
 
-The natural gradient F(θ)⁺ ∇J(θ) (Kakade, 2001) measures a step by how much it changes the
+The natural gradient F(θ)⁺ ∇𝒥(θ) (Kakade, 2001) measures a step by how much it changes the
 policy rather than θ: F is the Fisher information of π_θ, weighted by the states' visit counts.
 For the tabular softmax it turns the gradient into the advantage table; on a bandit natural
 ascent converges geometrically where vanilla exact ascent converges at rate Θ(1/t) (Mei et al.,
@@ -54,8 +54,8 @@ def fisher_information(mdp: TabularMDP, policy, theta) -> np.ndarray:
     Notes
     -----
     Weighted by the discounted visit counts n(s) (:func:`pgref.exact.discounted_visits`), the
-    same weights as the policy gradient theorem's ∇J = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s), so
-    that F⁺∇J is free of the factor Σ_s n(s). The Fisher weighted by the on-policy
+    same weights as the policy gradient theorem's ∇𝒥 = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s), so
+    that F⁺∇𝒥 is free of the factor Σ_s n(s). The Fisher weighted by the on-policy
     distribution μ(s) = n(s)/Σn is F / Σ_s n(s); its natural gradient is Σ_s n(s) times this
     one's. For a softmax on one-hot (or shared-action) features F is singular: adding the same
     number to the preferences of every action of a state changes nothing, so F has the
@@ -105,7 +105,7 @@ def _reachable(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
 
 
 def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0) -> np.ndarray:
-    r"""The natural gradient w solving F(θ) w = ∇J(θ), shape (n_params,).
+    r"""The natural gradient w solving F(θ) w = ∇𝒥(θ), shape (n_params,).
 
     Parameters
     ----------
@@ -113,11 +113,11 @@ def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0
     policy : discrete policy over tabular states
     theta : array_like, shape (n_params,)
     damping : float, default 0
-        λ ≥ 0. With λ = 0, w = F⁺∇J, the minimum-norm solution: in closed form for the tabular
+        λ ≥ 0. With λ = 0, w = F⁺∇𝒥, the minimum-norm solution: in closed form for the tabular
         softmax (below); otherwise from the eigendecomposition F = V diag(λᵢ) Vᵀ, keeping the
         λᵢ > τ λ_max with τ = 1e3 · n_params · ε (the computed λᵢ are accurate to about
         n_params·ε·λ_max, so smaller ones are rounding noise and dividing by them returns
-        garbage). With λ > 0, w solves (F + λI) w = ∇J by ``np.linalg.solve``.
+        garbage). With λ > 0, w solves (F + λI) w = ∇𝒥 by ``np.linalg.solve``.
 
     Returns
     -------
@@ -126,13 +126,13 @@ def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0
     Raises
     ------
     pgref.exact.PrecisionError
-        If the advantages (tabular softmax) or ∇J and F cannot be computed to 1e−9 in float64.
+        If the advantages (tabular softmax) or ∇𝒥 and F cannot be computed to 1e−9 in float64.
 
     Notes
     -----
     Kakade (2001): the steepest-ascent direction when distance is measured by the Fisher
-    metric, w = F⁺ ∇J. For the tabular softmax (one-hot x(s, a)) and a state with n(s) > 0,
-    block s of F is n(s)(diag π_s − π_s π_sᵀ) and block s of ∇J is n(s) π_s ⊙ A_s, with A the
+    metric, w = F⁺ ∇𝒥. For the tabular softmax (one-hot x(s, a)) and a state with n(s) > 0,
+    block s of F is n(s)(diag π_s − π_s π_sᵀ) and block s of ∇𝒥 is n(s) π_s ⊙ A_s, with A the
     advantages q_π − v_π (:func:`pgref.exact.advantages`); since π_sᵀA_s = 0,
 
         w_{s,a} = A(s, a) − (1/|A|) Σ_b A(s, b)
@@ -147,7 +147,7 @@ def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0
     theta = _check_inputs(mdp, policy, theta)
     damping = _checks.finite_scalar("damping", damping)
     if damping < 0.0:
-        raise ValueError(f"damping must be ≥ 0 (λ in (F + λI) w = ∇J); got {damping!r}")
+        raise ValueError(f"damping must be ≥ 0 (λ in (F + λI) w = ∇𝒥); got {damping!r}")
     index = tabular_softmax_index(policy)
     if damping == 0.0 and index is not None:
         pi = policy.action_probs(theta)
@@ -171,7 +171,7 @@ def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0
 
 def natural_gradient_ascent(mdp: TabularMDP, policy, theta, alpha: float, n_updates: int,
                             damping: float = 0.0) -> History:
-    r"""θ ← θ + α F(θ)⁺ ∇J(θ), with the exact F and ∇J.
+    r"""θ ← θ + α F(θ)⁺ ∇𝒥(θ), with the exact F and ∇𝒥.
 
     Parameters
     ----------
@@ -189,26 +189,26 @@ def natural_gradient_ascent(mdp: TabularMDP, policy, theta, alpha: float, n_upda
     Returns
     -------
     History
-        θ and the exact J(θ) at U + 1 iterates; ``gradient_norms`` holds ‖F⁺∇J‖.
+        θ and the exact 𝒥(θ) at U + 1 iterates; ``gradient_norms`` holds ‖F⁺∇𝒥‖.
 
     Raises
     ------
     pgref.algorithms.StepSizeError
-        If an update moves θ where J or w cannot be computed to 1e−9 in float64 (named α).
+        If an update moves θ where 𝒥 or w cannot be computed to 1e−9 in float64 (named α).
 
     Notes
     -----
     For the tabular softmax the update is θ_{s,a} ← θ_{s,a} + α A(s, a) (up to a per-state
     shift), a soft policy iteration: π_{new}(a|s) ∝ π(a|s) exp(α A(s, a)), which never lowers
-    any v_π(s), hence never J, whatever α > 0 (Agarwal et al., 2021, Lemma 5.2); the recorded
-    J never falls by more than its rounding (tests/test_natural.py, 500 steps past
+    any v_π(s), hence never 𝒥, whatever α > 0 (Agarwal et al., 2021, Lemma 5.2); the recorded
+    𝒥 never falls by more than its rounding (tests/test_natural.py, 500 steps past
     π_min = 1e−300). On a bandit its sub-optimality gap falls geometrically, against Θ(1/t)
     for vanilla exact ascent (Mei et al., 2020).
     """
     theta = _check_inputs(mdp, policy, theta)
     damping = _checks.finite_scalar("damping", damping)
     if damping < 0.0:
-        raise ValueError(f"damping must be ≥ 0 (λ in (F + λI) w = ∇J); got {damping!r}")
+        raise ValueError(f"damping must be ≥ 0 (λ in (F + λI) w = ∇𝒥); got {damping!r}")
     return gradient_ascent(
         lambda th: exact.objective(mdp, policy, th),
         lambda th: natural_policy_gradient(mdp, policy, th, damping),

@@ -30,7 +30,7 @@ def PG_v1(problem, policy, theta, alpha: float, n_episodes: int, rng: np.random.
     ----------
     problem : pgref.problems.Problem
         Where the episodes come from: a TabularMDP, a linear-quadratic problem, a Gaussian
-        bandit or an EnvProblem; its exact J(θ), where it has one, is recorded.
+        bandit or an EnvProblem; its exact 𝒥(θ), where it has one, is recorded.
     policy : pgref.policies.Policy
     theta : array_like, shape (n_params,)
         θ₀.
@@ -51,7 +51,7 @@ def PG_v1(problem, policy, theta, alpha: float, n_episodes: int, rng: np.random.
     Returns
     -------
     History
-        θ and J(θ) after each episode, ‖Σₜ G(τ) ∇ log π_θ(Aₜ|Sₜ)‖ per episode, the returns.
+        θ and 𝒥(θ) after each episode, ‖Σₜ G(τ) ∇ log π_θ(Aₜ|Sₜ)‖ per episode, the returns.
 
     Notes
     -----
@@ -113,7 +113,7 @@ def REINFORCE(problem, policy, theta, alpha: float, n_episodes: int, rng: np.ran
     Returns
     -------
     History
-        θ and J(θ) after each episode, ‖Σₜ γᵗ (Gₜ − b(Sₜ)) ∇ log π_θ(Aₜ|Sₜ)‖ per episode, the
+        θ and 𝒥(θ) after each episode, ‖Σₜ γᵗ (Gₜ − b(Sₜ)) ∇ log π_θ(Aₜ|Sₜ)‖ per episode, the
         returns, and the baseline's weights w after each episode when it is learned.
 
     Notes
@@ -133,7 +133,7 @@ def REINFORCE(problem, policy, theta, alpha: float, n_episodes: int, rng: np.ran
 
         θ ← θ + α γᵗ (Gₜ − b(Sₜ)) ∇ log π_θ(Aₜ|Sₜ)
 
-    whose expected direction is ∇J. Without γᵗ the direction is not the gradient of any
+    whose expected direction is ∇𝒥. Without γᵗ the direction is not the gradient of any
     objective when γ < 1 (:func:`pgref.exact.gamma_dropped_direction`). With a learned
     baseline, each step first moves w ← w + α_w (Gₜ − v̂(Sₜ)) x(Sₜ) (no γᵗ), then θ with the
     same δ = Gₜ − v̂(Sₜ) (Sutton & Barto, "REINFORCE with Baseline").

@@ -17,7 +17,7 @@ def loglog_slope(steps, values) -> float:
     steps : array_like, shape (N,)
         t > 0, e.g. update numbers.
     values : array_like, shape (N,)
-        y > 0, e.g. the sub-optimality gaps J* − J(θₜ).
+        y > 0, e.g. the sub-optimality gaps 𝒥* − 𝒥(θₜ).
 
     Returns
     -------
@@ -28,9 +28,9 @@ def loglog_slope(steps, values) -> float:
     -----
     Mei et al. (2020), "On the global convergence rates of softmax policy gradient methods",
     prove that exact softmax policy gradient with a constant step converges as
-    J* − J(θₜ) = O(1/t), with problem-dependent constants, and that no faster rate holds in
+    𝒥* − 𝒥(θₜ) = O(1/t), with problem-dependent constants, and that no faster rate holds in
     general; where the gap behaves as c/t, the log-log slope tends to −1. (The limit of
-    t·(J* − J(θₜ)) on a bandit, k/((k + 1)α), is pgref's own gradient-flow derivation, checked in
+    t·(𝒥* − 𝒥(θₜ)) on a bandit, k/((k + 1)α), is pgref's own gradient-flow derivation, checked in
     ``tests/test_natural.py``.)
     """
     steps = _checks.finite_array("steps", steps, ndim=1)

@@ -109,7 +109,7 @@ def run(quick: bool = False) -> list[str]:
     -------
     lines : list of str
         A description of the set-up, then two Markdown tables. The first: S, the theorem's
-        time, the time of one pass of finite differences (2·dim θ evaluations of J), their
+        time, the time of one pass of finite differences (2·dim θ evaluations of 𝒥), their
         ratio, and max|∇J_theorem − ∇J_FD| / max|∇J_theorem|. The second: S, the theorem's
         time, the time of two ``np.linalg.solve`` calls of the same size, their ratio (the goal
         is ≤ 1.2 for S ≥ 1000), and the time of the accurate path (GTH elimination with three
@@ -120,7 +120,7 @@ def run(quick: bool = False) -> list[str]:
     -----
     The policy gradient theorem (lecture: "Policy Gradient Theorem"; blog: "Policy gradient
     from the lens of Bellman") needs v_π and n — two O(S³) solves — whatever dim θ is; central
-    differences need 2·dim θ evaluations of J, each one O(S³) solve. The ratio therefore tends
+    differences need 2·dim θ evaluations of 𝒥, each one O(S³) solve. The ratio therefore tends
     to about dim θ as the solves dominate. dim θ is kept at 8 (a softmax-linear policy on 8
     random features) so that finite differences stay affordable at S in the thousands; with
     tabular features dim θ = S·A and the ratio would grow with S.
@@ -139,8 +139,8 @@ def run(quick: bool = False) -> list[str]:
     _row(QUICK_SIZES[0], np.random.default_rng(1))  # warm-up: imports, BLAS threads
     rows = {n: _row(n, rng, accurate=n in accurate_sizes) for n in sizes}
     lines = [
-        "Exact ∇J: policy gradient theorem (2 certified linear solves) vs central finite "
-        f"differences of J (2·dim θ = {2 * N_FEATURES} solves) and vs 2 bare np.linalg.solve",
+        "Exact ∇𝒥: policy gradient theorem (2 certified linear solves) vs central finite "
+        f"differences of 𝒥 (2·dim θ = {2 * N_FEATURES} solves) and vs 2 bare np.linalg.solve",
         f"random episodic MDPs (γ = 1, A = {N_ACTIONS}, one terminal state, exit probability "
         f"≥ 0.02 per step); softmax-linear policy on J = {N_FEATURES} random features "
         f"(dim θ = {N_FEATURES}); times: best of {REPEATS} alternating runs (fewer once a "

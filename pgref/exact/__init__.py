@@ -3,7 +3,7 @@ r"""Exact policy evaluation and the exact policy gradient of a tabular MDP, by l
 For a policy table π (S, A) — or a policy and its θ — this module computes every quantity of the
 lecture's and the blog's derivation with no sampling at all: P_π and r_π, v_π, q_π and the
 advantages, the blog's k-step visitation φ(s→x, k), expected visit counts n(s) and on-policy
-distribution μ(s), the objective J(θ) and its gradient ∇J(θ) by the policy gradient theorem.
+distribution μ(s), the objective 𝒥(θ) and its gradient ∇𝒥(θ) by the policy gradient theorem.
 These are the true values that every Monte-Carlo estimate in pgref is tested against.
 
 Conventions (see DESIGN.md): terminal states are absorbing with zero reward and value 0, and the
@@ -11,8 +11,8 @@ two linear systems are solved on the non-terminal block only. With γ = 1 a poli
 episodes with probability 1; this is checked on the graph of P_π before solving, and a
 :class:`NonTerminatingPolicyError` names the states that cannot reach a terminal state.
 
-Accuracy: every value returned has relative error ≤ 1e−9 (‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞; for ∇J against
-the larger of ‖∇J‖_∞ and the size of the theorem's terms), certified by a bound computed with
+Accuracy: every value returned has relative error ≤ 1e−9 (‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞; for ∇𝒥 against
+the larger of ‖∇𝒥‖_∞ and the size of the theorem's terms), certified by a bound computed with
 it, or the call raises :class:`PrecisionError` — only where the answer is beyond float64 (above
 ~1.8e308, or dependent on probabilities below ~1e−300). Near-deterministic policies are solved
 accurately: the exit mass of each state is taken from π and p directly, never as 1 − Σ, and the

@@ -92,7 +92,7 @@ def accurately_if_needed(compute, n: int):
     r"""``compute(False)``; if its certificate fails, ``compute(True)`` (GTH) where that can help.
 
     LAPACK's error bound is normwise, ‖M⁻¹‖·O(ε)·‖x‖; quantities built from differences of
-    values (q, A, ∇J) near γ = 1 need GTH's smaller entrywise bound, affordable for small n
+    values (q, A, ∇𝒥) near γ = 1 need GTH's smaller entrywise bound, affordable for small n
     (:func:`pgref.exact.solver.accurate_path_helps`).
     """
     try:

@@ -13,7 +13,7 @@ It raises where the answer is beyond float64 — a value above about 1.8e308, or
 on action probabilities below about 1e−300, as for the short corridor beyond
 |θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in two stated corner cases:
 chains of more than about 130 non-terminal states too close to singular for LAPACK's bound, and,
-rarely, γ near 1 with a near-deterministic policy, where ∇J's differences q(s, a) − q(s, b) are
+rarely, γ near 1 with a near-deterministic policy, where ∇𝒥's differences q(s, a) − q(s, b) are
 small against v. NaN, ±inf or a wrong sign are never returned.
 """
 
@@ -402,7 +402,7 @@ def on_policy_distribution(mdp: TabularMDP, pi) -> np.ndarray:
     -----
     Blog, "n(s) recursion" and what follows: μ(s) = n(s) / Σₓ n(x), the fraction of (discounted)
     time spent in s. Lecture, "Policy Gradient Theorem": at γ = 1 this is the d_π of
-    ∇J = E_{S∼d_π}[…]. At γ < 1 the lecture's d_π ("the average marginal distribution of
+    ∇𝒥 = E_{S∼d_π}[…]. At γ < 1 the lecture's d_π ("the average marginal distribution of
     states", reached by unrolling ∇q with the γ dropped) is n₁/Σn₁ instead
     (:func:`undiscounted_visits`), and states sampled along trajectories follow n₁, not μ. The
     normaliser Σₓ n(x) ≥ 1 since every episode starts in a non-terminal state.

@@ -291,7 +291,7 @@ class BaselineVariances(NamedTuple):
         b*ᵢ, the constant that minimises the variance of component i (0 where the component's
         score sum is identically 0 and every b is optimal).
     none, objective, values, optimal : ndarray, shape (n_params,)
-        Var[Xᵢ] with no baseline, with the constant J(θ), with the state baseline v_π(s), and
+        Var[Xᵢ] with no baseline, with the constant 𝒥(θ), with the state baseline v_π(s), and
         with b*ᵢ. The variance reduction of a baseline is ``none − <that field>``.
     """
 
@@ -346,7 +346,7 @@ def optimal_constant_baseline(mdp: TabularMDP, policy, theta,
 
         Var[X₀ᵢ − b Yᵢ] = Var[X₀ᵢ] − 2b E[X₀ᵢ Yᵢ] + b² E[Yᵢ²],   b*ᵢ = E[X₀ᵢ Yᵢ] / E[Yᵢ²],
 
-    a return average weighted by the squared score sum: neither J(θ) nor v_π in general. Both
+    a return average weighted by the squared score sum: neither 𝒥(θ) nor v_π in general. Both
     moments come from the recursions of :func:`estimator_covariance`.
     """
     return baseline_variances(mdp, policy, theta, discount_weighting).optimal_baseline
@@ -354,7 +354,7 @@ def optimal_constant_baseline(mdp: TabularMDP, policy, theta,
 
 def baseline_variances(mdp: TabularMDP, policy, theta,
                        discount_weighting: bool = True) -> BaselineVariances:
-    r"""Var of each component of REINFORCE's per-episode term: no baseline, J(θ), v_π, b*.
+    r"""Var of each component of REINFORCE's per-episode term: no baseline, 𝒥(θ), v_π, b*.
 
     Parameters
     ----------
@@ -369,10 +369,10 @@ def baseline_variances(mdp: TabularMDP, policy, theta,
 
     Notes
     -----
-    The diagonals of :func:`estimator_covariance` with baseline None, J(θ) and v_π, and
+    The diagonals of :func:`estimator_covariance` with baseline None, 𝒥(θ) and v_π, and
     Var[X₀ᵢ] − (b*ᵢ)² E[Yᵢ²] for the optimum of :func:`optimal_constant_baseline`. The
-    optimum is at least as good as any constant, J(θ) included, component by component, and
-    J(θ) itself can be worse than no baseline for some components; a state baseline such as v_π
+    optimum is at least as good as any constant, 𝒥(θ) included, component by component, and
+    𝒥(θ) itself can be worse than no baseline for some components; a state baseline such as v_π
     can beat the optimum in every component on one problem and lose in every component on
     another.
     """

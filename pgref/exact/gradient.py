@@ -1,6 +1,6 @@
-r"""J(θ) and ∇J(θ) of a discrete policy π_θ over tabular states, exactly: the objective
-J(π_θ) = Σ_s p₀(s) v_π(s), the policy gradient theorem in its unnormalised form
-∇J(θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s), the lecture's E_{S∼d_π} form with the constant Σ_s n(s)
+r"""𝒥(θ) and ∇𝒥(θ) of a discrete policy π_θ over tabular states, exactly: the objective
+𝒥(π_θ) = Σ_s p₀(s) v_π(s), the policy gradient theorem in its unnormalised form
+∇𝒥(θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s), the lecture's E_{S∼d_π} form with the constant Σ_s n(s)
 it drops, and the direction Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s) that REINFORCE estimates when it
 drops the γᵗ. Each is the linear solves of :mod:`pgref.exact.chain` combined with the policy's
 score table ∇ log π_θ(a|s); no finite differences and no sampling.
@@ -51,7 +51,7 @@ class NormalisedPolicyGradient(NamedTuple):
         lecture's d_π at γ = 1).
     total_visits : float
         Σ_s n(s), the expected discounted number of steps per episode (1/(1 − γ) for a
-        continuing task). ∇J(θ) = ``total_visits * expectation``.
+        continuing task). ∇𝒥(θ) = ``total_visits * expectation``.
     """
 
     expectation: np.ndarray
@@ -80,11 +80,11 @@ def _policy_and_scores(mdp: TabularMDP, policy, theta) -> tuple[np.ndarray, np.n
     return pi, scores
 
 
-# -- J(θ) and ∇J(θ) ----------------------------------------------------------------------------
+# -- 𝒥(θ) and ∇𝒥(θ) ----------------------------------------------------------------------------
 
 
 def objective(mdp: TabularMDP, policy, theta) -> float:
-    r"""J(π_θ) = Σ_s p₀(s) v_π(s), the expected return of an episode.
+    r"""𝒥(π_θ) = Σ_s p₀(s) v_π(s), the expected return of an episode.
 
     Parameters
     ----------
@@ -94,11 +94,11 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
 
     Returns
     -------
-    J : float
+    𝒥 : float
 
     Notes
     -----
-    Lecture, "Training Policy Network": J(π_θ) = E_{S₀∼p}[v_π(S₀)] = E_{τ∼p_π}[G(τ)], with
+    Lecture, "Training Policy Network": 𝒥(π_θ) = E_{S₀∼p}[v_π(S₀)] = E_{τ∼p_π}[G(τ)], with
     G(τ) = Σₜ γᵗ Rₜ₊₁ (γ = 1 in the lecture).
     """
     check_mdp(mdp)
@@ -111,9 +111,9 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
     solved = chain(mdp, pi, mdp.gamma, "the values v_π")
     values = solve_values(mdp, solved)
     objective_value = float(mdp.initial @ values.x)
-    # J is a mean of v with weights p₀ ≥ 0: its error is at most ‖v̂ − v‖_∞ + rounding
+    # 𝒥 is a mean of v with weights p₀ ≥ 0: its error is at most ‖v̂ − v‖_∞ + rounding
     bound = values.bound + sum_rounding(mdp.n_states) * float(mdp.initial @ np.abs(values.x))
-    certify(solved, values, "the objective J", bound, abs(objective_value))
+    certify(solved, values, "the objective 𝒥", bound, abs(objective_value))
     return objective_value
 
 
@@ -188,7 +188,7 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
 
 
 def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
-    r"""∇J(θ), exactly, by the policy gradient theorem in its unnormalised form.
+    r"""∇𝒥(θ), exactly, by the policy gradient theorem in its unnormalised form.
 
     Parameters
     ----------
@@ -205,13 +205,13 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     NonTerminatingPolicyError
         With γ = 1, if some non-terminal state cannot reach a terminal state under π_θ.
     PrecisionError
-        If ∇J cannot be certified to 1e−9 relative (below).
+        If ∇𝒥 cannot be certified to 1e−9 relative (below).
 
     Notes
     -----
     Blog, "Policy gradient from the lens of Bellman":
 
-        ∇J(θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s),   ∇π_θ(a|s) = π_θ(a|s) ∇ log π_θ(a|s)
+        ∇𝒥(θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s),   ∇π_θ(a|s) = π_θ(a|s) ∇ log π_θ(a|s)
 
     (the log-derivative trick, lecture: "Log-Derivative Trick"), with n the discounted visit
     counts of :func:`discounted_visits`. Two linear solves (for v_π and for n) and the policy's
@@ -221,13 +221,13 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     Since Σ_a π(a|s) ∇ log π(a|s) = 0 the code sums Σ_s n(s) Σ_a π(a|s) A(s, a) ∇ log π(a|s),
     with the advantage written A(s, a) = Σ_b π(b|s)(q(s, a) − q(s, b)): near a deterministic
     policy, q − v and Σ_a q ∇π lose every digit, this form none. The result is certified:
-    ‖∇Ĵ − ∇J‖_∞ ≤ 1e−9 · max(‖∇J‖_∞, ‖G‖_∞), with G = Σ_s n(s) Σ_a π(a|s)|A(s, a)||∇ log π(a|s)|
+    ‖∇Ĵ − ∇𝒥‖_∞ ≤ 1e−9 · max(‖∇𝒥‖_∞, ‖G‖_∞), with G = Σ_s n(s) Σ_a π(a|s)|A(s, a)||∇ log π(a|s)|
     the size of the theorem's terms (cancellation between states below ε‖G‖ is beyond float64;
-    for the tabular softmax G and ∇J have the same size). Otherwise a PrecisionError.
+    for the tabular softmax G and ∇𝒥 have the same size). Otherwise a PrecisionError.
     """
     return accurately_if_needed(
         lambda accurate: _theorem_sum(_theorem_terms(mdp, policy, theta, accurate=accurate),
-                                      "∇J(θ)"), check_mdp(mdp).n_states)
+                                      "∇𝒥(θ)"), check_mdp(mdp).n_states)
 
 
 def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPolicyGradient:
@@ -242,19 +242,19 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
     Returns
     -------
     NormalisedPolicyGradient
-        ``expectation`` (n_params,) and ``total_visits`` (float), whose product is ∇J(θ).
+        ``expectation`` (n_params,) and ``total_visits`` (float), whose product is ∇𝒥(θ).
 
     Notes
     -----
-    Lecture, "Policy Gradient Theorem": ∇J ∝ E_{S∼d_π, A|S∼π}[q_π(S, A) ∇ log π_θ(A|S)].
-    Blog, the step to μ: ∇J = (Σₓ n(x)) Σ_s μ(s) Σ_a q_π(s, a) ∇π_θ(a|s). The lecture writes
+    Lecture, "Policy Gradient Theorem": ∇𝒥 ∝ E_{S∼d_π, A|S∼π}[q_π(S, A) ∇ log π_θ(A|S)].
+    Blog, the step to μ: ∇𝒥 = (Σₓ n(x)) Σ_s μ(s) Σ_a q_π(s, a) ∇π_θ(a|s). The lecture writes
     "=" and the blog "∝"; the factor is Σₓ n(x), the expected discounted episode length, so the
     two agree in direction and differ in length unless episodes last one step.
     """
     def compute(accurate: bool) -> NormalisedPolicyGradient:
         terms = _theorem_terms(mdp, policy, theta, accurate=accurate)
         total = float(terms.visits.sum())
-        return NormalisedPolicyGradient(_theorem_sum(terms, "∇J(θ)", total), total)
+        return NormalisedPolicyGradient(_theorem_sum(terms, "∇𝒥(θ)", total), total)
 
     return accurately_if_needed(compute, check_mdp(mdp).n_states)
 
@@ -285,7 +285,7 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
         E[Σₜ Gₜ ∇ log π_θ(Aₜ|Sₜ)] = Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s),
 
     with n₁ the undiscounted visits of :func:`undiscounted_visits` and q_γ the discounted
-    action values. It equals ∇J(θ) when γ = 1 and is in general not the gradient of any
+    action values. It equals ∇𝒥(θ) when γ = 1 and is in general not the gradient of any
     objective when γ < 1.
     """
     return accurately_if_needed(

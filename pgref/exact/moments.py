@@ -152,7 +152,7 @@ class ReturnVariance(NamedTuple):
     per_state : ndarray, shape (S,)
         σ²(s) = Var[G | S₀ = s]; 0 at terminal states.
     episode : float
-        Var[G(τ)] with S₀ ∼ p₀: Σ_s p₀(s) σ²(s) + Σ_s p₀(s) (v_π(s) − J)².
+        Var[G(τ)] with S₀ ∼ p₀: Σ_s p₀(s) σ²(s) + Σ_s p₀(s) (v_π(s) − 𝒥)².
     """
 
     per_state: np.ndarray

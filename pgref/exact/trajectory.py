@@ -1,8 +1,8 @@
 r"""The lecture's "average over all possible trajectories", computed by enumerating them.
 
-Lecture, "Log-Derivative Trick": J(π_θ) = Σ_τ g(τ) p_θ(τ) and
+Lecture, "Log-Derivative Trick": 𝒥(π_θ) = Σ_τ g(τ) p_θ(τ) and
 
-    ∇J(π_θ) = Σ_τ g(τ) ∇p_θ(τ) = Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ) = E_τ[G(τ) ∇log p_θ(τ)],
+    ∇𝒥(π_θ) = Σ_τ g(τ) ∇p_θ(τ) = Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ) = E_τ[G(τ) ∇log p_θ(τ)],
 
 with ∇log p_θ(τ) = Σₜ ∇log π_θ(Aₜ|Sₜ): the start distribution and the dynamics do not depend on
 θ. :func:`trajectory_form` writes these sums out over every trajectory of a small episodic MDP,
@@ -53,7 +53,7 @@ class TrajectoryForm(NamedTuple):
 
 def trajectory_form(mdp, policy, theta, tolerance: float = 1e-12,
                     max_trajectories: int = DEFAULT_MAX_TRAJECTORIES) -> TrajectoryForm:
-    r"""J, ∇J and the γᵗ-dropped direction as sums over every trajectory τ, enumerated.
+    r"""𝒥, ∇𝒥 and the γᵗ-dropped direction as sums over every trajectory τ, enumerated.
 
     Parameters
     ----------

@@ -35,6 +35,8 @@ STYLE = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
     "font.size": 10,
+    # DejaVu Sans lacks the lecture's 𝒥 (and other mathematical letters): STIX fills them in.
+    "font.family": ["DejaVu Sans", "STIXGeneral"],
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
@@ -42,7 +44,8 @@ STYLE = {
     "legend.fontsize": 9,
     "legend.framealpha": 0.9,
 }
-"""The matplotlib rc settings every figure is drawn under (:func:`pgref.figures.render`)."""
+"""The matplotlib rc settings every figure is drawn under (:func:`pgref.figures.render`); the
+notebooks draw under them too (``plt.rcParams.update(STYLE)``)."""
 
 METHOD_COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:green")
 """PG_v1 / G(τ), REINFORCE / Gₜ, a constant baseline, a state-dependent baseline."""
@@ -102,7 +105,7 @@ def draw_running_estimates(axes, counts, estimates, standard_errors, labels, col
 # -- The short corridor at θ₀ (figures monte_carlo, variance, short_corridor, discounting) -------
 
 CORRIDOR_THETA = np.array([-0.55, 0.55])
-"""θ₀ = [θ_right, θ_left]: π(right) = σ(−1.1) ≈ 0.25, well left of p* ≈ 0.59; J(θ₀) ≈ −18.7."""
+"""θ₀ = [θ_right, θ_left]: π(right) = σ(−1.1) ≈ 0.25, well left of p* ≈ 0.59; 𝒥(θ₀) ≈ −18.7."""
 
 ESTIMATOR_NAMES = (
     "PG_v1: G(τ)",

@@ -10,7 +10,7 @@ from pgref import estimators, exact, rollout
 from pgref.figures import common
 
 CAPTION = ("Discounting: on the short corridor with γ = 0.9, REINFORCE with the factor γᵗ "
-           "converges to ∇J, and without it to the different vector Σ_s n₁(s) Σ_a q_γ(s, a) "
+           "converges to ∇𝒥, and without it to the different vector Σ_s n₁(s) Σ_a q_γ(s, a) "
            "∇π_θ(a|s) (left); against γ, at this θ the two meet only at γ = 1 (right). "
            "They need not differ elsewhere: on a one-step task they agree for every γ, and on "
            "the corridor at θ = (1.5, 0) they meet again at γ ≈ 0.237.")
@@ -29,14 +29,14 @@ class DiscountingData(NamedTuple):
     running_standard_error: np.ndarray
     """Shape (2, C): their standard errors."""
     exact_gradient: np.ndarray
-    """Shape (2,): ∇J(θ₀) (:func:`pgref.exact.policy_gradient`)."""
+    """Shape (2,): ∇𝒥(θ₀) (:func:`pgref.exact.policy_gradient`)."""
     dropped_direction: np.ndarray
     """Shape (2,): the γᵗ-dropped direction Σ_s n₁(s) Σ_a q_γ(s, a) ∇π_θ(a|s)
     (:func:`pgref.exact.gamma_dropped_direction`)."""
     gammas: np.ndarray
     """Shape (G,): discounts for the right panel."""
     gradient_by_gamma: np.ndarray
-    """Shape (G,): ∂/∂θ_right of ∇J at θ₀ for each γ."""
+    """Shape (G,): ∂/∂θ_right of ∇𝒥 at θ₀ for each γ."""
     dropped_by_gamma: np.ndarray
     """Shape (G,): ∂/∂θ_right of the γᵗ-dropped direction at θ₀ for each γ."""
 
@@ -52,9 +52,9 @@ def discounting_data(quick: bool = False) -> DiscountingData:
     Notes
     -----
     Lecture, "REINFORCE: First Official Algorithm" writes θ ← θ + α Gₜ ∇ log π_θ(Aₜ|Sₜ) with
-    γ = 1. With γ < 1 the gradient of J = E[Σₜ γᵗ Rₜ₊₁] needs the factor γᵗ:
+    γ = 1. With γ < 1 the gradient of 𝒥 = E[Σₜ γᵗ Rₜ₊₁] needs the factor γᵗ:
 
-        ∇J = E[Σₜ γᵗ Gₜ ∇ log π_θ(Aₜ|Sₜ)] = Σ_s n(s) Σ_a q_γ(s, a) ∇π_θ(a|s),
+        ∇𝒥 = E[Σₜ γᵗ Gₜ ∇ log π_θ(Aₜ|Sₜ)] = Σ_s n(s) Σ_a q_γ(s, a) ∇π_θ(a|s),
 
     with n(s) = Σₜ γᵗ Pr(Sₜ = s). Without γᵗ the estimate converges to Σ_s n₁(s) Σ_a q_γ(s, a)
     ∇π_θ(a|s), n₁ the undiscounted visits: another vector, in general the gradient of no
@@ -101,7 +101,7 @@ def draw_discounting(data: DiscountingData, figure: Figure) -> None:
                                   data.running_standard_error, labels, colours,
                                   centre=[gradient, dropped], from_count=30)
     left.axhline(gradient, color=common.EXACT_COLOUR, linestyle="--",
-                 label=f"∂J/∂θ_right = {common.number(gradient)} (exact)")
+                 label=f"∂𝒥/∂θ_right = {common.number(gradient)} (exact)")
     left.axhline(dropped, color=colours[1], linestyle=":",
                  label=f"γᵗ-dropped direction = {common.number(dropped)} (exact)")
     left.set(ylabel="REINFORCE estimate, ∂/∂θ_right",
@@ -109,7 +109,7 @@ def draw_discounting(data: DiscountingData, figure: Figure) -> None:
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8.5)
 
     right.plot(data.gammas, data.gradient_by_gamma, color=common.EXACT_COLOUR,
-               label="∂J/∂θ_right (with γᵗ)")
+               label="∂𝒥/∂θ_right (with γᵗ)")
     right.plot(data.gammas, data.dropped_by_gamma, color=colours[1], linestyle=":",
                linewidth=2.0, label="γᵗ-dropped direction: Σ_s n₁(s) Σ_a q_γ(s, a) ∂π_θ(a|s)")
     right.axvline(data.gamma, color="grey", linewidth=1.0, label=f"γ = {data.gamma:g} (left)")

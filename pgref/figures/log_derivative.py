@@ -1,4 +1,4 @@
-r"""Figure ``log_derivative``: the log-derivative trick ∇J = E_τ[G(τ) ∇log p_θ(τ)], and
+r"""Figure ``log_derivative``: the log-derivative trick ∇𝒥 = E_τ[G(τ) ∇log p_θ(τ)], and
 E[∇ log π_θ(A|s)] = 0 (lecture: "Log-Derivative Trick")."""
 
 from typing import NamedTuple
@@ -13,7 +13,7 @@ from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
 
 CAPTION = ("The log-derivative trick: on a small MDP whose every trajectory can be listed, "
            "the Monte-Carlo average of G(τ) ∇log p_θ(τ) over K sampled episodes tends to "
-           "∇J = Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ), summed over all τ (left); the sample mean of the "
+           "∇𝒥 = Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ), summed over all τ (left); the sample mean of the "
            "score ∇ log π_θ(A|s) over N sampled actions tends to E[∇ log π_θ] = Σ_a ∇π_θ(a|s) "
            "= 0, within ±2 standard errors, for a softmax over four actions and for a Gaussian "
            "N(θ, σ²) (∂/∂θ, ∂/∂σ²) (middle, right).")
@@ -76,7 +76,7 @@ def log_derivative_data(quick: bool = False) -> LogDerivativeData:
     softmax over four actions and for the Gaussian N(θ, σ²) with learned σ², whose scores are
     (A − θ)/σ² and ((A − θ)² − σ²)/(2σ⁴). Applied to f = p_θ(τ), the trick itself:
 
-        ∇J = Σ_τ g(τ) ∇p_θ(τ) = Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ) = E_τ[G(τ) Σₜ ∇log π_θ(Aₜ|Sₜ)],
+        ∇𝒥 = Σ_τ g(τ) ∇p_θ(τ) = Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ) = E_τ[G(τ) Σₜ ∇log π_θ(Aₜ|Sₜ)],
 
     on :func:`pgref.envs.layered_mdp` (three states that only move forward, two actions, two
     features), summed over every trajectory by :func:`pgref.exact.trajectory_form` and averaged
@@ -137,20 +137,20 @@ def _draw_running_means(axes, counts, running, scores, labels, title) -> None:
 
 
 def draw_log_derivative(data: LogDerivativeData, figure: Figure) -> None:
-    """The trick's Monte-Carlo average converging to the enumerated ∇J; running means of
+    """The trick's Monte-Carlo average converging to the enumerated ∇𝒥; running means of
     softmax and Gaussian scores converging to E[∇ log π] = 0."""
     trick, left, right = figure.subplots(1, 3)
     colours = ["C0", "C1"]
     common.draw_running_estimates(
         trick, data.episode_counts, data.trick_running_mean.T,
         data.trick_running_standard_error.T,
-        [f"∂J/∂θ{str(i + 1).translate(_SUBSCRIPTS)}: 1/K Σₖ G(τₖ) ∇log p_θ(τₖ)" for i in range(2)],
+        [f"∂𝒥/∂θ{str(i + 1).translate(_SUBSCRIPTS)}: 1/K Σₖ G(τₖ) ∇log p_θ(τₖ)" for i in range(2)],
         colours, data.trick_enumerated_gradient, from_count=100)
     for value, colour in zip(data.trick_enumerated_gradient, colours, strict=True):
         trick.axhline(value, color=colour, linestyle="--", linewidth=1.0)
     trick.plot([], [], color="grey", linestyle="--",
                label=f"Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ), {data.trick_n_trajectories} trajectories")
-    trick.set(ylabel="∂J/∂θᵢ", title="∇J = E_τ[G(τ) ∇log p_θ(τ)] on a 3-state layered MDP:\n"
+    trick.set(ylabel="∂𝒥/∂θᵢ", title="∇𝒥 = E_τ[G(τ) ∇log p_θ(τ)] on a 3-state layered MDP:\n"
               "sampled (95% band) and summed over every τ")
     trick.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1)
     labels = [f"∂/∂θ{str(a).translate(_SUBSCRIPTS)}, π_θ(a = {a}|s) = {p:.2f}"

@@ -1,4 +1,4 @@
-r"""Figure ``monte_carlo``: Monte-Carlo estimates of ∇J on the short corridor against K.
+r"""Figure ``monte_carlo``: Monte-Carlo estimates of ∇𝒥 on the short corridor against K.
 
 Lecture: "Training Policy Network: SGD", "REINFORCE"; blog: "causality trick".
 """
@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from pgref import algorithms, exact, rollout
 from pgref.figures import common
 
-CAPTION = ("Monte-Carlo estimates of ∇J on the short corridor (γ = 1, π(right) ≈ 0.25) from K "
-           "episodes: one run of each estimator against the exact ∂J/∂θ_right (left), and the "
+CAPTION = ("Monte-Carlo estimates of ∇𝒥 on the short corridor (γ = 1, π(right) ≈ 0.25) from K "
+           "episodes: one run of each estimator against the exact ∂𝒥/∂θ_right (left), and the "
            "RMS error over independent runs against K on log-log axes, on the lines "
            "√(tr Cov/K) of slope −1/2 (right).")
 
@@ -25,13 +25,13 @@ class MonteCarloData(NamedTuple):
     counts: np.ndarray
     """Integers, shape (C,): the numbers of episodes K (log-spaced, from 2)."""
     exact_gradient: np.ndarray
-    """Shape (2,): ∇J(θ₀) from :func:`pgref.exact.policy_gradient`."""
+    """Shape (2,): ∇𝒥(θ₀) from :func:`pgref.exact.policy_gradient`."""
     running_estimate: np.ndarray
     """Shape (M, C): ∂/∂θ_right of each estimate from the first K episodes of repetition 0."""
     running_standard_error: np.ndarray
     """Shape (M, C): its standard error s_K/√K."""
     rms_error: np.ndarray
-    """Shape (M, C): √(1/R Σᵣ ‖∇̂J_K⁽ʳ⁾ − ∇J‖²) over R independent repetitions."""
+    """Shape (M, C): √(1/R Σᵣ ‖∇̂J_K⁽ʳ⁾ − ∇𝒥‖²) over R independent repetitions."""
     per_episode_variance: np.ndarray
     """Shape (M,): tr Cov of one episode's term, pooled over all repetitions: the RMS error is
     √(tr Cov / K) for an unbiased estimator."""
@@ -46,7 +46,7 @@ class MonteCarloData(NamedTuple):
 
 
 def monte_carlo_data(quick: bool = False) -> MonteCarloData:
-    r"""Error of the three estimators of ∇J against the number of episodes K.
+    r"""Error of the three estimators of ∇𝒥 against the number of episodes K.
 
     Parameters
     ----------
@@ -55,9 +55,9 @@ def monte_carlo_data(quick: bool = False) -> MonteCarloData:
 
     Notes
     -----
-    Lecture, "Training Policy Network: SGD": ∇̂J = 1/K Σₖ G(τₖ) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k]);
+    Lecture, "Training Policy Network: SGD": ∇̂𝒥 = 1/K Σₖ G(τₖ) Σₜ ∇ log π_θ(Aₜ[k]|Sₜ[k]);
     lecture, "REINFORCE", and blog, "causality trick": Gₜ in place of G(τ); a baseline b(Sₜ)
-    subtracted from Gₜ. Each is a mean of K i.i.d. episode terms with mean ∇J, so its error is
+    subtracted from Gₜ. Each is a mean of K i.i.d. episode terms with mean ∇𝒥, so its error is
     √(tr Cov/K): a line of slope −1/2 on log-log axes, lower for a smaller per-episode variance.
     """
     mdp, policy = common.corridor()
@@ -91,7 +91,7 @@ def monte_carlo_data(quick: bool = False) -> MonteCarloData:
 
 
 def draw_monte_carlo(data: MonteCarloData, figure: Figure) -> None:
-    """Left: one run of each estimator against ∇J. Right: RMS error against K, log-log."""
+    """Left: one run of each estimator against ∇𝒥. Right: RMS error against K, log-log."""
     left, right = figure.subplots(1, 2)
     exact_component = data.exact_gradient[0]
     common.draw_running_estimates(left, data.counts, data.running_estimate,
@@ -99,8 +99,8 @@ def draw_monte_carlo(data: MonteCarloData, figure: Figure) -> None:
                                   common.ESTIMATOR_COLOURS, centre=exact_component,
                                   from_count=10)
     left.axhline(exact_component, color=common.EXACT_COLOUR, linestyle="--",
-                 label=f"exact ∂J/∂θ_right = {common.number(exact_component)}")
-    left.set(ylabel="estimate of ∂J/∂θ_right",
+                 label=f"exact ∂𝒥/∂θ_right = {common.number(exact_component)}")
+    left.set(ylabel="estimate of ∂𝒥/∂θ_right",
              title="One run of each estimator\n(band: 95% interval)")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8.5)
 
@@ -113,7 +113,7 @@ def draw_monte_carlo(data: MonteCarloData, figure: Figure) -> None:
                    linestyle="--")
     right.plot([], [], color="grey", linestyle="--", label="√(tr Cov / K): slope −1/2")
     right.set(xscale="log", yscale="log", xlabel="number of episodes K",
-              ylabel="RMS error ‖estimate − ∇J‖",
+              ylabel="RMS error ‖estimate − ∇𝒥‖",
               title=f"RMS error over {data.final_estimates.shape[1]} independent runs\n"
                     f"(slopes fitted for K ≥ {data.slope_from})")
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8.5)

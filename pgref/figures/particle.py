@@ -13,9 +13,9 @@ from pgref.figures import common
 from pgref.policies import GaussianPolicy
 
 CAPTION = ("The continuous moving particle (γ = 0.8) with a linear-Gaussian policy "
-           "a ∼ N(Ks, σ² I): positions under θ₀ and under the policy learned by REINFORCE "
-           "(left); the gain K and σ² over the updates, sampled (mean over seeds) and exact "
-           "ascent, against the Riccati gain K* and σ² → 0 (middle, right).")
+           "a ∼ N(Ls, σ² I): positions under θ₀ and under the policy learned by REINFORCE "
+           "(left); the gain L and σ² over the updates, sampled (mean over seeds) and exact "
+           "ascent, against the Riccati gain L* and σ² → 0 (middle, right).")
 
 
 class ParticleData(NamedTuple):
@@ -27,7 +27,7 @@ class ParticleData(NamedTuple):
     """a ∼ N(Θᵀs, σ² I), θ = [Θ row-major, log σ²] (:func:`pgref.lqr.linear_gaussian_policy`)."""
     gamma: float
     optimal_gain: np.ndarray
-    """Shape (2, 2): K* from :func:`pgref.lqr.optimal_gain` (the best σ² is 0: a = K*s)."""
+    """Shape (2, 2): L* from :func:`pgref.lqr.optimal_gain` (the best σ² is 0: a = L*s)."""
     alpha: float
     """α of both the sampled and the exact ascent."""
     batch_size: int
@@ -38,17 +38,17 @@ class ParticleData(NamedTuple):
     theta: np.ndarray
     """Shape (n_seeds, U + 1, 5): θ = [Θ row-major, log σ²] of REINFORCE_batch."""
     gain: np.ndarray
-    """Shape (n_seeds, U + 1, 2, 2): K = Θᵀ (:func:`pgref.lqr.gain_matrix`)."""
+    """Shape (n_seeds, U + 1, 2, 2): L = Θᵀ (:func:`pgref.lqr.gain_matrix`)."""
     variance: np.ndarray
     """Shape (n_seeds, U + 1): σ² (``policy.variance``)."""
     objective: np.ndarray
-    """Shape (n_seeds, U + 1): the exact J(θ) (``History.objective``)."""
+    """Shape (n_seeds, U + 1): the exact 𝒥(θ) (``History.objective``)."""
     exact_gain: np.ndarray
-    """Shape (U + 1, 2, 2): K under exact ascent θ ← θ + α ∇J."""
+    """Shape (U + 1, 2, 2): L under exact ascent θ ← θ + α ∇𝒥."""
     exact_variance: np.ndarray
     """Shape (U + 1,): σ² under exact ascent."""
     exact_objective: np.ndarray
-    """Shape (U + 1,): J under exact ascent."""
+    """Shape (U + 1,): 𝒥 under exact ascent."""
     initial_paths: np.ndarray
     """Shape (n_paths, H, 2): positions Sₜ of sampled episodes under θ₀."""
     learned_paths: np.ndarray
@@ -56,7 +56,7 @@ class ParticleData(NamedTuple):
 
 
 def particle_data(quick: bool = False) -> ParticleData:
-    r"""REINFORCE on the 2-D moving particle: the gain K → K*, σ² → 0; paths before and after.
+    r"""REINFORCE on the 2-D moving particle: the gain L → L*, σ² → 0; paths before and after.
 
     Parameters
     ----------
@@ -69,9 +69,9 @@ def particle_data(quick: bool = False) -> ParticleData:
     −(‖sₜ‖² + 0.1‖aₜ‖²), γ = 0.8, s₀ ∼ N(0, I)) with the policy of "Example: Gaussian",
     a ∼ N(Θᵀx(s), σ² I) on x(s) = s, learning θ and σ² (through log σ², which keeps σ² > 0).
     REINFORCE_batch with γᵗ and K = 100 episodes of H = 40 steps per update (γᴴ ≈ 1.3e-4 cut
-    off); exact ascent uses the Lyapunov-solve ∇J of :func:`pgref.lqr.policy_gradient`. The
-    optimal gain K* solves the discounted Riccati equation; the optimal σ² is 0, since
-    ∂J/∂σ² < 0 everywhere (:func:`pgref.lqr.objective`).
+    off); exact ascent uses the Lyapunov-solve ∇𝒥 of :func:`pgref.lqr.policy_gradient`. The
+    optimal gain L* solves the discounted Riccati equation; the optimal σ² is 0, since
+    ∂𝒥/∂σ² < 0 everywhere (:func:`pgref.lqr.objective`).
     """
     problem = lqr.moving_particle(dim=2, gamma=0.8, initial_mean=np.zeros(2),
                                   initial_cov=np.eye(2))
@@ -109,16 +109,16 @@ def particle_data(quick: bool = False) -> ParticleData:
     )
 
 
-_ENTRY_STYLE = {  # (i, j) of K → colour, label
-    (0, 0): ("tab:blue", "K₁₁"),
-    (1, 1): ("tab:cyan", "K₂₂"),
-    (0, 1): ("tab:orange", "K₁₂"),
-    (1, 0): ("tab:brown", "K₂₁"),
+_ENTRY_STYLE = {  # (i, j) of L → colour, label
+    (0, 0): ("tab:blue", "L₁₁"),
+    (1, 1): ("tab:cyan", "L₂₂"),
+    (0, 1): ("tab:orange", "L₁₂"),
+    (1, 0): ("tab:brown", "L₂₁"),
 }
 
 
 def draw_particle(data: ParticleData, figure: Figure) -> None:
-    """Paths before and after learning; K and σ² over the updates against K* and 0."""
+    """Paths before and after learning; L and σ² over the updates against L* and 0."""
     paths, gain, variance = figure.subplots(1, 3)
     for path in data.initial_paths:
         paths.plot(path[:, 0], path[:, 1], color="grey", alpha=0.5, linewidth=0.8)
@@ -128,9 +128,9 @@ def draw_particle(data: ParticleData, figure: Figure) -> None:
                markersize=3)
     paths.plot(data.initial_paths[:, 0, 0], data.initial_paths[:, 0, 1], "o", color="grey",
                markersize=3)
-    initial_gain = "0" if not data.exact_gain[0].any() else "K₀"
+    initial_gain = "0" if not data.exact_gain[0].any() else "L₀"
     paths.plot([], [], color="grey",
-               label=f"θ₀: K = {initial_gain}, σ² = {data.exact_variance[0]:g}")
+               label=f"θ₀: L = {initial_gain}, σ² = {data.exact_variance[0]:g}")
     paths.plot([], [], color="tab:blue", label="learned θ (seed 0)")
     paths.plot(0, 0, "*", color="tab:red", markersize=12, label="origin (reward 0)")
     paths.set(aspect="equal", xlabel="position s₁", ylabel="position s₂",
@@ -141,15 +141,15 @@ def draw_particle(data: ParticleData, figure: Figure) -> None:
     for (i, j), (colour, name) in _ENTRY_STYLE.items():
         gain.plot(data.updates, mean_gain[:, i, j], color=colour, label=f"{name} REINFORCE")
     gain.plot(data.updates, data.exact_gain[:, 0, 0], color=common.EXACT_COLOUR, linestyle="--",
-              label="K₁₁ = K₂₂, exact ascent")
+              label="L₁₁ = L₂₂, exact ascent")
     gain.plot(data.updates, data.exact_gain[:, 0, 1], color=common.EXACT_COLOUR, linestyle="-.",
-              label="K₁₂ = K₂₁, exact ascent")
+              label="L₁₂ = L₂₁, exact ascent")
     gain.axhline(data.optimal_gain[0, 0], color="tab:red", linewidth=1.0,
-                 label=f"K*₁₁ = K*₂₂ = {common.number(data.optimal_gain[0, 0])}; K*₁₂ = K*₂₁ = 0")
+                 label=f"L*₁₁ = L*₂₂ = {common.number(data.optimal_gain[0, 0])}; L*₁₂ = L*₂₁ = 0")
     gain.axhline(0.0, color="tab:red", linewidth=1.0)
     gain.set(xlabel=f"update ({data.batch_size} episodes per update)",
-             ylabel="gain entry (mean action a = K s)",
-             title=f"Gain K = Θᵀ (mean over {len(data.seeds)} seeds)")
+             ylabel="gain entry (mean action a = L s)",
+             title=f"Gain L = Θᵀ (mean over {len(data.seeds)} seeds)")
     gain.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8)
 
     spread = (data.variance.min(axis=0), data.variance.max(axis=0))
@@ -158,7 +158,7 @@ def draw_particle(data: ParticleData, figure: Figure) -> None:
                   label=f"REINFORCE (mean, range over {len(data.seeds)} seeds)")
     variance.plot(data.updates, data.exact_variance, color=common.EXACT_COLOUR, linestyle="--",
                   label="exact ascent")
-    variance.axhline(0.0, color="tab:red", linewidth=1.0, label="optimal σ² → 0 (a = K*s)")
+    variance.axhline(0.0, color="tab:red", linewidth=1.0, label="optimal σ² → 0 (a = L*s)")
     variance.set(xlabel=f"update (α = {data.alpha:g})", ylabel="σ² (variance, not σ)",
                  title="Policy variance σ² (learned as log σ²)")
     variance.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8)

@@ -11,9 +11,9 @@ from pgref.figures import common
 from pgref.policies import SoftmaxLinearPolicy
 
 CAPTION = ("Exact softmax policy gradient on a three-armed bandit: the sub-optimality gap "
-           "J* − J(θₜ) falls as O(1/t) under θ ← θ + α∇J, and geometrically under the natural "
+           "𝒥* − 𝒥(θₜ) falls as O(1/t) under θ ← θ + α∇𝒥, and geometrically under the natural "
            "gradient, by e^{−α(r* − r₂)} per step, followed far below float64's resolution of "
-           "J by summing Σ_a π_θ(a)(r* − r(a)) (left); t·(J* − J(θₜ)) levels off at "
+           "𝒥 by summing Σ_a π_θ(a)(r* − r(a)) (left); t·(𝒥* − 𝒥(θₜ)) levels off at "
            "k/((k + 1)α) (right).")
 
 
@@ -21,22 +21,22 @@ class RatesData(NamedTuple):
     r"""Data behind ``rates.png``."""
 
     means: np.ndarray
-    """Shape (A,): the bandit's expected rewards r(a); J* = max_a r(a)."""
+    """Shape (A,): the bandit's expected rewards r(a); 𝒥* = max_a r(a)."""
     alpha: float
     """α of both ascents."""
     steps: np.ndarray
     """Integers, shape (T + 1,): t = 0, 1, …, T."""
     vanilla_gap: np.ndarray
-    """Shape (T + 1,): J* − J(θₜ) under θ ← θ + α ∇J(θ)
+    """Shape (T + 1,): 𝒥* − 𝒥(θₜ) under θ ← θ + α ∇𝒥(θ)
     (:func:`pgref.algorithms.exact_gradient_ascent`)."""
     natural_gap: np.ndarray
-    """Shape (T_nat + 1,): J* − J(θₜ) = Σ_a π_θₜ(a) (r* − r(a)) under θ ← θ + α F⁺∇J(θ)
+    """Shape (T_nat + 1,): 𝒥* − 𝒥(θₜ) = Σ_a π_θₜ(a) (r* − r(a)) under θ ← θ + α F⁺∇𝒥(θ)
     (:func:`pgref.algorithms.natural_gradient_ascent`), summed from π_θₜ so that it stays
-    accurate far below float64's resolution of J itself (about 1e−16 J*)."""
+    accurate far below float64's resolution of 𝒥 itself (about 1e−16 𝒥*)."""
     n_suboptimal: int
     """k, the number of sub-optimal arms."""
     limit: float
-    """lim t·(J* − J(θₜ)) = k / ((k + 1) α) for vanilla ascent."""
+    """lim t·(𝒥* − 𝒥(θₜ)) = k / ((k + 1) α) for vanilla ascent."""
     late_slope: float
     """The log-log slope of the vanilla gap over t ≥ T/10
     (:func:`pgref.algorithms.loglog_slope`)."""
@@ -52,12 +52,12 @@ def rates_data(quick: bool = False) -> RatesData:
 
     Notes
     -----
-    With the exact gradient (lecture: "Training Policy Network", θ ← θ + α ∇J) a softmax policy
-    approaches a deterministic optimum at rate J* − J(θₜ) = O(1/t) (Mei et al., 2020, with
+    With the exact gradient (lecture: "Training Policy Network", θ ← θ + α ∇𝒥) a softmax policy
+    approaches a deterministic optimum at rate 𝒥* − 𝒥(θₜ) = O(1/t) (Mei et al., 2020, with
     problem-dependent constants), because ∇π_θ vanishes as π_θ saturates. On a bandit pgref's
-    own gradient-flow derivation gives t·(J* − J(θₜ)) → k / ((k + 1) α) (checked in
+    own gradient-flow derivation gives t·(𝒥* − 𝒥(θₜ)) → k / ((k + 1) α) (checked in
     ``tests/test_natural.py``; it is not a result of Mei et al.). The natural
-    gradient F⁺∇J (Kakade, 2001) moves θ by the advantages instead, and its gap falls
+    gradient F⁺∇𝒥 (Kakade, 2001) moves θ by the advantages instead, and its gap falls
     geometrically (Agarwal et al., 2021).
     """
     means = np.array([1.0, 0.6, 0.2])
@@ -82,27 +82,27 @@ def rates_data(quick: bool = False) -> RatesData:
 
 
 def draw_rates(data: RatesData, figure: Figure) -> None:
-    """Left: J* − J(θₜ) on log-log axes. Right: t·(J* − J(θₜ)) levelling off."""
+    """Left: 𝒥* − 𝒥(θₜ) on log-log axes. Right: t·(𝒥* − 𝒥(θₜ)) levelling off."""
     left, right = figure.subplots(1, 2)
     t = data.steps[1:]
-    left.plot(t, data.vanilla_gap[1:], color="tab:blue", label="vanilla: θ ← θ + α∇J")
+    left.plot(t, data.vanilla_gap[1:], color="tab:blue", label="vanilla: θ ← θ + α∇𝒥")
     natural_t = np.arange(data.natural_gap.size)
     shown = (natural_t > 0) & (data.natural_gap > 1e-300)  # past that, float64 underflows
     left.plot(natural_t[shown], data.natural_gap[shown], "o-", color="tab:orange",
-              markersize=3, label="natural: θ ← θ + α F⁺∇J")
+              markersize=3, label="natural: θ ← θ + α F⁺∇𝒥")
     left.plot(t, data.limit / t, color="grey", linestyle="--",
               label=f"k/((k + 1)α t) = {data.limit:.3g}/t")
-    left.set(xscale="log", yscale="log", xlabel="update t", ylabel="J* − J(θₜ)",
+    left.set(xscale="log", yscale="log", xlabel="update t", ylabel="𝒥* − 𝒥(θₜ)",
              title="Sub-optimality gap (late log-log slope "
                    f"{common.number(data.late_slope, '.3f')})")
     left.legend(loc="upper right")
 
-    right.plot(t, t * data.vanilla_gap[1:], color="tab:blue", label="vanilla: t·(J* − J(θₜ))")
+    right.plot(t, t * data.vanilla_gap[1:], color="tab:blue", label="vanilla: t·(𝒥* − 𝒥(θₜ))")
     right.axhline(data.limit, color="grey", linestyle="--",
                   label=f"gradient-flow limit k/((k + 1)α) = {data.limit:.3g},\n"
                         f"k = {data.n_suboptimal} sub-optimal arms")
     right.set(xscale="log", ylim=(0, 1.3 * np.max(t * data.vanilla_gap[1:])),
-              xlabel="update t", ylabel="t·(J* − J(θₜ))",
+              xlabel="update t", ylabel="t·(𝒥* − 𝒥(θₜ))",
               title="O(1/t): t times the gap levels off")
     right.legend(loc="lower right")
     means = ", ".join(f"{m:g}" for m in data.means)

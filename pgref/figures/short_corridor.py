@@ -12,10 +12,10 @@ from pgref import algorithms, exact
 from pgref.features import one_hot_state_features
 from pgref.figures import common
 
-CAPTION = ("The short corridor (Sutton & Barto, Example 13.1): the exact J(p) with p = π(right) "
-           "and its maximum (left); J(θ) after each episode of the lecture's PG_v1, REINFORCE "
+CAPTION = ("The short corridor (Sutton & Barto, Example 13.1): the exact 𝒥(p) with p = π(right) "
+           "and its maximum (left); 𝒥(θ) after each episode of the lecture's PG_v1, REINFORCE "
            "and REINFORCE with a learned baseline, mean ± 1 standard error over seeds, beside "
-           "exact ascent θ ← θ + α∇J taking one step per episode (right).")
+           "exact ascent θ ← θ + α∇𝒥 taking one step per episode (right).")
 
 
 class CorridorData(NamedTuple):
@@ -24,11 +24,11 @@ class CorridorData(NamedTuple):
     probabilities: np.ndarray
     """Shape (P,): p = π(right), the same in every state."""
     objective_by_probability: np.ndarray
-    """Shape (P,): J(p) from :func:`pgref.exact.objective` at θ = [log p, log(1 − p)]."""
+    """Shape (P,): 𝒥(p) from :func:`pgref.exact.objective` at θ = [log p, log(1 − p)]."""
     best_probability: float
     """The grid's maximiser p*."""
     best_objective: float
-    """J(p*)."""
+    """𝒥(p*)."""
     names: tuple[str, ...]
     """The M sampled methods."""
     alphas: np.ndarray
@@ -37,17 +37,17 @@ class CorridorData(NamedTuple):
     theta: np.ndarray
     """Shape (M, n_seeds, E + 1, 2): θ before the first episode and after each episode."""
     objective: np.ndarray
-    """Shape (M, n_seeds, E + 1): the exact J at each θ (``History.objective``)."""
+    """Shape (M, n_seeds, E + 1): the exact 𝒥 at each θ (``History.objective``)."""
     exact_alpha: float
-    """α of exact ascent, one step θ ← θ + α ∇J per episode."""
+    """α of exact ascent, one step θ ← θ + α ∇𝒥 per episode."""
     exact_theta: np.ndarray
     """Shape (E + 1, 2): θ of exact ascent."""
     exact_objective: np.ndarray
-    """Shape (E + 1,): J at those θ."""
+    """Shape (E + 1,): 𝒥 at those θ."""
 
 
 def short_corridor_data(quick: bool = False) -> CorridorData:
-    r"""J(p) of the short corridor, and learning curves of the lecture's loops over seeds.
+    r"""𝒥(p) of the short corridor, and learning curves of the lecture's loops over seeds.
 
     Parameters
     ----------
@@ -56,11 +56,11 @@ def short_corridor_data(quick: bool = False) -> CorridorData:
 
     Notes
     -----
-    Sutton & Barto, Example 13.1: with p = π(right) in every state, J(p) = v_π(S₀) is maximised
+    Sutton & Barto, Example 13.1: with p = π(right) in every state, 𝒥(p) = v_π(S₀) is maximised
     at an interior p* (no deterministic policy reaches the goal). Lecture, "First Policy Gradient
     Algorithm" (PG_v1: θ ← θ + α G(τ) ∇ log π_θ(Aₜ|Sₜ) at every step) and "REINFORCE" (Gₜ in
     place of G(τ)); REINFORCE with a learned baseline v̂(s) (Sutton & Barto, 13.4). Exact ascent
-    takes one step θ ← θ + α ∇J per episode with REINFORCE's α: the step REINFORCE takes on
+    takes one step θ ← θ + α ∇𝒥 per episode with REINFORCE's α: the step REINFORCE takes on
     average, without the noise. All start from θ₀ with π(right) ≈ 0.25.
     """
     mdp, policy = common.corridor()
@@ -94,17 +94,17 @@ def short_corridor_data(quick: bool = False) -> CorridorData:
 
 
 def draw_short_corridor(data: CorridorData, figure: Figure) -> None:
-    """Left: J(p) and p*. Right: J(θ) against episodes, mean ± 1 standard error over seeds."""
+    """Left: 𝒥(p) and p*. Right: 𝒥(θ) against episodes, mean ± 1 standard error over seeds."""
     left, right = figure.subplots(1, 2)
     left.plot(data.probabilities, data.objective_by_probability, color=common.EXACT_COLOUR)
     left.plot(data.best_probability, data.best_objective, "o", color="tab:red",
               label=f"maximum: p* ≈ {data.best_probability:.3f}, "
-                    f"J(p*) ≈ {common.number(data.best_objective)}")
+                    f"𝒥(p*) ≈ {common.number(data.best_objective)}")
     start = data.exact_objective[0]
     left.axhline(start, color="grey", linestyle=":", linewidth=1.0,
-                 label=f"J(θ₀) = {common.number(start)}, the start of every run")
+                 label=f"𝒥(θ₀) = {common.number(start)}, the start of every run")
     left.set(ylim=(-60, -8), xlabel="p = π(right), the same in every state",
-             ylabel="J(p) = v_π(S₀)", title="Short corridor: exact J(p) (γ = 1)")
+             ylabel="𝒥(p) = v_π(S₀)", title="Short corridor: exact 𝒥(p) (γ = 1)")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8.5)
 
     episodes = np.arange(data.objective.shape[2])
@@ -116,10 +116,10 @@ def draw_short_corridor(data: CorridorData, figure: Figure) -> None:
                            linewidth=0)
         right.plot(episodes, mean, color=colour, label=f"{name}, α = {alpha:g}")
     right.plot(episodes, data.exact_objective, color=common.EXACT_COLOUR, linestyle="--",
-               label=f"exact ascent α∇J, α = {data.exact_alpha:g}")
+               label=f"exact ascent α∇𝒥, α = {data.exact_alpha:g}")
     right.axhline(data.best_objective, color="tab:red", linewidth=1.0,
-                  label="J(p*), the best possible")
-    right.set(xlabel="episode", ylabel="J(θ) after the episode (exact)",
+                  label="𝒥(p*), the best possible")
+    right.set(xlabel="episode", ylabel="𝒥(θ) after the episode (exact)",
               xlim=(0, episodes[-1]),
               title=f"Learning: mean ± 1 standard error over {len(data.seeds)} seeds")
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8.5)

@@ -67,7 +67,7 @@ def theorem_data(quick: bool = False) -> TheoremData:
 
         n(x) = Σ_s p₀(s) Σ_{k≥0} φ(s→x, k),    μ(x) = n(x) / Σ_x′ n(x′),
 
-    so that ∇J = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s) ∝ Σ_s μ(s) Σ_a q_π(s, a) ∇π_θ(a|s)
+    so that ∇𝒥 = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s) ∝ Σ_s μ(s) Σ_a q_π(s, a) ∇π_θ(a|s)
     (lecture: "Policy Gradient Theorem", where d_π = μ). Here γ = 1: n(s) is the expected
     number of steps spent in s, Σ_s n(s) the expected episode length. The gridworld slips with
     probability 0.1; the policy prefers right and up in every cell.

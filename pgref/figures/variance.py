@@ -1,4 +1,4 @@
-r"""Figure ``variance``: the per-episode variance of each estimator of ∇J on the short corridor.
+r"""Figure ``variance``: the per-episode variance of each estimator of ∇𝒥 on the short corridor.
 
 Lecture: "REINFORCE"; blog: "causality trick".
 """
@@ -13,7 +13,7 @@ from pgref.figures import common
 
 CAPTION = ("Per-episode variance of the ∂/∂θ_right term of each estimator on the short corridor, "
            "with 95% confidence intervals: the whole return G(τ), the reward-to-go Gₜ, and Gₜ "
-           "minus a constant or a state-dependent baseline. All have the same mean, ∇J.")
+           "minus a constant or a state-dependent baseline. All have the same mean, ∇𝒥.")
 
 
 class VarianceData(NamedTuple):
@@ -21,11 +21,11 @@ class VarianceData(NamedTuple):
 
     names: tuple[str, ...]
     """The M estimators: those of :data:`~pgref.figures.common.ESTIMATOR_NAMES` and REINFORCE
-    with the constant baseline b = J(θ₀), inserted before the state-dependent one."""
+    with the constant baseline b = 𝒥(θ₀), inserted before the state-dependent one."""
     per_episode: np.ndarray
     """Shape (M, K): ∂/∂θ_right of each episode's term (``GradientEstimate.per_episode``)."""
     mean: np.ndarray
-    """Shape (M,): the estimate of ∂J/∂θ_right."""
+    """Shape (M,): the estimate of ∂𝒥/∂θ_right."""
     standard_error: np.ndarray
     """Shape (M,): its standard error."""
     variance: np.ndarray
@@ -36,11 +36,11 @@ class VarianceData(NamedTuple):
     variance_upper: np.ndarray
     """Shape (M,): the upper end."""
     exact_component: float
-    """∂J/∂θ_right from :func:`pgref.exact.policy_gradient`."""
+    """∂𝒥/∂θ_right from :func:`pgref.exact.policy_gradient`."""
 
 
 def variance_data(quick: bool = False) -> VarianceData:
-    r"""The per-episode variance of each estimator of ∂J/∂θ_right, with confidence intervals.
+    r"""The per-episode variance of each estimator of ∂𝒥/∂θ_right, with confidence intervals.
 
     Parameters
     ----------
@@ -50,8 +50,8 @@ def variance_data(quick: bool = False) -> VarianceData:
     Notes
     -----
     Lecture, "REINFORCE: First Official Algorithm" and blog, "causality trick": every estimator
-    has mean ∇J. The rewards before t, which Gₜ leaves out, and the b(Sₜ) a baseline subtracts
-    (a term of mean b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0) only add noise. Var(∇̂J) = s²/K, so a 3× smaller
+    has mean ∇𝒥. The rewards before t, which Gₜ leaves out, and the b(Sₜ) a baseline subtracts
+    (a term of mean b(Sₜ) Σ_a ∇π_θ(a|Sₜ) = 0) only add noise. Var(∇̂𝒥) = s²/K, so a 3× smaller
     s² needs 3× fewer episodes for the same error. The interval for s² treats (xₖ − x̄)² as K i.i.d.
     terms (:meth:`pgref.estimators.MonteCarloEstimate.confidence_interval`).
     """
@@ -64,7 +64,7 @@ def variance_data(quick: bool = False) -> VarianceData:
     constant = estimators.reinforce(policy, theta, episodes, mdp.gamma,
                                     baseline=exact.objective(mdp, policy, theta))
     chosen = [pg, plain, constant, with_values]
-    names = (*common.ESTIMATOR_NAMES[:2], "REINFORCE: Gₜ − J(θ)", common.ESTIMATOR_NAMES[2])
+    names = (*common.ESTIMATOR_NAMES[:2], "REINFORCE: Gₜ − 𝒥(θ)", common.ESTIMATOR_NAMES[2])
     per_episode = np.stack([estimate.per_episode[:, 0] for estimate in chosen])
     deviations = (per_episode - per_episode.mean(axis=1, keepdims=True)) ** 2
     deviations *= n_episodes / (n_episodes - 1)  # so that their mean is s², unbiased
@@ -81,7 +81,7 @@ def variance_data(quick: bool = False) -> VarianceData:
 
 
 def draw_variance(data: VarianceData, figure: Figure) -> None:
-    """Left: per-episode variance with 95% intervals. Right: the means, all at ∇J."""
+    """Left: per-episode variance with 95% intervals. Right: the means, all at ∇𝒥."""
     left, right = figure.subplots(1, 2)
     rows = np.arange(len(data.names))[::-1]  # the first estimator on top
     colours = common.METHOD_COLOURS[: len(data.names)]
@@ -101,9 +101,9 @@ def draw_variance(data: VarianceData, figure: Figure) -> None:
                                         strict=True):
         right.errorbar(mean, row, xerr=common.Z_95 * error, fmt="o", color=colour, capsize=4)
     right.axvline(data.exact_component, color=common.EXACT_COLOUR, linestyle="--",
-                  label=f"exact ∂J/∂θ_right = {common.number(data.exact_component)}")
+                  label=f"exact ∂𝒥/∂θ_right = {common.number(data.exact_component)}")
     right.set(yticks=rows, yticklabels=[], ylim=(rows[-1] - 0.6, rows[0] + 0.9),
-              xlabel="estimate of ∂J/∂θ_right", title="Same mean ∇J: estimates, 95% intervals")
+              xlabel="estimate of ∂𝒥/∂θ_right", title="Same mean ∇𝒥: estimates, 95% intervals")
     right.grid(axis="y", visible=False)
     right.legend(loc="upper right")
 

@@ -1,4 +1,4 @@
-r"""Gaussian policies on continuous problems, with exact J and ∇J (lecture: "Example: Gaussian").
+r"""Gaussian policies on continuous problems, with exact 𝒥 and ∇𝒥 (lecture: "Example: Gaussian").
 
 Two problems where the Gaussian policy π_θ(a|s) = N(Θᵀx(s), σ² I) has a closed-form objective:
 
@@ -7,9 +7,9 @@ Two problems where the Gaussian policy π_θ(a|s) = N(Θᵀx(s), σ² I) has a c
   Particle") and any other linear-quadratic problem: sₜ₊₁ = A sₜ + B aₜ,
   rₜ₊₁ = −(sₜᵀQ sₜ + aₜᵀR aₜ), discount γ < 1, s₀ ∼ N(initial_mean, initial_cov).
 
-For the linear-Gaussian policy a ∼ N(K s, σ² I) — a :class:`pgref.GaussianPolicy` on the state
-features x(s) = s, so that K = Θᵀ — :func:`objective` and :func:`policy_gradient` return the exact
-J(θ) and ∇J(θ) from two discrete Lyapunov equations, solved as linear systems; no sampling.
+For the linear-Gaussian policy a ∼ N(L s, σ² I) — a :class:`pgref.GaussianPolicy` on the state
+features x(s) = s, so that L = Θᵀ — :func:`objective` and :func:`policy_gradient` return the exact
+𝒥(θ) and ∇𝒥(θ) from two discrete Lyapunov equations, solved as linear systems; no sampling.
 :func:`optimal_gain` iterates the discounted Riccati equation. :func:`sample_trajectories` and
 :func:`sample_discounted_returns` simulate many episodes at once for Monte-Carlo checks and for
 the sampled estimators, cut at H steps (:func:`truncation_bias` is the exact effect of the cut).

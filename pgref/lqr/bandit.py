@@ -1,4 +1,4 @@
-r"""The one-step Gaussian bandit r(a) = −‖a − a*(s)‖² with its exact J and ∇J (lecture:
+r"""The one-step Gaussian bandit r(a) = −‖a − a*(s)‖² with its exact 𝒥 and ∇𝒥 (lecture:
 "Example: Gaussian").
 """
 
@@ -30,14 +30,14 @@ class GaussianBandit:
 
     Notes
     -----
-    Lecture: "Example: Gaussian". For π_θ(a|s) = N(μ(s), σ² I), μ(s) = Θᵀx(s), a ∈ ℝᵈ:
+    Lecture: "Example: Gaussian". For π_θ(a|s) = N(m(s), σ² I), m(s) = Θᵀx(s), a ∈ ℝᵈ:
 
-        E[‖A − a*(s)‖² | s] = ‖μ(s) − a*(s)‖² + d σ²
-        J(θ) = −Σₛ p(s) ‖μ(s) − a*(s)‖² − d σ²
-        ∇_Θ J = −2 Σₛ p(s) x(s) (μ(s) − a*(s))ᵀ              (J × d)
-        ∂J/∂σ² = −d,   ∂J/∂(log σ²) = −d σ²
+        E[‖A − a*(s)‖² | s] = ‖m(s) − a*(s)‖² + d σ²
+        𝒥(θ) = −Σₛ p(s) ‖m(s) − a*(s)‖² − d σ²
+        ∇_Θ 𝒥 = −2 Σₛ p(s) x(s) (m(s) − a*(s))ᵀ              (J × d)
+        ∂𝒥/∂σ² = −d,   ∂𝒥/∂(log σ²) = −d σ²
 
-    J falls linearly in σ²: the best variance is σ² → 0, the deterministic policy a = μ(s).
+    𝒥 falls linearly in σ²: the best variance is σ² → 0, the deterministic policy a = m(s).
     """
 
     states: np.ndarray
@@ -91,14 +91,14 @@ class GaussianBandit:
             )
 
     def _mean_error(self, policy, theta) -> tuple[np.ndarray, float]:
-        """(μ(s) − a*(s) for every state s, shape (S, d); σ²)."""
+        """(m(s) − a*(s) for every state s, shape (S, d); σ²)."""
         self._check_policy(policy)
         variance = policy.variance(theta)
         mean = np.asarray(policy.mean(theta, self.states)).reshape(-1, self.action_dim)
         return mean - self.targets, variance
 
     def objective(self, policy, theta) -> float:
-        r"""J(θ) = −Σₛ p(s) ‖Θᵀx(s) − a*(s)‖² − d σ² (see the class Notes).
+        r"""𝒥(θ) = −Σₛ p(s) ‖Θᵀx(s) − a*(s)‖² − d σ² (see the class Notes).
 
         Parameters
         ----------
@@ -111,8 +111,8 @@ class GaussianBandit:
         return float(-(self.probabilities @ squared) - self.action_dim * variance)
 
     def policy_gradient(self, policy, theta) -> np.ndarray:
-        r"""∇J(θ), shape (n_params,): ∇_Θ J = −2 Σₛ p(s) x(s)(μ(s) − a*(s))ᵀ row-major, then
-        ∂J/∂σ² = −d or ∂J/∂(log σ²) = −d σ² when the variance is learned (class Notes)."""
+        r"""∇𝒥(θ), shape (n_params,): ∇_Θ 𝒥 = −2 Σₛ p(s) x(s)(m(s) − a*(s))ᵀ row-major, then
+        ∂𝒥/∂σ² = −d or ∂𝒥/∂(log σ²) = −d σ² when the variance is learned (class Notes)."""
         error, variance = self._mean_error(policy, theta)
         x = policy.features.at(self.states)  # (S, J)
         grad_weights = -2.0 * x.T @ (self.probabilities[:, None] * error)  # (J, d)

@@ -1,4 +1,4 @@
-r"""Exact J(θ) and ∇J(θ) of the linear-Gaussian policy on a linear-quadratic problem.
+r"""Exact 𝒥(θ) and ∇𝒥(θ) of the linear-Gaussian policy on a linear-quadratic problem.
 
 Two discrete Lyapunov equations, solved as linear systems, give the value matrix X and the
 discounted state second moment Σ; :func:`objective` and :func:`policy_gradient` are built from
@@ -16,17 +16,17 @@ from pgref.policies.gaussian import GaussianPolicy
 
 
 class UnstableClosedLoopError(ValueError):
-    r"""√γ·ρ(A + BK) ≥ 1: the discounted costs grow without bound and J = −∞."""
+    r"""√γ·ρ(A + BL) ≥ 1: the discounted costs grow without bound and 𝒥 = −∞."""
 
 
 def closed_loop_matrix(problem: LinearQuadraticProblem, gain) -> np.ndarray:
-    r"""M = A + B K, shape (n, n): the mean dynamics E[sₜ₊₁ | sₜ] = M sₜ under a ∼ N(K s, σ² I)."""
+    r"""M = A + B L, shape (n, n): the mean dynamics E[sₜ₊₁ | sₜ] = M sₜ under a ∼ N(L s, σ² I)."""
     gain = checked_gain(problem, gain)
     return problem.A + problem.B @ gain
 
 
 def discounted_spectral_radius(problem: LinearQuadraticProblem, gain) -> float:
-    r"""√γ·ρ(A + BK); J is finite when it is below 1 and −∞ otherwise."""
+    r"""√γ·ρ(A + BL); 𝒥 is finite when it is below 1 and −∞ otherwise."""
     radius = float(np.abs(np.linalg.eigvals(closed_loop_matrix(problem, gain))).max())
     return float(np.sqrt(problem.gamma)) * radius
 
@@ -36,9 +36,9 @@ def stable_closed_loop(problem: LinearQuadraticProblem, gain: np.ndarray) -> np.
     radius = discounted_spectral_radius(problem, gain)
     if radius >= 1.0:
         raise UnstableClosedLoopError(
-            f"the closed loop A + BK is unstable under discounting: √γ·ρ(A + BK) = {radius:.6g} "
-            "≥ 1, so the discounted costs grow without bound and J = −∞ for this gain (the "
-            "objective and its gradient do not exist). Use a gain with √γ·ρ(A + BK) < 1, for "
+            f"the closed loop A + BL is unstable under discounting: √γ·ρ(A + BL) = {radius:.6g} "
+            "≥ 1, so the discounted costs grow without bound and 𝒥 = −∞ for this gain (the "
+            "objective and its gradient do not exist). Use a gain with √γ·ρ(A + BL) < 1, for "
             "instance optimal_gain(problem)"
         )
     return closed_loop
@@ -57,11 +57,11 @@ def _discounted_lyapunov(transition: np.ndarray, constant: np.ndarray, gamma: fl
 
 
 def value_matrix(problem: LinearQuadraticProblem, gain) -> np.ndarray:
-    r"""X solving X = Q + KᵀRK + γ MᵀXM, shape (n, n), M = A + BK.
+    r"""X solving X = Q + LᵀRL + γ MᵀXM, shape (n, n), M = A + BL.
 
     Notes
     -----
-    Σₜ γᵗ E[sₜᵀ(Q + KᵀRK)sₜ] = sᵀXs for the deterministic policy a = Ks started at s; the
+    Σₜ γᵗ E[sₜᵀ(Q + LᵀRL)sₜ] = sᵀXs for the deterministic policy a = Ls started at s; the
     Gaussian policy's value adds a constant (see :func:`objective`). Raises
     :class:`UnstableClosedLoopError` when √γ·ρ(M) ≥ 1.
     """
@@ -72,13 +72,13 @@ def value_matrix(problem: LinearQuadraticProblem, gain) -> np.ndarray:
 
 
 def state_second_moment(problem: LinearQuadraticProblem, gain, variance: float) -> np.ndarray:
-    r"""Σ = Σₜ γᵗ E[sₜsₜᵀ] under a ∼ N(Ks, σ² I), shape (n, n).
+    r"""Σ = Σₜ γᵗ E[sₜsₜᵀ] under a ∼ N(Ls, σ² I), shape (n, n).
 
     Parameters
     ----------
     problem : LinearQuadraticProblem
     gain : array_like, shape (d, n)
-        K.
+        L.
     variance : float
         σ² > 0.
 
@@ -106,7 +106,7 @@ def noise_cost_per_step(problem, value, variance) -> float:
 
 
 def objective(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) -> float:
-    r"""The exact J(θ) = E[Σₜ γᵗ rₜ₊₁] of the linear-Gaussian policy a ∼ N(Ks, σ² I), K = Θᵀ.
+    r"""The exact 𝒥(θ) = E[Σₜ γᵗ rₜ₊₁] of the linear-Gaussian policy a ∼ N(Ls, σ² I), L = Θᵀ.
 
     Parameters
     ----------
@@ -119,18 +119,18 @@ def objective(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) ->
     Returns
     -------
     float
-        J(θ) ≤ 0.
+        𝒥(θ) ≤ 0.
 
     Raises
     ------
     UnstableClosedLoopError
-        When √γ·ρ(A + BK) ≥ 1: then J = −∞ (unless the unstable direction is neither excited by
+        When √γ·ρ(A + BL) ≥ 1: then 𝒥 = −∞ (unless the unstable direction is neither excited by
         s₀ or the noise nor penalised by Q and R, a degenerate case pgref does not single out).
 
     Notes
     -----
     Lecture: "Example: Gaussian" on "Example: Moving Particle". Derivation: with aₜ = Ksₜ + σξₜ,
-    ξₜ ∼ N(0, I_d) independent of sₜ, and M = A + BK, P = Q + KᵀRK,
+    ξₜ ∼ N(0, I_d) independent of sₜ, and M = A + BL, P = Q + LᵀRL,
 
         E[rₜ₊₁ | sₜ] = −(sₜᵀ P sₜ + σ² tr R)          (E[ξᵀRξ] = tr R)
         sₜ₊₁ = M sₜ + σ B ξₜ
@@ -143,10 +143,10 @@ def objective(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) ->
 
         X = P + γ MᵀXM                                (discrete Lyapunov equation)
         c = σ² (tr R + γ tr(BᵀXB)) / (1 − γ)
-        J = E[v(s₀)] = −tr(X S₀) − c,    S₀ = Cov[s₀] + E[s₀]E[s₀]ᵀ
+        𝒥 = E[v(s₀)] = −tr(X S₀) − c,    S₀ = Cov[s₀] + E[s₀]E[s₀]ᵀ
 
     X = Σₜ γᵗ (Mᵀ)ᵗ P Mᵗ converges exactly when √γ·ρ(M) < 1. X is solved as the n² × n²
-    system (I − γ Mᵀ ⊗ Mᵀ) vec X = vec P with ``np.linalg.solve``. J is linear and
+    system (I − γ Mᵀ ⊗ Mᵀ) vec X = vec P with ``np.linalg.solve``. 𝒥 is linear and
     non-increasing in σ² (X does not depend on σ²): the best variance is σ² → 0.
     """
     gain, variance = gain_and_variance(problem, policy, theta)
@@ -156,7 +156,7 @@ def objective(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) ->
 
 
 def policy_gradient(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) -> np.ndarray:
-    r"""The exact ∇J(θ) of the linear-Gaussian policy, shape (n_params,).
+    r"""The exact ∇𝒥(θ) of the linear-Gaussian policy, shape (n_params,).
 
     Parameters
     ----------
@@ -166,26 +166,26 @@ def policy_gradient(problem: LinearQuadraticProblem, policy: GaussianPolicy, the
     Returns
     -------
     gradient : ndarray, shape (n_params,)
-        [∇_Θ J row-major (n × d), (∂J/∂σ² or ∂J/∂(log σ²))], matching θ.
+        [∇_Θ 𝒥 row-major (n × d), (∂𝒥/∂σ² or ∂𝒥/∂(log σ²))], matching θ.
 
     Notes
     -----
-    Lecture: "Example: Gaussian". Write J = −tr(X(K) S̃) − σ² tr(R)/(1 − γ) with
-    S̃ = S₀ + (γ/(1 − γ)) σ² BBᵀ, which does not depend on K (the objective's constant c,
-    rearranged). Differentiating X = P + γ MᵀXM in the direction dK:
+    Lecture: "Example: Gaussian". Write 𝒥 = −tr(X(L) S̃) − σ² tr(R)/(1 − γ) with
+    S̃ = S₀ + (γ/(1 − γ)) σ² BBᵀ, which does not depend on L (the objective's constant c,
+    rearranged). Differentiating X = P + γ MᵀXM in the direction dL:
 
-        dX = γ Mᵀ dX M + (Eᵀ dK + dKᵀ E),    E = RK + γ BᵀXM = (R + γBᵀXB) K + γ BᵀXA
+        dX = γ Mᵀ dX M + (Eᵀ dL + dLᵀ E),    E = RL + γ BᵀXM = (R + γBᵀXB) L + γ BᵀXA
 
-    so dX = Σₜ γᵗ (Mᵀ)ᵗ (EᵀdK + dKᵀE) Mᵗ and tr(dX S̃) = 2 tr(dKᵀ E Σ), where
+    so dX = Σₜ γᵗ (Mᵀ)ᵗ (EᵀdL + dLᵀE) Mᵗ and tr(dX S̃) = 2 tr(dLᵀ E Σ), where
 
         Σ = S̃ + γ M Σ Mᵀ = S₀ + γ M Σ Mᵀ + (γ/(1 − γ)) σ² BBᵀ
 
     is the discounted second moment of the state (:func:`state_second_moment`). Hence
 
-        ∇_K J = −2 [(R + γBᵀXB) K + γ BᵀXA] Σ          (d × n),    ∇_Θ J = (∇_K J)ᵀ
-        ∂J/∂σ² = −(tr R + γ tr(BᵀXB)) / (1 − γ) ≤ 0,    ∂J/∂(log σ²) = σ² ∂J/∂σ²
+        ∇_L 𝒥 = −2 [(R + γBᵀXB) L + γ BᵀXA] Σ          (d × n),    ∇_Θ 𝒥 = (∇_L 𝒥)ᵀ
+        ∂𝒥/∂σ² = −(tr R + γ tr(BᵀXB)) / (1 − γ) ≤ 0,    ∂𝒥/∂(log σ²) = σ² ∂𝒥/∂σ²
 
-    The K-gradient is the tabular theorem's Σₛ n(s) Σₐ q(s,a)∇π(a|s) with n(s) replaced by Σ;
+    The L-gradient is the tabular theorem's Σₛ n(s) Σₐ q(s,a)∇π(a|s) with n(s) replaced by Σ;
     it vanishes at the Riccati gain (:func:`optimal_gain`) for every σ².
     """
     gain, variance = gain_and_variance(problem, policy, theta)
@@ -206,7 +206,7 @@ def policy_gradient(problem: LinearQuadraticProblem, policy: GaussianPolicy, the
 def optimal_gain(
     problem: LinearQuadraticProblem, tolerance: float = 1e-12, max_iterations: int = 100_000
 ) -> np.ndarray:
-    r"""K*, the optimal gain, from the discounted Riccati equation iterated to its fixed point.
+    r"""L*, the optimal gain, from the discounted Riccati equation iterated to its fixed point.
 
     Parameters
     ----------
@@ -223,8 +223,8 @@ def optimal_gain(
     ------
     ValueError
         If R + γBᵀXB is singular (needs R positive definite, or B of full column rank with
-        X positive definite), the iteration does not converge, or K* does not stabilise the
-        system (√γ·ρ(A + BK*) ≥ 1: (A, B) cannot be stabilised, or (A, Q) hides an unstable mode).
+        X positive definite), the iteration does not converge, or L* does not stabilise the
+        system (√γ·ρ(A + BL*) ≥ 1: (A, B) cannot be stabilised, or (A, Q) hides an unstable mode).
 
     Notes
     -----
@@ -233,10 +233,10 @@ def optimal_gain(
         Kₖ = −γ (R + γ BᵀXₖB)⁻¹ BᵀXₖA             (a linear solve, no inverse)
         Xₖ₊₁ = Q + γ AᵀXₖA + γ AᵀXₖB Kₖ
 
-    At the fixed point E = (R + γBᵀXB)K + γBᵀXA = 0, so ∇_K J = −2EΣ = 0 (see
-    :func:`policy_gradient`). K* is the same for every σ² and every initial distribution: the
-    noise adds the constant c, and K* minimises X(K) itself. The optimal variance is σ² → 0,
-    since ∂J/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) ≤ 0: the best policy is deterministic, a = K*s,
+    At the fixed point E = (R + γBᵀXB)L + γBᵀXA = 0, so ∇_L 𝒥 = −2EΣ = 0 (see
+    :func:`policy_gradient`). L* is the same for every σ² and every initial distribution: the
+    noise adds the constant c, and L* minimises X(L) itself. The optimal variance is σ² → 0,
+    since ∂𝒥/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) ≤ 0: the best policy is deterministic, a = L*s,
     a limit no Gaussian policy attains.
     """
     check_problem(problem)
@@ -260,14 +260,14 @@ def optimal_gain(
         if not np.all(np.isfinite(value)):
             raise ValueError(
                 "the discounted Riccati iteration diverged (X became infinite): a penalised "
-                "mode with √γ·|λ| ≥ 1 cannot be controlled through B, so every gain has J = −∞"
+                "mode with √γ·|λ| ≥ 1 cannot be controlled through B, so every gain has 𝒥 = −∞"
             )
         if change <= tolerance * max(1.0, float(np.abs(value).max())):
             gain = -gamma * np.linalg.solve(r + gamma * b.T @ value @ b, b.T @ value @ a)
             radius = discounted_spectral_radius(problem, gain)
             if radius >= 1.0:
                 raise ValueError(
-                    f"the Riccati fixed point does not stabilise the problem: √γ·ρ(A + BK*) = "
+                    f"the Riccati fixed point does not stabilise the problem: √γ·ρ(A + BL*) = "
                     f"{radius:.6g} ≥ 1 (an unstable mode cannot be controlled through B, or Q "
                     "does not see it); no gain has a finite objective with a penalised mode"
                 )

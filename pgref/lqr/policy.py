@@ -1,5 +1,5 @@
-r"""The linear-Gaussian policy a ∼ N(K s, σ² I): a :class:`pgref.GaussianPolicy` on the state
-features x(s) = s, with K = Θᵀ, and the conversions between θ and the gain K.
+r"""The linear-Gaussian policy a ∼ N(L s, σ² I): a :class:`pgref.GaussianPolicy` on the state
+features x(s) = s, with L = Θᵀ, and the conversions between θ and the gain L.
 
 Variance, not standard deviation: σ² is ``variance`` everywhere.
 """
@@ -24,7 +24,7 @@ def linear_gaussian_policy(
     learn_variance: bool = False,
     variance_parameter: str = "variance",
 ) -> GaussianPolicy:
-    r"""The policy a ∼ N(K s, σ² I) for ``problem``: a GaussianPolicy on x(s) = s, K = Θᵀ.
+    r"""The policy a ∼ N(L s, σ² I) for ``problem``: a GaussianPolicy on x(s) = s, L = Θᵀ.
 
     θ = [Θ row-major (n × d), (σ² or log σ²)]; the arguments are those of
     :class:`pgref.GaussianPolicy`.
@@ -41,18 +41,18 @@ def linear_gaussian_policy(
 
 
 def gain_matrix(policy: GaussianPolicy, theta) -> np.ndarray:
-    r"""K = Θᵀ, shape (d, n): the mean action K s of the linear-Gaussian policy."""
+    r"""L = Θᵀ, shape (d, n): the mean action L s of the linear-Gaussian policy."""
     return np.asarray(policy.weights(theta)).T.copy()
 
 
 def theta_for_gain(policy: GaussianPolicy, gain, variance: float | None = None) -> np.ndarray:
-    r"""θ = [Kᵀ row-major, (σ² or log σ²)] for a gain K of shape (d, n)."""
+    r"""θ = [Lᵀ row-major, (σ² or log σ²)] for a gain L of shape (d, n)."""
     gain = _checks.finite_array("gain", gain, ndim=2)
     return policy.pack(gain.T, variance)
 
 
 def gain_and_variance(problem, policy, theta) -> tuple[np.ndarray, float]:
-    """Check that ``policy`` is the linear-Gaussian policy of ``problem``; return (K, σ²)."""
+    """Check that ``policy`` is the linear-Gaussian policy of ``problem``; return (L, σ²)."""
     check_problem(problem)
     if not isinstance(policy, GaussianPolicy):
         raise ValueError(f"policy must be a pgref.GaussianPolicy; got {type(policy).__name__}")

@@ -80,7 +80,7 @@ class LinearQuadraticProblem:
     Lecture: "Example: Moving Particle" (continuous version; see :func:`moving_particle`):
 
         sₜ₊₁ = A sₜ + B aₜ,    rₜ₊₁ = −(sₜᵀ Q sₜ + aₜᵀ R aₜ),    s₀ ∼ N(initial_mean, initial_cov)
-        J = E[Σₜ γᵗ rₜ₊₁]
+        𝒥 = E[Σₜ γᵗ rₜ₊₁]
 
     The stored arrays are read-only float copies of the arguments.
     """
@@ -159,13 +159,13 @@ class LinearQuadraticProblem:
         return sample_trajectories(self, policy, theta, n_episodes, horizon, rng)
 
     def objective(self, policy, theta) -> float:
-        r"""The exact J(θ) by Lyapunov solves: :func:`pgref.lqr.objective`."""
+        r"""The exact 𝒥(θ) by Lyapunov solves: :func:`pgref.lqr.objective`."""
         from pgref.lqr.lyapunov import objective
 
         return objective(self, policy, theta)
 
     def policy_gradient(self, policy, theta) -> np.ndarray:
-        r"""The exact ∇J(θ) by Lyapunov solves: :func:`pgref.lqr.policy_gradient`."""
+        r"""The exact ∇𝒥(θ) by Lyapunov solves: :func:`pgref.lqr.policy_gradient`."""
         from pgref.lqr.lyapunov import policy_gradient
 
         return policy_gradient(self, policy, theta)
@@ -209,7 +209,7 @@ def moving_particle(
 
         sₜ₊₁ = sₜ + Δt aₜ,    rₜ₊₁ = −(q ‖sₜ‖² + r ‖aₜ‖²)
 
-    The gain K = 0 (standing still) is stable for every γ < 1, since √γ·ρ(I) = √γ < 1.
+    The gain L = 0 (standing still) is stable for every γ < 1, since √γ·ρ(I) = √γ < 1.
     """
     dim = _checks.positive_int("dim", dim)
     time_step = _checks.positive_scalar("time_step", time_step)
@@ -236,7 +236,7 @@ def check_problem(problem) -> None:
 
 
 def checked_gain(problem: LinearQuadraticProblem, gain) -> np.ndarray:
-    """The gain K as a finite (d, n) float array for ``problem``, or a ValueError saying why not."""
+    """The gain L as a finite (d, n) float array for ``problem``, or a ValueError saying why not."""
     check_problem(problem)
     shape = (problem.action_dim, problem.state_dim)
-    return _matrix("gain", gain, shape, "action dimension × state dimension, a = K s")
+    return _matrix("gain", gain, shape, "action dimension × state dimension, a = L s")

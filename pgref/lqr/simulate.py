@@ -21,7 +21,7 @@ class DiscountedReturns(NamedTuple):
 
     returns: np.ndarray  # (K,)
     horizon: int
-    truncation_bias: float  # E[Σ_{t≥H} γᵗ Rₜ₊₁]: E[returns] = J − truncation_bias
+    truncation_bias: float  # E[Σ_{t≥H} γᵗ Rₜ₊₁]: E[returns] = 𝒥 − truncation_bias
 
 
 def truncation_bias(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta,
@@ -40,13 +40,13 @@ def truncation_bias(problem: LinearQuadraticProblem, policy: GaussianPolicy, the
     Returns
     -------
     float
-        E[Σ_{t≥H} γᵗ Rₜ₊₁] = J − E[Σ_{t<H} γᵗ Rₜ₊₁] ≤ 0.
+        E[Σ_{t≥H} γᵗ Rₜ₊₁] = 𝒥 − E[Σ_{t<H} γᵗ Rₜ₊₁] ≤ 0.
 
     Notes
     -----
     E[Σ_{t≥H} γᵗ Rₜ₊₁] = −γᴴ (tr(X S_H) + c/(1 − γ)), with X the value matrix, c the noise cost
-    per step and S_H = E[s_H s_Hᵀ] propagated exactly from S₀ by S ← (A + BK) S (A + BK)ᵀ + σ²BBᵀ.
-    It shrinks roughly like (γ ρ(A + BK)²)ᴴ, and like γᴴ once the noise has reached its
+    per step and S_H = E[s_H s_Hᵀ] propagated exactly from S₀ by S ← (A + BL) S (A + BL)ᵀ + σ²BBᵀ.
+    It shrinks roughly like (γ ρ(A + BL)²)ᴴ, and like γᴴ once the noise has reached its
     stationary level. Raises :class:`UnstableClosedLoopError` for an unstable gain.
     """
     gain, variance = gain_and_variance(problem, policy, theta)
@@ -143,7 +143,7 @@ def sample_discounted_returns(problem: LinearQuadraticProblem, policy: GaussianP
     r"""Gᵏ = Σ_{t<H} γᵗ Rᵏₜ₊₁ for K simulated episodes, without storing the trajectories.
 
     Same arguments and the same random draws as :func:`sample_trajectories` (so the same
-    ``rng`` state gives the same returns). The Monte-Carlo estimate of J is
+    ``rng`` state gives the same returns). The Monte-Carlo estimate of 𝒥 is
     mean(returns) + truncation_bias, with standard error std(returns)/√K.
     """
     gain, variance, n_episodes, horizon, rng = _check_simulation(

@@ -45,17 +45,17 @@ class GaussianPolicy:
 
     Notes
     -----
-    Lecture, "Example: Gaussian", for an action a ∈ ℝᵈ with mean μ(s) = Θᵀx(s):
+    Lecture, "Example: Gaussian", for an action a ∈ ℝᵈ with mean m(s) = Θᵀx(s):
 
-        log π_θ(a|s) = −(d/2) log(2πσ²) − ‖a − μ(s)‖² / (2σ²)
+        log π_θ(a|s) = −(d/2) log(2πσ²) − ‖a − m(s)‖² / (2σ²)
 
     The scores, derived by hand:
 
-        ∇_Θ log π = x(s) (a − μ(s))ᵀ / σ²                       (J × d, stored row-major)
-        ∂ log π / ∂σ² = −d / (2σ²) + ‖a − μ(s)‖² / (2σ⁴)
-        ∂ log π / ∂(log σ²) = σ² · ∂ log π / ∂σ² = −d/2 + ‖a − μ(s)‖² / (2σ²)
+        ∇_Θ log π = x(s) (a − m(s))ᵀ / σ²                       (J × d, stored row-major)
+        ∂ log π / ∂σ² = −d / (2σ²) + ‖a − m(s)‖² / (2σ⁴)
+        ∂ log π / ∂(log σ²) = σ² · ∂ log π / ∂σ² = −d/2 + ‖a − m(s)‖² / (2σ²)
 
-    For d = 1 the second line is the lecture's −1/(2σ²) + (a − μ)²/(2σ⁴).
+    For d = 1 the second line is the lecture's −1/(2σ²) + (a − m)²/(2σ⁴).
     """
 
     def __init__(
@@ -85,7 +85,7 @@ class GaussianPolicy:
     # -- θ ↔ (Θ, σ²) -------------------------------------------------------------------------
 
     def weights(self, theta) -> np.ndarray:
-        r"""Θ, the mean's weight matrix, shape (J, d): μ(s) = Θᵀx(s)."""
+        r"""Θ, the mean's weight matrix, shape (J, d): m(s) = Θᵀx(s)."""
         theta = _checks.parameter_vector(theta, self.n_params)
         return theta[: self.n_weights].reshape(self.features.n_features, self.action_dim)
 
@@ -165,7 +165,7 @@ class GaussianPolicy:
     # -- the interface of DESIGN.md ----------------------------------------------------------
 
     def mean(self, theta, states) -> np.ndarray:
-        r"""μ(s) = Θᵀx(s) for each state, shape (N,) for d = 1, else (N, d)."""
+        r"""m(s) = Θᵀx(s) for each state, shape (N,) for d = 1, else (N, d)."""
         batch, single = self._states_batch(states)
         return self._output(self.features.at(batch) @ self.weights(theta), single)
 
@@ -221,7 +221,7 @@ class GaussianPolicy:
         return score[0] if single else score
 
     def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray:
-        r"""Draw a ∼ N(Θᵀx(s), σ² I): μ(s) + σ ξ with ξ ∼ N(0, I) and σ = √σ²."""
+        r"""Draw a ∼ N(Θᵀx(s), σ² I): m(s) + σ ξ with ξ ∼ N(0, I) and σ = √σ²."""
         rng = _checks.rng_generator(rng)
         sigma = self.standard_deviation(theta)
         batch, single = self._states_batch(states)
