@@ -16,7 +16,7 @@ Every sampled loop takes an explicit ``rng``; every loop returns a :class:`Histo
 from pgref.algorithms.baselines import LinearValueBaseline
 from pgref.algorithms.batch import PG_v1_batch, REINFORCE_batch
 from pgref.algorithms.exact_ascent import exact_functions, exact_gradient_ascent, gradient_ascent
-from pgref.algorithms.history import History
+from pgref.algorithms.history import History, Stop
 from pgref.algorithms.natural import (
     fisher_information,
     natural_gradient_ascent,
@@ -45,6 +45,7 @@ __all__ = [
     "REINFORCE_batch",
     "Sampler",
     "Settings",
+    "Stop",
     "env_sampler",
     "episodes_from_bandit_samples",
     "episodes_from_trajectories",
