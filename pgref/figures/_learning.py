@@ -87,16 +87,15 @@ def short_corridor_data(quick: bool = False) -> CorridorData:
     best = int(np.argmax(objective))
 
     seeds, n_episodes = ((0, 1), 20) if quick else (tuple(range(8)), 150)
-    sampler = algorithms.tabular_sampler(mdp, policy, max_steps=100_000)
     baseline = algorithms.LinearValueBaseline(one_hot_state_features(mdp.n_states), alpha=0.1)
     methods = {  # name → (α, run)
         "PG_v1": (6e-4, algorithms.PG_v1),
         "REINFORCE": (1.5e-3, algorithms.REINFORCE),
         "REINFORCE, learned v̂(s)": (
-            1.5e-3, lambda *args: algorithms.REINFORCE(*args, baseline=baseline)),
+            1.5e-3, lambda *args, **kw: algorithms.REINFORCE(*args, baseline=baseline, **kw)),
     }
-    histories = [[run(sampler, CORRIDOR_THETA, algorithms.Settings(alpha, n_episodes),
-                      np.random.default_rng(seed)) for seed in seeds]
+    histories = [[run(mdp, policy, CORRIDOR_THETA, alpha, n_episodes,
+                      np.random.default_rng(seed), max_steps=100_000) for seed in seeds]
                  for alpha, run in methods.values()]
     exact_alpha = methods["REINFORCE"][0]
     ascent = algorithms.exact_gradient_ascent(mdp, policy, CORRIDOR_THETA, exact_alpha,
