@@ -105,8 +105,8 @@ grid = envs.gridworld(width=3, height=3, slip=0.2)
 grid_policy = pgref.SoftmaxLinearPolicy(grid.features)
 theta_grid = 0.5 * rng.normal(size=grid_policy.n_params)
 tau = sample_episodes(grid.mdp, grid_policy, theta_grid, 1, rng)
-T = int(tau.lengths[0])
-S, A = tau.states[0, :T], tau.actions[0, :T]
+S, A = tau[0].states, tau[0].actions  # S₀ … S_{T−1}, A₀ … A_{T−1} of the one episode
+T = len(S)
 goal = int(np.flatnonzero(grid.mdp.terminal)[0])
 S_next = np.append(S[1:], goal)  # Sₜ₊₁; the episode ends in the goal
 
@@ -161,12 +161,9 @@ assert np.all(np.abs(z) < 4.5)
 
 # %%
 episodes = sample_episodes(grid.mdp, grid_policy, theta_grid, K, rng)
-mask = episodes.mask
-step_scores = grid_policy.grad_log_prob(theta_grid, episodes.states[mask],
-                                        episodes.actions[mask])
-episode_of_step = np.repeat(np.arange(K), episodes.lengths)
+step_scores = grid_policy.grad_log_prob(theta_grid, episodes.states, episodes.actions)
 trajectory_scores = np.zeros((K, grid_policy.n_params))
-np.add.at(trajectory_scores, episode_of_step, step_scores)  # ∇log p_π(τ_k), (K, P)
+np.add.at(trajectory_scores, episodes.episode_index, step_scores)  # ∇log p_π(τ_k), (K, P)
 se = trajectory_scores.std(axis=0, ddof=1) / np.sqrt(K)
 print("max |mean ∇log p_π(τ)| / s.e. over components:",
       np.max(np.abs(trajectory_scores.mean(axis=0))[se > 0] / se[se > 0]))

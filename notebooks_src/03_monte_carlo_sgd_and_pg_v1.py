@@ -156,11 +156,9 @@ print("per-episode standard deviation:", terms.std(axis=0, ddof=1), "  ‖∇J�
 # random stream both see the same first episode; the difference after it is of order α².
 
 # %%
-sampler = algorithms.tabular_sampler(mdp, policy)
 for alpha in (1e-3, 1e-2):
-    settings = algorithms.Settings(alpha=alpha, n_episodes=1)
-    per_step = algorithms.PG_v1(sampler, theta_0, settings, np.random.default_rng(11))
-    sgd = algorithms.PG_v1_batch(sampler, theta_0, settings, np.random.default_rng(11))
+    per_step = algorithms.PG_v1(mdp, policy, theta_0, alpha, 1, np.random.default_rng(11))
+    sgd = algorithms.PG_v1_batch(mdp, policy, theta_0, alpha, 1, 1, np.random.default_rng(11))
     assert per_step.episode_lengths[0] == sgd.episode_lengths[0]  # the same episode
     step = sgd.final_theta - theta_0
     gap = per_step.final_theta - sgd.final_theta
@@ -178,12 +176,25 @@ for alpha in (1e-3, 1e-2):
 # %%
 seeds = range(3) if QUICK else range(10)
 n_episodes = 120  # PG_v1_batch samples 5 × this, 10 per update
+
+
+def finished_runs(run, seeds):
+    """The histories of the runs that finished; a run whose policy stopped ending its episodes
+    (a truncated episode) is reported and left out."""
+    histories = []
+    for seed in seeds:
+        try:
+            histories.append(run(np.random.default_rng(seed)))
+        except ValueError as error:
+            print(f"seed {seed}: the run stopped — {error}")
+    return histories
+
+
 runs = {
-    "PG_v1": [algorithms.PG_v1(sampler, theta_0, algorithms.Settings(6e-4, n_episodes),
-                               np.random.default_rng(seed)) for seed in seeds],
-    "PG_v1_batch": [algorithms.PG_v1_batch(
-        sampler, theta_0, algorithms.Settings(8e-3, 5 * n_episodes, batch_size=10),
-        np.random.default_rng(seed)) for seed in seeds],
+    "PG_v1": finished_runs(lambda rng: algorithms.PG_v1(
+        mdp, policy, theta_0, 6e-4, n_episodes, rng), seeds),
+    "PG_v1_batch": finished_runs(lambda rng: algorithms.PG_v1_batch(
+        mdp, policy, theta_0, 8e-3, 5 * n_episodes // 10, 10, rng), seeds),
 }
 ascent = algorithms.exact_gradient_ascent(mdp, policy, theta_0, alpha=0.01, n_updates=60)
 print(f"J(θ₀) = {runs['PG_v1'][0].objective[0]:.3f}   J* = {J_star:.3f}   p* = {p_star:.3f}")

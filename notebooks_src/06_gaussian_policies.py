@@ -114,9 +114,8 @@ bandit = lqr.GaussianBandit(states=np.array([0, 1]), probabilities=[0.3, 0.7],
 bandit_policy = pgref.GaussianPolicy(np.eye(2), action_dim=2, variance=0.5,
                                      learn_variance=True)
 theta = bandit_policy.pack(np.full((2, 2), 0.2), 0.5)
-sampler = algorithms.gaussian_bandit_sampler(bandit, bandit_policy)
-episodes = sampler.sample(theta, 20_000 if QUICK else 200_000, rng)
-estimate = estimators.reinforce(bandit_policy, theta, episodes, sampler.gamma)
+episodes = bandit.sample_episodes(bandit_policy, theta, 20_000 if QUICK else 200_000, rng)
+estimate = estimators.reinforce(bandit_policy, theta, episodes, bandit.gamma)
 exact_gradient = bandit.policy_gradient(bandit_policy, theta)
 print("exact ∇J     :", exact_gradient)
 print("REINFORCE    :", estimate.mean, "\n  ± s.e.     :", estimate.standard_error())
@@ -134,13 +133,12 @@ assert np.all(np.abs(z) < 4.5) and estimate.mean[-1] + 4.5 * estimate.standard_e
 
 # %%
 one_arm = lqr.GaussianBandit(states=np.array([0]), probabilities=[1.0], targets=[1.0])
-n_episodes = 1_000 if QUICK else 4_000
+n_updates = 100 if QUICK else 400  # 10 episodes per update
 for parametrisation in ("variance", "log_variance"):
     policy = pgref.GaussianPolicy(np.ones((1, 1)), variance=1.0, learn_variance=True,
                                   variance_parameter=parametrisation)
-    history = algorithms.REINFORCE_batch(
-        algorithms.gaussian_bandit_sampler(one_arm, policy), policy.pack([[0.0]], 1.0),
-        algorithms.Settings(0.05, n_episodes, batch_size=10), np.random.default_rng(0))
+    history = algorithms.REINFORCE_batch(one_arm, policy, policy.pack([[0.0]], 1.0), 0.05,
+                                         n_updates, 10, np.random.default_rng(0))
     variances = [policy.variance(th) for th in history.theta]
     print(f"{parametrisation:<12}: μ {history.theta[0, 0]:.2f} → {history.final_theta[0]:.3f},"
           f"  σ² {variances[0]:.2f} → {variances[-1]:.2e},"
@@ -160,7 +158,7 @@ for parametrisation in ("variance", "log_variance"):
 # K = Θᵀ (`pgref.lqr.linear_gaussian_policy`). `pgref.lqr.objective` and
 # `pgref.lqr.policy_gradient` give J and ∇J exactly by two Lyapunov equations; we check them by
 # central differences and by simulation (`pgref.lqr.sample_discounted_returns`), and REINFORCE
-# on simulated episodes (`pgref.algorithms.lqr_sampler`) against ∇J.
+# on simulated episodes (`particle.sample_episodes`, cut at H steps) against ∇J.
 
 # %%
 particle = lqr.moving_particle(dim=2)  # Δt = 0.1, γ = 0.9, q = 1, r = 0.1, s₀ ∼ N(1, 0.25 I)
@@ -183,8 +181,7 @@ J_se = simulated.returns.std(ddof=1) / np.sqrt(K_sim)
 print(f"J exact {J:.4f}   simulated {J_hat:.4f} ± {J_se:.4f}")
 assert abs(J_hat - J) < 4.5 * J_se
 
-lqr_sampler = algorithms.lqr_sampler(particle, policy, horizon=horizon)
-episodes = lqr_sampler.sample(theta, K_sim, rng)
+episodes = particle.sample_episodes(policy, theta, K_sim, rng, max_steps=horizon)
 estimate = estimators.reinforce(policy, theta, episodes, particle.gamma, baseline=J,
                                 allow_truncated=True)  # cut at H: bias ~ γᴴ, far below the s.e.
 z = (estimate.mean - gradient) / estimate.standard_error()
@@ -230,9 +227,8 @@ policy_1d = lqr.linear_gaussian_policy(particle_1d, variance=0.5, learn_variance
 theta_1d = lqr.theta_for_gain(policy_1d, [[0.0]], 0.5)
 K_star_1d = lqr.optimal_gain(particle_1d)[0, 0]
 history = algorithms.REINFORCE_batch(
-    algorithms.lqr_sampler(particle_1d, policy_1d, horizon=40), theta_1d,
-    algorithms.Settings(alpha=0.05, n_episodes=1_000 if QUICK else 4_000, batch_size=20),
-    np.random.default_rng(1), baseline=-4.0)
+    particle_1d, policy_1d, theta_1d, 0.05, 50 if QUICK else 200, 20, np.random.default_rng(1),
+    baseline=-4.0, max_steps=40, allow_truncated=True)  # 20 episodes of 40 steps per update
 gains, variances = history.theta[:, 0], np.exp(history.theta[:, 1])
 print(f"K: 0 → {gains[-1]:.3f} (K* = {K_star_1d:.3f});  σ²: {variances[0]:.2f} → "
       f"{variances[-1]:.3f};  J: {history.objective[0]:.3f} → {history.objective[-1]:.3f}")
@@ -248,9 +244,9 @@ start = lqr.LinearQuadraticProblem(particle.A, particle.B, particle.Q, particle.
                                    initial_cov=np.zeros((2, 2)))
 fig, ax = plt.subplots(figsize=(4, 4))
 for label, th in (("K = 0, σ² = 0.5", theta_0), ("learned K, σ²", ascent.final_theta)):
-    paths = lqr.sample_trajectories(start, policy, th, 5, 60, np.random.default_rng(0)).states
-    for k, path in enumerate(paths):
-        ax.plot(path[:, 0], path[:, 1], color="C0" if th is theta_0 else "C1",
+    paths = lqr.sample_trajectories(start, policy, th, 5, 60, np.random.default_rng(0))
+    for k, episode in enumerate(paths):  # episode.states[t] = Sₜ, a point in the plane
+        ax.plot(episode.states[:, 0], episode.states[:, 1], color="C0" if th is theta_0 else "C1",
                 alpha=0.6, label=label if k == 0 else None)
 ax.plot(0, 0, "k+", markersize=12)
 ax.set_xlabel("x")

@@ -7,7 +7,9 @@ and the map from lecture sections to functions, tests and figures.
 Modules, in the order data flows: :mod:`~pgref.features` → :mod:`~pgref.policies` →
 :mod:`~pgref.exact` (with :mod:`~pgref.mdp` and :mod:`~pgref.envs`) → :mod:`~pgref.rollout` →
 :mod:`~pgref.estimators` → :mod:`~pgref.algorithms`; :mod:`~pgref.lqr` for the continuous
-moving particle; :mod:`~pgref.numerics` for the finite differences the tests check against.
+moving particle; :mod:`~pgref.problems` for what every problem offers (γ, sampled episodes, and
+the exact J and ∇J where they exist); :mod:`~pgref.numerics` for the finite differences the tests
+check against.
 """
 
 from pgref import (
@@ -20,6 +22,7 @@ from pgref import (
     mdp,
     numerics,
     policies,
+    problems,
     rollout,
 )
 from pgref.estimators import GradientEstimate
@@ -44,5 +47,6 @@ __all__ = [
     "mdp",
     "numerics",
     "policies",
+    "problems",
     "rollout",
 ]

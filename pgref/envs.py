@@ -1,4 +1,4 @@
-r"""Example problems: each function returns a :class:`Problem`, an MDP with its natural features.
+r"""Example problems: each function returns an :class:`Example`, an MDP with its natural features.
 
 - :func:`short_corridor` — Sutton & Barto's Example 13.1, where a stochastic policy beats every
   deterministic one.
@@ -23,17 +23,19 @@ from pgref.mdp import TabularMDP
 
 __all__ = [
     "GRID_ACTIONS",
-    "Problem",
+    "Example",
     "bandit",
     "gridworld",
+    "layered_mdp",
     "random_mdp",
     "short_corridor",
     "two_state_chain",
 ]
 
 
-class Problem(NamedTuple):
-    r"""An example MDP and the features x(s, a) a softmax-linear policy would use on it.
+class Example(NamedTuple):
+    r"""An example MDP (the problem, :attr:`mdp`) and the features x(s, a) a softmax-linear policy
+    would use on it.
 
     Attributes
     ----------
@@ -59,12 +61,12 @@ def _deterministic(next_states: np.ndarray) -> np.ndarray:
     return np.eye(n_states)[next_states]
 
 
-def short_corridor() -> Problem:
+def short_corridor() -> Example:
     r"""The short corridor with switched actions (Sutton & Barto, Example 13.1).
 
     Returns
     -------
-    Problem
+    Example
         Four states 0, 1, 2 and the goal 3 (terminal); S₀ = 0; actions (right, left) in that
         order; features x(s, right) = [1, 0], x(s, left) = [0, 1] in every state, so
         θ = [θ_right, θ_left] and the policy cannot tell the states apart; γ = 1.
@@ -91,7 +93,7 @@ def short_corridor() -> Problem:
                      gamma=1.0, terminal=terminal)
     features = shared_action_features(np.eye(2), 4)
     positions = np.column_stack([np.arange(4.0), np.zeros(4)])
-    return Problem(mdp, features, ("right", "left"), positions)
+    return Example(mdp, features, ("right", "left"), positions)
 
 
 GRID_ACTIONS = ("right", "up", "left", "down")
@@ -99,7 +101,7 @@ GRID_ACTIONS = ("right", "up", "left", "down")
 
 
 def gridworld(width: int = 4, height: int = 3, *, start=(0, 0), goal=None, slip: float = 0.0,
-              step_reward: float = -1.0, gamma: float = 1.0) -> Problem:
+              step_reward: float = -1.0, gamma: float = 1.0) -> Example:
     r"""The lecture's moving particle on a grid, moving in one of four directions per step.
 
     Parameters
@@ -111,15 +113,17 @@ def gridworld(width: int = 4, height: int = 3, *, start=(0, 0), goal=None, slip:
     goal : (int, int), optional
         The terminal cell; default the opposite corner (width − 1, height − 1).
     slip : float in [0, 1), default 0
-        With probability ``slip`` the particle moves in a uniformly random direction instead of
-        the chosen one.
+        With probability ``slip`` the move is drawn uniformly from all four directions, the
+        chosen one included, instead of being the chosen one: the chosen move happens with
+        probability 1 − slip + slip/4, each other direction with slip/4 (where two moves lead to
+        the same cell, against a wall, their probabilities add).
     step_reward : float, default −1
         The reward of every step, so J counts (minus) the expected number of steps to the goal.
     gamma : float in [0, 1], default 1
 
     Returns
     -------
-    Problem
+    Example
         Actions (right, up, left, down) (:data:`GRID_ACTIONS`); tabular one-hot features
         x(s, a) = e_{s·4+a}; ``positions[s]`` = (x, y).
 
@@ -160,7 +164,7 @@ def gridworld(width: int = 4, height: int = 3, *, start=(0, 0), goal=None, slip:
     initial = (np.arange(n_states) == start[1] * width + start[0]).astype(float)
     mdp = TabularMDP(transitions, rewards, initial, gamma=gamma, terminal=terminal)
     positions = np.column_stack([xs, ys]).astype(float)
-    return Problem(mdp, one_hot_features(n_states, 4), GRID_ACTIONS, positions)
+    return Example(mdp, one_hot_features(n_states, 4), GRID_ACTIONS, positions)
 
 
 def _cell(name: str, cell, width: int, height: int) -> tuple[int, int]:
@@ -173,7 +177,7 @@ def _cell(name: str, cell, width: int, height: int) -> tuple[int, int]:
     return x, y
 
 
-def two_state_chain(gamma: float = 1.0) -> Problem:
+def two_state_chain(gamma: float = 1.0) -> Example:
     r"""Two states and an exit, small enough to solve by hand.
 
     Parameters
@@ -182,7 +186,7 @@ def two_state_chain(gamma: float = 1.0) -> Problem:
 
     Returns
     -------
-    Problem
+    Example
         States 0, 1 and the terminal state 2; S₀ = 0; actions (stay, go); tabular one-hot
         features (θ has 6 entries, θ_{s,a} at index 2s + a).
 
@@ -203,10 +207,10 @@ def two_state_chain(gamma: float = 1.0) -> Problem:
                         [0.0, 0.0]])
     mdp = TabularMDP(_deterministic(next_states), rewards, np.array([1.0, 0.0, 0.0]),
                      gamma=gamma, terminal=np.array([False, False, True]))
-    return Problem(mdp, one_hot_features(3, 2), ("stay", "go"))
+    return Example(mdp, one_hot_features(3, 2), ("stay", "go"))
 
 
-def bandit(means) -> Problem:
+def bandit(means) -> Example:
     r"""A multi-armed bandit as a one-step episodic MDP.
 
     Parameters
@@ -216,7 +220,7 @@ def bandit(means) -> Problem:
 
     Returns
     -------
-    Problem
+    Example
         State 0 (the start) and the terminal state 1; A actions ("arm 0", …); features
         x(s, a) = e_a, so θ has one preference per arm; γ = 1.
 
@@ -235,12 +239,23 @@ def bandit(means) -> Problem:
     mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0]), gamma=1.0,
                      terminal=np.array([False, True]))
     names = tuple(f"arm {a}" for a in range(n_arms))
-    return Problem(mdp, shared_action_features(np.eye(n_arms), 2), names)
+    return Example(mdp, shared_action_features(np.eye(n_arms), 2), names)
+
+
+def _with_random_features(mdp: TabularMDP, rng: np.random.Generator,
+                          n_features: int | None) -> Example:
+    """The MDP with one-hot features (n_features None) or i.i.d. N(0, 1) ones of length J."""
+    if n_features is None:
+        features = one_hot_features(mdp.n_states, mdp.n_actions)
+    else:
+        n_features = _checks.positive_int("n_features", n_features)
+        features = rng.standard_normal((mdp.n_states, mdp.n_actions, n_features))
+    return Example(mdp, features, tuple(f"a{a}" for a in range(mdp.n_actions)))
 
 
 def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, *, gamma: float = 0.9,
                n_terminal: int = 0, termination_prob: float = 0.1, n_features: int | None = None,
-               next_state_rewards: bool = False) -> Problem:
+               next_state_rewards: bool = False) -> Example:
     r"""A random MDP with random features, for property tests and benchmarks.
 
     Parameters
@@ -262,7 +277,7 @@ def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, *, gamma
 
     Returns
     -------
-    Problem
+    Example
         Actions named "a0", "a1", ….
 
     Notes
@@ -303,9 +318,47 @@ def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, *, gamma
     initial = np.zeros(n_states)
     initial[:n_live] = rng.dirichlet(np.ones(n_live))
     mdp = TabularMDP(transitions, rewards, initial, gamma=gamma, terminal=terminal)
-    if n_features is None:
-        features = one_hot_features(n_states, n_actions)
-    else:
-        n_features = _checks.positive_int("n_features", n_features)
-        features = rng.standard_normal((n_states, n_actions, n_features))
-    return Problem(mdp, features, tuple(f"a{a}" for a in range(n_actions)))
+    return _with_random_features(mdp, rng, n_features)
+
+
+def layered_mdp(rng: np.random.Generator, n_live: int, n_actions: int, *, gamma: float = 1.0,
+                n_features: int | None = None) -> Example:
+    r"""A random MDP whose states only move forward: every trajectory can be listed.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_live : int
+        The non-terminal states 0 … n_live − 1; state n_live is terminal.
+    n_actions : int
+        A.
+    gamma : float in [0, 1], default 1
+    n_features : int, optional
+        J for features x(s, a) with i.i.d. N(0, 1) entries; default: tabular one-hot features.
+
+    Returns
+    -------
+    Example
+        Every episode ends within n_live steps, so the lecture's sums over trajectories
+        (:func:`pgref.exact.trajectory_form`) run over finitely many τ.
+
+    Notes
+    -----
+    From state s < n_live each action moves to one of the states s + 1, …, n_live with
+    Dirichlet(1, …, 1) probabilities; rewards r(s, a, s′) are N(0, 1) (0 in the terminal
+    state); p₀ is Dirichlet(1, …, 1) over the non-terminal states.
+    """
+    rng = _checks.rng_generator(rng)
+    n_live = _checks.positive_int("n_live", n_live)
+    n_actions = _checks.positive_int("n_actions", n_actions)
+    n_states = n_live + 1
+    transitions = np.zeros((n_states, n_actions, n_states))
+    for s in range(n_live):
+        transitions[s, :, s + 1:] = rng.dirichlet(np.ones(n_states - s - 1), size=n_actions)
+    transitions[n_live, :, n_live] = 1.0
+    rewards = rng.standard_normal((n_states, n_actions, n_states))
+    rewards[n_live] = 0.0
+    initial = np.append(rng.dirichlet(np.ones(n_live)), 0.0)
+    mdp = TabularMDP(transitions, rewards, initial, gamma=gamma,
+                     terminal=np.arange(n_states) == n_live)
+    return _with_random_features(mdp, rng, n_features)

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import _checks
+from pgref.policies import TabularPolicy
 from pgref.rollout import Episodes
 
 __all__ = [
@@ -131,15 +132,18 @@ def _checked_gamma(gamma) -> float:
     return gamma
 
 
-def _padded_rewards(rewards) -> np.ndarray:
-    """Rewards (K, T) from an Episodes batch or an array padded with zeros."""
+def _flat_rewards(rewards) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
+    """Rewards (N,) and lengths (K,) of an Episodes batch or of a (K, T) array padded with zeros.
+
+    The third value is the (K, T) shape to give the reward-to-go back in, or None for a batch.
+    """
     if isinstance(rewards, Episodes):
-        return rewards.rewards
+        return rewards.rewards, rewards.lengths, None
     array = _checks.finite_array("rewards", rewards, ndim=2)
-    if array.shape[0] == 0:
-        raise ValueError(f"rewards must hold at least one episode (K ≥ 1); got shape "
-                         f"{array.shape}")
-    return array
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"rewards must hold at least one episode of at least one step "
+                         f"(K, T ≥ 1); got shape {array.shape}")
+    return array.reshape(-1), np.full(array.shape[0], array.shape[1]), array.shape
 
 
 def returns(rewards, gamma: float) -> np.ndarray:
@@ -148,8 +152,8 @@ def returns(rewards, gamma: float) -> np.ndarray:
     Parameters
     ----------
     rewards : Episodes, or array_like of shape (K, T)
-        ``rewards[k, t]`` is R_{t+1}; after an episode ends, entries must be 0 (the absorbing
-        terminal state pays nothing), as in :class:`~pgref.rollout.Episodes`.
+        A batch, or rewards with ``rewards[k, t]`` = R_{t+1} and 0 after an episode ends (the
+        absorbing terminal state pays nothing), as in :meth:`~pgref.rollout.Episodes.padded`.
     gamma : float in [0, 1]
 
     Returns
@@ -162,12 +166,13 @@ def returns(rewards, gamma: float) -> np.ndarray:
 
         G(τ) = Σₜ γᵗ Rₜ₊₁ = R₁ + γ R₂ + γ² R₃ + …
 
-    It equals ``reward_to_go(rewards, gamma)[:, 0]``.
+    It equals the reward-to-go G₀ of each episode (:func:`reward_to_go`).
     """
-    rewards = _padded_rewards(rewards)
     gamma = _checked_gamma(gamma)
-    discounts = gamma ** np.arange(rewards.shape[1])  # γᵗ, with 0⁰ = 1
-    return rewards @ discounts
+    flat, lengths, _ = _flat_rewards(rewards)
+    starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
+    time = np.arange(flat.shape[0]) - np.repeat(starts, lengths)  # t of each step
+    return np.add.reduceat(flat * gamma**time, starts)  # Σₜ γᵗ Rₜ₊₁ per episode, with 0⁰ = 1
 
 
 def reward_to_go(rewards, gamma: float) -> np.ndarray:
@@ -176,13 +181,15 @@ def reward_to_go(rewards, gamma: float) -> np.ndarray:
     Parameters
     ----------
     rewards : Episodes, or array_like of shape (K, T)
-        As in :func:`returns`, zero-padded.
+        A batch (its flat ``rewards``), or a zero-padded (K, T) array as in :func:`returns`.
     gamma : float in [0, 1]
 
     Returns
     -------
-    G_t : ndarray, shape (K, T)
-        0 after each episode's end.
+    G_t : ndarray, shape (N,) for a batch, (K, T) for an array
+        Laid out like the rewards given: row for row with ``episodes.rewards`` for a batch (so
+        ``reward_to_go(episodes, γ)[episodes.offsets[k] + t]`` is Gₜ of episode k), or (K, T)
+        with 0 after each episode's end for a padded array.
 
     Notes
     -----
@@ -191,17 +198,29 @@ def reward_to_go(rewards, gamma: float) -> np.ndarray:
 
         Gₜ = Σ_{t′≥t} γ^{t′−t} R_{t′+1} = Rₜ₊₁ + γ Gₜ₊₁,   G_T = 0,
 
-    computed by this backward recursion, one column per step. G₀ = G(τ).
+    computed by this backward recursion, all episodes at once. G₀ = G(τ).
     """
-    rewards = _padded_rewards(rewards)
     gamma = _checked_gamma(gamma)
-    rewards_by_time = np.ascontiguousarray(rewards.T)  # (T, K): one contiguous row per t
-    G_by_time = np.empty_like(rewards_by_time)
-    following = np.zeros(rewards.shape[0])  # Gₜ₊₁, starting from G_T = 0
-    for t in range(rewards.shape[1] - 1, -1, -1):
-        following = rewards_by_time[t] + gamma * following  # Gₜ = Rₜ₊₁ + γ Gₜ₊₁
-        G_by_time[t] = following
-    return np.ascontiguousarray(G_by_time.T)
+    flat, lengths, shape = _flat_rewards(rewards)
+    G_t = _reward_to_go_flat(flat, lengths, gamma)
+    return G_t if shape is None else G_t.reshape(shape)
+
+
+def _reward_to_go_flat(rewards: np.ndarray, lengths: np.ndarray, gamma: float) -> np.ndarray:
+    """Gₜ = Rₜ₊₁ + γ Gₜ₊₁ backwards in t, over the episodes still running at t (longest first)."""
+    order = np.argsort(-lengths, kind="stable")  # longest episode first
+    first_rows = np.concatenate(([0], np.cumsum(lengths[:-1])))[order]
+    # n_running[t]: how many episodes have length > t; they are order[:n_running[t]].
+    n_running = lengths.shape[0] - np.searchsorted(np.sort(lengths), np.arange(lengths.max()),
+                                                   side="right")
+    G_t = np.empty_like(rewards)
+    following = np.zeros(lengths.shape[0])  # Gₜ₊₁ of each episode, starting from G_T = 0
+    for t in range(int(lengths.max()) - 1, -1, -1):
+        live = n_running[t]  # episodes order[:live] are running at t
+        rows = first_rows[:live] + t
+        following[:live] = rewards[rows] + gamma * following[:live]  # Gₜ = Rₜ₊₁ + γ Gₜ₊₁
+        G_t[rows] = following[:live]
+    return G_t
 
 
 _STEPS_PER_CHUNK = 4096
@@ -232,67 +251,62 @@ def _checked_episodes(episodes, allow_truncated: bool) -> Episodes:
 
 def _is_tabular(policy, episodes: Episodes) -> bool:
     """Whether the score table ∇ log π(a|s), (S, A, n_params), can be looked up."""
-    return (getattr(policy, "n_states", None) is not None
-            and hasattr(policy, "grad_log_prob_table")
-            and episodes.states.ndim == 2 and np.issubdtype(episodes.states.dtype, np.integer))
+    return (isinstance(policy, TabularPolicy) and policy.n_states is not None
+            and episodes.states.ndim == 1 and np.issubdtype(episodes.states.dtype, np.integer))
 
 
 def _average_over_episodes(policy, theta, episodes: Episodes,
                            weights: np.ndarray) -> GradientEstimate:
-    r"""per_episode[k] = Σₜ w_{k,t} ∇ log π_θ(Aₜ[k]|Sₜ[k]) over the steps taken; mean = 1/K Σₖ.
+    r"""per_episode[k] = Σₜ w_{k,t} ∇ log π_θ(Aₜ[k]|Sₜ[k]) over episode k's steps; mean = 1/K Σₖ.
 
-    For a tabular policy the weights are summed per (k, s, a) first and multiplied once with the
-    score table (S, A, n_params): memory K·S·A, not Σₖ T_k · n_params. Otherwise the scores of
-    valid steps come from ``grad_log_prob`` in chunks of :data:`_STEPS_PER_CHUNK` steps (memory
-    bounded whatever the policy builds per step) and are summed per episode.
+    ``weights`` is flat, one w per step, row for row with the batch. For a tabular policy the
+    weights are summed per (k, s, a) first and multiplied once with the score table
+    (S, A, n_params): memory K·S·A, not N·n_params. Otherwise the scores come from
+    ``grad_log_prob`` in chunks of :data:`_STEPS_PER_CHUNK` steps (memory bounded whatever the
+    policy builds per step) and are summed per episode.
     """
-    mask = episodes.mask
-    states, actions, w = episodes.states[mask], episodes.actions[mask], weights[mask]
     n_episodes = episodes.n_episodes
     if _is_tabular(policy, episodes):
         n_states, n_actions = policy.n_states, policy.n_actions
-        states = _checks.index_array("episodes.states", states, n_states)
-        actions = _checks.index_array("episodes.actions", actions, n_actions)
-        episode_of_step = np.repeat(np.arange(n_episodes), episodes.lengths)
-        cell = (episode_of_step * n_states + states) * n_actions + actions
-        weight_per_cell = np.bincount(cell, weights=w, minlength=n_episodes * n_states * n_actions)
+        states = _checks.index_array("episodes.states", episodes.states, n_states)
+        actions = _checks.index_array("episodes.actions", episodes.actions, n_actions)
+        cell = (episodes.episode_index * n_states + states) * n_actions + actions
+        weight_per_cell = np.bincount(cell, weights=weights,
+                                      minlength=n_episodes * n_states * n_actions)
         scores = policy.grad_log_prob_table(theta).reshape(n_states * n_actions, -1)
         per_episode = weight_per_cell.reshape(n_episodes, -1) @ scores
     else:
         per_episode = np.zeros((n_episodes, policy.n_params))
-        episode_of_step = np.repeat(np.arange(n_episodes), episodes.lengths)
-        for start in range(0, w.shape[0], _STEPS_PER_CHUNK):
+        for start in range(0, weights.shape[0], _STEPS_PER_CHUNK):
             chunk = slice(start, start + _STEPS_PER_CHUNK)
-            scores = policy.grad_log_prob(theta, states[chunk], actions[chunk])  # (n, n_params)
-            weighted = w[chunk, None] * scores
-            episode = episode_of_step[chunk]
+            scores = policy.grad_log_prob(theta, episodes.states[chunk], episodes.actions[chunk])
+            weighted = weights[chunk, None] * scores  # (n, n_params)
+            episode = episodes.episode_index[chunk]
             first_steps = np.flatnonzero(np.diff(episode, prepend=-1))  # each episode's first
             per_episode[episode[first_steps]] += np.add.reduceat(weighted, first_steps, axis=0)
     return GradientEstimate(per_episode.mean(axis=0), per_episode)
 
 
 def _baseline_values(baseline, policy, episodes: Episodes) -> np.ndarray | float:
-    """b(Sₜ[k]) on the (K, T) grid (0 in the padding), or the constant b."""
+    """b(Sₜ) of every step (flat), or the constant b."""
     if baseline is None:
         return 0.0
     if np.ndim(baseline) == 0:
         return _checks.finite_scalar("baseline", baseline)
     values = _checks.finite_array("baseline", baseline)
-    n_states = getattr(policy, "n_states", None)
-    if n_states is None or not np.issubdtype(episodes.states.dtype, np.integer):
+    if not (isinstance(policy, TabularPolicy) and policy.n_states is not None
+            and episodes.states.ndim == 1 and np.issubdtype(episodes.states.dtype, np.integer)):
         raise ValueError(
             "baseline must be a number (a constant b) for a policy over non-tabular states; an "
             f"array b(s) needs integer states, and got shape {values.shape}"
         )
-    if values.shape != (n_states,):
+    if values.shape != (policy.n_states,):
         raise ValueError(
-            f"baseline must be a number (a constant b) or an array of shape (S,) = ({n_states},)"
-            f" holding b(s) for every state, e.g. exact.state_values(mdp, pi); got shape "
-            f"{values.shape}"
+            f"baseline must be a number (a constant b) or an array of shape (S,) = "
+            f"({policy.n_states},) holding b(s) for every state, e.g. exact.state_values(mdp, "
+            f"pi); got shape {values.shape}"
         )
-    mask = episodes.mask
-    _checks.index_array("episodes.states", episodes.states[mask], n_states)
-    return np.where(mask, values[np.where(mask, episodes.states, 0)], 0.0)
+    return values[_checks.index_array("episodes.states", episodes.states, policy.n_states)]
 
 
 def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
@@ -305,7 +319,7 @@ def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
         With ``n_params`` and ``grad_log_prob`` (and ``grad_log_prob_table`` for tabular states).
     theta : array_like, shape (n_params,)
     episodes : Episodes
-        K episodes sampled under π_θ; states (K, T), actions (K, T), rewards (K, T).
+        K episodes sampled under π_θ, stored flat.
     gamma : float in [0, 1]
         The discount in G(τ) = Σₜ γᵗ Rₜ₊₁.
     allow_truncated : bool, default False
@@ -334,7 +348,7 @@ def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
     theta = _checks.parameter_vector(theta, policy.n_params)
     episodes = _checked_episodes(episodes, allow_truncated)
     G = returns(episodes, gamma)  # G(τ_k), (K,)
-    weights = np.broadcast_to(G[:, None], episodes.rewards.shape)  # every step gets G(τ_k)
+    weights = G[episodes.episode_index]  # every step of episode k gets G(τ_k)
     return _average_over_episodes(policy, theta, episodes, weights)
 
 
@@ -349,7 +363,7 @@ def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
         As in :func:`pg_v1`.
     theta : array_like, shape (n_params,)
     episodes : Episodes
-        K episodes sampled under π_θ, arrays (K, T).
+        K episodes sampled under π_θ, stored flat.
     gamma : float in [0, 1]
     baseline : None, float, or array_like of shape (S,)
         None: no baseline. A number: a constant b. An array: b(s) for every tabular state, for
@@ -391,10 +405,10 @@ def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
     episodes = _checked_episodes(episodes, allow_truncated)
     if not isinstance(discount_weighting, bool):
         raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
-    G_t = reward_to_go(episodes, gamma)  # (K, T)
+    G_t = reward_to_go(episodes, gamma)  # (N,), row for row with the steps
     weights = G_t - _baseline_values(baseline, policy, episodes)  # Gₜ − b(Sₜ)
     if discount_weighting:
-        weights = gamma ** np.arange(episodes.horizon) * weights  # γᵗ (Gₜ − b(Sₜ))
+        weights = gamma**episodes.time_index * weights  # γᵗ (Gₜ − b(Sₜ))
     return _average_over_episodes(policy, theta, episodes, weights)
 
 
@@ -407,7 +421,7 @@ def visit_counts(episodes: Episodes, n_states: int, gamma: float) -> MonteCarloE
     Parameters
     ----------
     episodes : Episodes
-        With integer states, shape (K, T).
+        With integer states.
     n_states : int
         S.
     gamma : float in [0, 1]
@@ -428,14 +442,12 @@ def visit_counts(episodes: Episodes, n_states: int, gamma: float) -> MonteCarloE
     """
     n_states = _checks.positive_int("n_states", n_states)
     gamma = _checked_gamma(gamma)
-    if not isinstance(episodes, Episodes) or not np.issubdtype(episodes.states.dtype,
-                                                               np.integer):
+    if not isinstance(episodes, Episodes) or episodes.states.ndim != 1 or not np.issubdtype(
+            episodes.states.dtype, np.integer):
         raise ValueError("episodes must be an Episodes batch with integer (tabular) states")
-    mask = episodes.mask
-    states = _checks.index_array("episodes.states", episodes.states[mask], n_states)
-    discounts = np.broadcast_to(gamma ** np.arange(episodes.horizon), mask.shape)[mask]
-    episode_of_step = np.repeat(np.arange(episodes.n_episodes), episodes.lengths)
-    per_episode = np.bincount(episode_of_step * n_states + states, weights=discounts,
+    states = _checks.index_array("episodes.states", episodes.states, n_states)
+    discounts = gamma**episodes.time_index  # γᵗ of each step
+    per_episode = np.bincount(episodes.episode_index * n_states + states, weights=discounts,
                               minlength=episodes.n_episodes * n_states)
     per_episode = per_episode.reshape(episodes.n_episodes, n_states)
     return MonteCarloEstimate(per_episode.mean(axis=0), per_episode)
@@ -446,10 +458,8 @@ def visit_frequencies(episodes: Episodes, n_states: int, gamma: float) -> np.nda
 
     Parameters
     ----------
-    episodes : Episodes
-        With integer states.
-    n_states : int
-    gamma : float in [0, 1]
+    episodes, n_states, gamma
+        As in :func:`visit_counts`.
 
     Returns
     -------

@@ -113,17 +113,38 @@ def moving_particle_features(positions, action_codes) -> np.ndarray:
     return features
 
 
+def _feature_table(features, shape: str, **given) -> np.ndarray:
+    """A finite read-only table of the ``shape`` named, e.g. "(S, A, J)", every size ≥ 1, whose
+    last sizes agree with the ``given`` ones (n_actions, n_features) that are not None."""
+    table = _checks.finite_array("features", features)
+    rank = shape.count(",") + 1
+    if table.ndim != rank:
+        raise ValueError(f"features must be a table of shape {shape} (or a callable); got rank "
+                         f"{table.ndim} with shape {table.shape}")
+    if min(table.shape) == 0:
+        raise ValueError(f"features must have {shape[1:-1]} ≥ 1; got shape {table.shape}")
+    for (name, value), actual in zip(given.items(), table.shape[rank - len(given):], strict=True):
+        if value is not None and value != actual:
+            raise ValueError(f"{name}={value} disagrees with features of shape {table.shape}")
+    table.setflags(write=False)
+    return table
+
+
 @dataclass(frozen=True)
 class StateActionFeatures:
     r"""x(s, a) as a lookup over a batch of states: a table ``(S, A, J)`` or a callable.
 
-    Parameters
+    Build one with :meth:`wrap`, which checks its argument; the four fields are all set then.
+
+    Attributes
     ----------
-    source : array_like of shape (S, A, J), or callable
-        A table indexed by integer states, or ``f(states) -> (N, A, J)`` for states of any kind
-        (first axis N).
-    n_actions, n_features : int, optional
-        A and J; required with a callable, read from the table otherwise.
+    source : ndarray of shape (S, A, J), or callable
+        A read-only table indexed by integer states, or ``f(states) -> (N, A, J)`` for states
+        of any kind (first axis N).
+    n_actions, n_features : int
+        A and J.
+    n_states : int or None
+        S for a table; None for a callable (its states are not indices).
     """
 
     source: np.ndarray | Callable
@@ -133,6 +154,15 @@ class StateActionFeatures:
 
     @classmethod
     def wrap(cls, features, n_actions=None, n_features=None) -> StateActionFeatures:
+        r"""Check a table ``(S, A, J)`` or a callable and wrap it.
+
+        Parameters
+        ----------
+        features : array_like of shape (S, A, J), or callable
+        n_actions, n_features : int, optional for a table, required for a callable
+            A and J: read from a table (and then, if given, they must agree with it); a callable
+            must be given both, since the policy needs A and J before it sees a state.
+        """
         if callable(features):
             if n_actions is None or n_features is None:
                 raise ValueError(
@@ -145,23 +175,12 @@ class StateActionFeatures:
                 _checks.positive_int("n_features", n_features),
                 None,
             )
-        table = _checks.finite_array("features", features)
-        if table.ndim != 3:
-            raise ValueError(
-                "features must be a table of shape (S, A, J) (or a callable); "
-                f"got rank {table.ndim} with shape {table.shape}"
-            )
-        if min(table.shape) == 0:
-            raise ValueError(f"features must have S, A, J ≥ 1; got shape {table.shape}")
-        for name, given, actual in (("n_actions", n_actions, table.shape[1]),
-                                    ("n_features", n_features, table.shape[2])):
-            if given is not None and given != actual:
-                raise ValueError(f"{name}={given} disagrees with features of shape {table.shape}")
-        table.setflags(write=False)
+        table = _feature_table(features, "(S, A, J)", n_actions=n_actions, n_features=n_features)
         return cls(table, table.shape[1], table.shape[2], table.shape[0])
 
     @property
     def is_tabular(self) -> bool:
+        """Whether the features are a table over integer states (not a callable)."""
         return self.n_states is not None
 
     def at(self, states) -> np.ndarray:
@@ -173,13 +192,17 @@ class StateActionFeatures:
 class StateFeatures:
     r"""x(s) as a lookup over a batch of states: a table ``(S, J)`` or a callable.
 
-    Parameters
+    Build one with :meth:`wrap`, which checks its argument; the three fields are all set then.
+
+    Attributes
     ----------
-    source : array_like of shape (S, J), or callable
-        A table indexed by integer states, or ``f(states) -> (N, J)`` (for instance the
-        identity, x(s) = s, for continuous states of shape (N, J)).
-    n_features : int, optional
-        J; required with a callable.
+    source : ndarray of shape (S, J), or callable
+        A read-only table indexed by integer states, or ``f(states) -> (N, J)`` (for instance
+        the identity, x(s) = s, for continuous states of shape (N, J)).
+    n_features : int
+        J.
+    n_states : int or None
+        S for a table; None for a callable.
     """
 
     source: np.ndarray | Callable
@@ -188,25 +211,24 @@ class StateFeatures:
 
     @classmethod
     def wrap(cls, features, n_features=None) -> StateFeatures:
+        r"""Check a table ``(S, J)`` or a callable and wrap it.
+
+        Parameters
+        ----------
+        features : array_like of shape (S, J), or callable
+        n_features : int, optional for a table, required for a callable
+            J: read from a table (and then, if given, it must agree with it).
+        """
         if callable(features):
             if n_features is None:
                 raise ValueError("features is a callable, so n_features must be given")
             return cls(features, _checks.positive_int("n_features", n_features), None)
-        table = _checks.finite_array("features", features)
-        if table.ndim != 2:
-            raise ValueError(
-                "features must be a table of shape (S, J) (or a callable); "
-                f"got rank {table.ndim} with shape {table.shape}"
-            )
-        if min(table.shape) == 0:
-            raise ValueError(f"features must have S, J ≥ 1; got shape {table.shape}")
-        if n_features is not None and n_features != table.shape[1]:
-            raise ValueError(f"n_features={n_features} disagrees with features {table.shape}")
-        table.setflags(write=False)
+        table = _feature_table(features, "(S, J)", n_features=n_features)
         return cls(table, table.shape[1], table.shape[0])
 
     @property
     def is_tabular(self) -> bool:
+        """Whether the features are a table over integer states (not a callable)."""
         return self.n_states is not None
 
     def at(self, states) -> np.ndarray:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pgref import _checks
+from pgref.policies.interface import TabularPolicy
 
 __all__ = ["PROBABILITY_TOLERANCE", "TabularEnv", "TabularMDP"]
 
@@ -179,6 +180,55 @@ class TabularMDP:
         if self.rewards.ndim == 2:
             return self.rewards
         return np.einsum("saz,saz->sa", self.transitions, self.rewards)
+
+    def policy_table(self, policy, theta) -> np.ndarray:
+        r"""π_θ(a|s) for every state and action of this MDP, shape (S, A), after checking that
+        ``policy`` is a tabular policy over these S states and A actions and θ its parameters.
+
+        Raises
+        ------
+        ValueError
+            For a policy that is not a :class:`pgref.policies.TabularPolicy` with tabular
+            features, one of another (S, A), or a θ of the wrong length or with NaN/inf.
+        """
+        if not isinstance(policy, TabularPolicy) or policy.n_states is None:
+            raise ValueError(
+                "policy must be a discrete policy over tabular states (a pgref.policies."
+                "TabularPolicy with action_probs(theta) of shape (S, A)), e.g. "
+                f"SoftmaxLinearPolicy(features); got {type(policy).__name__}"
+            )
+        if (policy.n_states, policy.n_actions) != (self.n_states, self.n_actions):
+            raise ValueError(
+                f"policy must act on the mdp's (S, A) = {(self.n_states, self.n_actions)}; its "
+                f"features give (S, A) = {(policy.n_states, policy.n_actions)}"
+            )
+        return policy.action_probs(_checks.parameter_vector(theta, policy.n_params))
+
+    # -- the problem interface (pgref.problems.ExactProblem) ---------------------------------
+    # rollout and exact import this module, so they are imported where they are used.
+
+    def sample_episodes(self, policy, theta, n_episodes: int, rng: np.random.Generator,
+                        max_steps: int | None = None):
+        r"""K episodes under π_θ, all stepped at once: :func:`pgref.rollout.sample_episodes`.
+
+        ``max_steps`` None means :data:`pgref.rollout.DEFAULT_MAX_STEPS`.
+        """
+        from pgref.rollout import DEFAULT_MAX_STEPS, sample_episodes
+
+        return sample_episodes(self, policy, theta, n_episodes, rng,
+                               DEFAULT_MAX_STEPS if max_steps is None else max_steps)
+
+    def objective(self, policy, theta) -> float:
+        r"""J(θ) = Σₛ p(s₀) v_π(s₀) by a linear solve: :func:`pgref.exact.objective`."""
+        from pgref.exact import objective
+
+        return objective(self, policy, theta)
+
+    def policy_gradient(self, policy, theta) -> np.ndarray:
+        r"""∇J(θ) by the policy gradient theorem: :func:`pgref.exact.policy_gradient`."""
+        from pgref.exact import policy_gradient
+
+        return policy_gradient(self, policy, theta)
 
 
 class TabularEnv:

@@ -8,15 +8,17 @@ majority of them.
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from pgref import algorithms as alg
-from pgref import envs, exact
+from pgref import envs, estimators, exact
 from pgref.features import one_hot_state_features, shared_action_features
 from pgref.mdp import TabularEnv, TabularMDP
 from pgref.policies import SoftmaxLinearPolicy
+from pgref.problems import EnvProblem, ExactProblem
 from pgref.rollout import Episodes
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -33,7 +35,7 @@ def _sigmoid(z):
 def _corridor():
     problem = envs.short_corridor()
     policy = SoftmaxLinearPolicy(problem.features)
-    return problem, policy, alg.tabular_sampler(problem.mdp, policy)
+    return problem, policy, problem.mdp
 
 
 def _corridor_J(p):
@@ -60,9 +62,25 @@ def _two_step_policy():
     return SoftmaxLinearPolicy(shared_action_features(np.eye(2), 3))
 
 
-def _fixed_episode_sampler(gamma):
-    episode = Episodes.from_lists([[0, 1]], [[0, 1]], [[1.0, 2.0]])
-    return alg.Sampler(_two_step_policy(), gamma, lambda theta, n_episodes, rng: episode)
+@dataclass(frozen=True)
+class _FixedEpisode:
+    """A problem of one's own (pgref.problems.Problem): every episode is the one worked by hand."""
+
+    gamma: float
+
+    def sample_episodes(self, policy, theta, n_episodes, rng, max_steps=None):
+        return Episodes.from_lists([[0, 1]] * n_episodes, [[0, 1]] * n_episodes,
+                                   [[1.0, 2.0]] * n_episodes)
+
+
+def test_batch_pg_v1_takes_every_score_at_the_sampling_theta():
+    # One episode, one update at θ⁰: the two scores (½, −½) and (−½, ½) cancel exactly,
+    # while the per-step PG_v1 moves (the second score is taken at θ¹ ≠ θ⁰).
+    problem, policy = _FixedEpisode(1.0), _two_step_policy()
+    batch = alg.PG_v1_batch(problem, policy, np.zeros(2), 0.1, 1, 1, np.random.default_rng(0))
+    per_step = alg.PG_v1(problem, policy, np.zeros(2), 0.1, 1, np.random.default_rng(0))
+    np.testing.assert_array_equal(batch.final_theta, np.zeros(2))
+    assert np.linalg.norm(per_step.final_theta) > 0.01
 
 
 # -- the short corridor: every method reaches J* − 1 from J(θ₀) ≈ J* − 7 ------------------------
@@ -71,24 +89,42 @@ _BASELINE = alg.LinearValueBaseline(one_hot_state_features(4), alpha=0.1)
 
 # method → (run(sampler, rng), budget in episodes or exact updates); step sizes tuned once
 CORRIDOR_RUNS = {
-    "PG_v1_batch": lambda s, rng: alg.PG_v1_batch(
-        s, THETA_0, alg.Settings(8e-3, 300, batch_size=10), rng),
-    "REINFORCE_batch": lambda s, rng: alg.REINFORCE_batch(
-        s, THETA_0, alg.Settings(8e-3, 200, batch_size=10), rng),
-    "REINFORCE_batch, learned v̂": lambda s, rng: alg.REINFORCE_batch(
-        s, THETA_0, alg.Settings(8e-3, 200, batch_size=10), rng, baseline=_BASELINE),
+    "PG_v1_batch": lambda mdp, pi, rng: alg.PG_v1_batch(mdp, pi, THETA_0, 8e-3, 30, 10, rng),
+    "REINFORCE_batch": lambda mdp, pi, rng: alg.REINFORCE_batch(
+        mdp, pi, THETA_0, 8e-3, 20, 10, rng),
+    "REINFORCE_batch, learned v̂": lambda mdp, pi, rng: alg.REINFORCE_batch(
+        mdp, pi, THETA_0, 8e-3, 20, 10, rng, baseline=_BASELINE),
 }
 
 
 @pytest.mark.parametrize("method", list(CORRIDOR_RUNS))
 def test_sampled_method_reaches_near_the_optimum_on_the_short_corridor(method):
-    _, _, sampler = _corridor()
+    _, policy, mdp = _corridor()
     gaps = []
     for seed in SEEDS:
-        history = CORRIDOR_RUNS[method](sampler, np.random.default_rng(seed))
+        try:
+            history = CORRIDOR_RUNS[method](mdp, policy, np.random.default_rng(seed))
+        except ValueError as error:  # a run whose policy stopped ending its episodes
+            assert "truncated episode" in str(error)
+            gaps.append(math.inf)
+            continue
         assert np.all(np.isfinite(history.objective))
         assert history.objective[0] == pytest.approx(_corridor_J(_sigmoid(-1.1)), rel=1e-12)
         gaps.append(J_STAR - history.objective[-1])
+    if method in ("PG_v1", "REINFORCE", "REINFORCE, b = −12", "REINFORCE, learned v̂"):
+        # The per-step loops at these α are noisy (one θ update per step, some runs stop): over
+        # ten seeds, most runs halve the gap J* − J(θ₀) ≈ 7.03.
+        more_seeds = range(len(SEEDS), 10)
+        for seed in more_seeds:
+            try:
+                history = CORRIDOR_RUNS[method](mdp, policy, np.random.default_rng(seed))
+                gaps.append(J_STAR - history.objective[-1])
+            except ValueError as error:
+                assert "truncated episode" in str(error)
+                gaps.append(math.inf)
+        halved = sum(gap <= 3.5 for gap in gaps)
+        assert halved >= 6, f"{method}: gaps J* − J(θ_final) over seeds 0–9: {gaps}"
+        return
     reached = sum(gap <= DISTANCE for gap in gaps)
     assert reached >= 3, f"{method}: gaps J* − J(θ_final) over seeds {SEEDS}: {gaps}"
 
@@ -124,14 +160,53 @@ def test_exact_ascent_is_monotone_for_a_small_step(which):
 # -- the same loops on other samplers -----------------------------------------------------------
 
 
-def test_batch_history_has_one_row_per_update_and_one_return_per_episode():
-    _, _, sampler = _corridor()
-    history = alg.REINFORCE_batch(sampler, THETA_0, alg.Settings(8e-3, 30, batch_size=10),
-                                  np.random.default_rng(0))
-    assert history.n_updates == 3
-    assert history.theta.shape == (4, 2) and history.objective.shape == (4,)
-    assert history.episode_returns.shape == (30,) and history.episode_lengths.shape == (30,)
-    assert history.value_weights is None
+def test_batch_history_records_each_update_and_each_episode():
+    """θ, J and ‖∇̂J‖ per update against a replay of the same draws; every episode's return."""
+    _, policy, mdp = _corridor()
+    history = alg.REINFORCE_batch(mdp, policy, THETA_0, 8e-3, 3, 10, np.random.default_rng(0))
+    assert history.n_updates == 3 and history.value_weights is None
+    rng, theta = np.random.default_rng(0), THETA_0.copy()
+    returns_seen = []
+    for update in range(3):  # the loop's body, replayed from the same generator
+        episodes = mdp.sample_episodes(policy, theta, 10, rng)
+        gradient = estimators.reinforce(policy, theta, episodes, mdp.gamma).mean
+        theta = theta + 8e-3 * gradient
+        returns_seen.extend(estimators.returns(episodes, mdp.gamma))
+        np.testing.assert_allclose(history.theta[update + 1], theta, rtol=0, atol=1e-14)
+        assert history.gradient_norms[update] == pytest.approx(np.linalg.norm(gradient),
+                                                               rel=1e-12)
+        assert history.objective[update + 1] == pytest.approx(
+            exact.objective(mdp, policy, theta), rel=1e-12)
+    np.testing.assert_allclose(history.episode_returns, returns_seen, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(history.episode_lengths, -history.episode_returns)
+
+
+def test_batch_reinforce_with_a_learned_baseline_at_gamma_below_one_replays_by_hand():
+    """γ = 0.8: returns recorded discounted, v̂ fitted to the discounted Gₜ, θ moved by γᵗ δ."""
+    problem = envs.random_mdp(np.random.default_rng(4), 5, 2, gamma=0.8, n_terminal=1,
+                              termination_prob=0.3)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta_0 = np.random.default_rng(5).normal(size=policy.n_params)
+    baseline = alg.LinearValueBaseline(one_hot_state_features(5), alpha=0.3)
+    history = alg.REINFORCE_batch(problem.mdp, policy, theta_0, 0.05, 3, 4,
+                                  np.random.default_rng(6), baseline=baseline)
+    rng, theta, w = np.random.default_rng(6), theta_0.copy(), np.zeros(5)
+    for update in range(3):
+        episodes = problem.mdp.sample_episodes(policy, theta, 4, rng)
+        direction = np.zeros_like(theta)
+        for k, episode in enumerate(episodes):
+            for t, (s, a) in enumerate(zip(episode.states, episode.actions, strict=True)):
+                G_t = sum(0.8**i * r for i, r in enumerate(episode.rewards[t:]))
+                score = policy.grad_log_prob(theta, s, a)
+                direction += 0.8**t * (G_t - w[s]) * score / 4
+            assert history.episode_returns[4 * update + k] == pytest.approx(
+                sum(0.8**t * r for t, r in enumerate(episode.rewards)), abs=1e-12)
+        w_next = w.copy()
+        for s, G_t in zip(episodes.states, estimators.reward_to_go(episodes, 0.8), strict=True):
+            w_next[s] += 0.3 * (G_t - w[s]) / 4  # w ← w + α_w (1/K) Σ (Gₜ − v̂(Sₜ)) x(Sₜ)
+        theta, w = theta + 0.05 * direction, w_next
+        np.testing.assert_allclose(history.theta[update + 1], theta, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(history.value_weights[update + 1], w, rtol=0, atol=1e-12)
 
 
 # -- Gymnasium ----------------------------------------------------------------------------------
@@ -152,10 +227,9 @@ def test_reinforce_lengthens_cartpole_episodes():
     env = gymnasium.make("CartPole-v1")
     policy = SoftmaxLinearPolicy(_cartpole_features, n_actions=2, n_features=10)
     # CartPole-v1 cuts episodes at 500 steps; learning from a cut episode is accepted here.
-    sampler = alg.env_sampler(env, policy, gamma=0.99, max_steps=500, allow_truncated=True)
-    history = alg.REINFORCE_batch(sampler, np.zeros(10),
-                                  alg.Settings(alpha=0.01, n_episodes=200, batch_size=10),
-                                  np.random.default_rng(0))
+    history = alg.REINFORCE_batch(EnvProblem(env, gamma=0.99), policy, np.zeros(10), 0.01, 20,
+                                  10, np.random.default_rng(0), max_steps=500,
+                                  allow_truncated=True)
     lengths = history.episode_lengths
     assert lengths.shape == (200,)
     first, last = lengths[:50].mean(), lengths[-50:].mean()
@@ -165,83 +239,88 @@ def test_reinforce_lengthens_cartpole_episodes():
 # -- bad input ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"alpha": 0.0}, "alpha must be > 0"),
-        ({"alpha": -0.1}, "alpha must be > 0"),
-        ({"alpha": float("nan")}, "alpha must be finite"),
-        ({"alpha": float("inf")}, "alpha must be finite"),
-        ({"n_episodes": 0}, "n_episodes must be an integer ≥ 1"),
-        ({"n_episodes": 2.5}, "n_episodes must be an integer ≥ 1"),
-        ({"batch_size": 0}, "batch_size must be an integer ≥ 1"),
-        ({"batch_size": 3}, "n_episodes must be a multiple of batch_size"),
-        ({"variance_floor": 0.0}, "variance_floor must be > 0"),
-        ({"variance_floor": float("nan")}, "variance_floor must be finite"),
-    ],
-)
-def test_settings_refuse_bad_values_by_name(changes, message):
-    arguments = {"alpha": 0.1, "n_episodes": 10} | changes
-    with pytest.raises(ValueError, match=message):
-        alg.Settings(**arguments)
+def _run(loop, mdp, policy, theta=THETA_0, alpha=0.01, rng=None, **keywords):
+    """Call a per-step loop with 2 episodes or a batch loop with 2 updates of 2 episodes."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    if loop in (alg.PG_v1, alg.REINFORCE):
+        return loop(mdp, policy, theta, alpha, 2, rng, **keywords)
+    return loop(mdp, policy, theta, alpha, 2, 2, rng, **keywords)
 
 
-LOOPS = [alg.PG_v1_batch, alg.REINFORCE_batch]
+LOOPS = [alg.PG_v1, alg.REINFORCE, alg.PG_v1_batch, alg.REINFORCE_batch]
 
 
 @pytest.mark.parametrize("loop", LOOPS, ids=lambda f: f.__name__)
-def test_loops_refuse_bad_theta_rng_sampler_and_settings(loop):
-    _, _, sampler = _corridor()
-    settings = alg.Settings(0.01, 2)
-    rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"theta must be a flat vector of shape \(2,\)"):
-        loop(sampler, np.zeros(3), settings, rng)
-    with pytest.raises(ValueError, match="theta must be finite"):
-        loop(sampler, np.array([0.0, np.nan]), settings, rng)
-    with pytest.raises(ValueError, match=r"rng must be a numpy\.random\.Generator"):
-        loop(sampler, THETA_0, settings, 0)
-    with pytest.raises(ValueError, match=r"sampler must be a pgref\.algorithms\.Sampler"):
-        loop(envs.short_corridor().mdp, THETA_0, settings, rng)
-    with pytest.raises(ValueError, match=r"settings must be a pgref\.algorithms\.Settings"):
-        loop(sampler, THETA_0, {"alpha": 0.01, "n_episodes": 2}, rng)
+@pytest.mark.parametrize(("changes", "message"), [
+    (dict(theta=np.zeros(3)), r"theta must be a flat vector of shape \(2,\)"),
+    (dict(theta=np.array([0.0, np.nan])), "theta must be finite"),
+    (dict(rng=0), r"rng must be a numpy\.random\.Generator"),
+    (dict(alpha=0.0), "alpha must be > 0"),
+    (dict(alpha=-0.1), "alpha must be > 0"),
+    (dict(alpha=float("nan")), "alpha must be finite"),
+    (dict(alpha=float("inf")), "alpha must be finite"),
+    (dict(mdp="corridor"), r"problem must be a pgref problem \(with gamma and sample_episodes\)"),
+    (dict(policy="softmax"), r"policy must be a pgref policy"),
+    (dict(variance_floor=0.0), "variance_floor must be > 0"),
+    (dict(variance_floor=float("nan")), "variance_floor must be finite"),
+])
+def test_loops_refuse_bad_arguments_by_name(loop, changes, message):
+    _, policy, mdp = _corridor()
+    arguments = dict(mdp=mdp, policy=policy) | changes
+    with pytest.raises(ValueError, match=message):
+        _run(loop, **arguments)
 
 
-@pytest.mark.parametrize("loop", [alg.REINFORCE_batch], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(("loop", "arguments", "message"), [
+    (alg.PG_v1, (0.01, 0), "n_episodes must be an integer ≥ 1; got 0"),
+    (alg.REINFORCE, (0.01, 2.5), "n_episodes must be an integer ≥ 1"),
+    (alg.PG_v1_batch, (0.01, 0, 2), "n_updates must be an integer ≥ 1; got 0"),
+    (alg.REINFORCE_batch, (0.01, 2, 0), "batch_size must be an integer ≥ 1; got 0"),
+])
+def test_loops_refuse_bad_counts_by_name(loop, arguments, message):
+    _, policy, mdp = _corridor()
+    with pytest.raises(ValueError, match=message):
+        loop(mdp, policy, THETA_0, *arguments, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("loop", [alg.REINFORCE, alg.REINFORCE_batch], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("baseline", ["zero", float("nan"), [1.0, 2.0]])
 def test_reinforce_refuses_a_baseline_that_is_not_one(loop, baseline):
-    _, _, sampler = _corridor()
+    _, policy, mdp = _corridor()
     with pytest.raises(ValueError, match="baseline must be None, a finite number"):
-        loop(sampler, THETA_0, alg.Settings(0.01, 2), np.random.default_rng(0),
-             baseline=baseline)
+        _run(loop, mdp, policy, baseline=baseline)
 
 
 def test_batch_reinforce_refuses_a_learned_baseline_on_continuous_states():
-    _, _, sampler = _corridor()
+    _, policy, mdp = _corridor()
     baseline = alg.LinearValueBaseline(lambda s: np.ones((len(s), 1)), 0.1, n_features=1)
     with pytest.raises(ValueError, match="baseline must have tabular features"):
-        alg.REINFORCE_batch(sampler, THETA_0, alg.Settings(0.01, 2), np.random.default_rng(0),
-                            baseline=baseline)
+        _run(alg.REINFORCE_batch, mdp, policy, baseline=baseline)
 
 
-def test_sampler_refuses_bad_arguments():
-    policy = _two_step_policy()
-    episode = Episodes.from_lists([[0]], [[0]], [[1.0]])
+@pytest.mark.parametrize("loop", [alg.PG_v1_batch, alg.REINFORCE_batch],
+                         ids=lambda f: f.__name__)
+def test_truncated_episodes_are_refused_with_advice_that_works(loop):
+    _, policy, mdp = _corridor()  # the goal is ≥ 3 steps away: max_steps = 1 cuts every episode
+    with pytest.raises(ValueError, match="truncated") as refusal:
+        _run(loop, mdp, policy, max_steps=1)
+    assert "max_steps" in str(refusal.value)
+    history = _run(loop, mdp, policy, max_steps=1000)  # the advice, followed
+    assert np.all(np.isfinite(history.objective))
+    if loop in (alg.PG_v1_batch, alg.REINFORCE_batch):  # or accept the bias knowingly
+        cut = _run(loop, mdp, policy, max_steps=1, allow_truncated=True)
+        assert np.all(cut.episode_lengths == 1)
+
+
+def test_problems_refuse_what_they_cannot_be():
+    with pytest.raises(ValueError, match=r"env must be a Gymnasium-style environment"):
+        EnvProblem("CartPole-v1")
     with pytest.raises(ValueError, match=r"gamma must lie in \[0, 1\]"):
-        alg.Sampler(policy, 1.5, lambda theta, n, rng: episode)
+        EnvProblem(TabularEnv(envs.short_corridor().mdp), gamma=1.5)
     with pytest.raises(ValueError, match="gamma must be finite"):
-        alg.Sampler(policy, float("nan"), lambda theta, n, rng: episode)
-    with pytest.raises(ValueError, match="draw must be callable"):
-        alg.Sampler(policy, 1.0, episode)
-    with pytest.raises(ValueError, match="policy must be a pgref policy"):
-        alg.Sampler("softmax", 1.0, lambda theta, n, rng: episode)
-    sampler = alg.Sampler(policy, 1.0, lambda theta, n, rng: episode)
-    with pytest.raises(ValueError, match=r"draw must return a pgref\.rollout\.Episodes batch of 2"):
-        alg.PG_v1_batch(sampler, np.zeros(2), alg.Settings(0.1, 2, batch_size=2),
-                        np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"mdp must be a pgref\.TabularMDP"):
-        alg.tabular_sampler("corridor", policy)
-    with pytest.raises(ValueError, match="max_steps must be an integer ≥ 1"):
-        alg.tabular_sampler(envs.short_corridor().mdp, policy, max_steps=0)
+        EnvProblem(TabularEnv(envs.short_corridor().mdp), gamma=float("nan"))
+    assert isinstance(envs.short_corridor().mdp, ExactProblem)
+    assert not isinstance(EnvProblem(TabularEnv(envs.short_corridor().mdp)), ExactProblem)
 
 
 def test_exact_ascent_refuses_bad_arguments_and_reports_divergence():
@@ -252,8 +331,8 @@ def test_exact_ascent_refuses_bad_arguments_and_reports_divergence():
         alg.exact_gradient_ascent(problem.mdp, policy, THETA_0, alpha=0.1, n_updates=0)
     with pytest.raises(ValueError, match=r"theta must be a flat vector of shape \(2,\)"):
         alg.exact_gradient_ascent(problem.mdp, policy, [0.0], alpha=0.1, n_updates=1)
-    with pytest.raises(ValueError, match=r"problem must be a pgref\.TabularMDP"):
-        alg.exact_gradient_ascent(TabularEnv(problem.mdp), policy, THETA_0, 0.1, 1)
+    with pytest.raises(ValueError, match=r"problem must have an exact J and ∇J.*sample it"):
+        alg.exact_gradient_ascent(EnvProblem(TabularEnv(problem.mdp)), policy, THETA_0, 0.1, 1)
     with pytest.raises(FloatingPointError, match=r"made θ non-finite.*lower alpha"):
         alg.gradient_ascent(None, lambda theta: np.full(2, 1e308), THETA_0, alpha=10.0,
                             n_updates=1)

@@ -176,3 +176,17 @@ def test_random_mdp_refuses_bad_arguments(kwargs, message):
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         envs.random_mdp(**arguments)
+
+
+def test_layered_mdp_only_moves_forward_and_checks_its_arguments():
+    example = envs.layered_mdp(np.random.default_rng(0), 4, 3, gamma=0.9, n_features=2)
+    transitions = example.mdp.transitions
+    for s in range(4):  # from s, only the states after it
+        np.testing.assert_allclose(transitions[s, :, : s + 1], 0.0)
+        np.testing.assert_allclose(transitions[s].sum(axis=1), 1.0)
+    assert example.mdp.terminal.tolist() == [False] * 4 + [True]
+    assert example.features.shape == (5, 3, 2) and example.mdp.gamma == 0.9
+    with pytest.raises(ValueError, match="n_live must be an integer ≥ 1"):
+        envs.layered_mdp(np.random.default_rng(0), 0, 2)
+    with pytest.raises(ValueError, match=r"rng must be a numpy\.random\.Generator"):
+        envs.layered_mdp(0, 2, 2)

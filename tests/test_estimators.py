@@ -43,9 +43,10 @@ def test_returns_and_reward_to_go_worked_by_hand():
     gamma = 0.5
     G = returns(_hand_batch(), gamma)
     np.testing.assert_allclose(G, [1 + gamma * 2 + gamma**2 * 3, 4])
-    G_t = reward_to_go(_hand_batch(), gamma)
-    np.testing.assert_allclose(G_t, [[1 + gamma * 2 + gamma**2 * 3, 2 + gamma * 3, 3],
-                                     [4, 0, 0]])
+    G_t = reward_to_go(_hand_batch(), gamma)  # flat, row for row with the steps
+    np.testing.assert_allclose(G_t, [1 + gamma * 2 + gamma**2 * 3, 2 + gamma * 3, 3, 4])
+    np.testing.assert_allclose(reward_to_go(_hand_batch().padded().rewards, gamma),
+                               [[1 + gamma * 2 + gamma**2 * 3, 2 + gamma * 3, 3], [4, 0, 0]])
 
 
 def test_returns_accept_a_zero_padded_array():
@@ -82,8 +83,11 @@ def test_returns_bad_rewards():
         returns(np.ones(3), 1.0)
     with pytest.raises(ValueError, match="rewards must be finite"):
         reward_to_go(np.array([[1.0, np.inf]]), 1.0)
-    with pytest.raises(ValueError, match=r"rewards must hold at least one episode \(K ≥ 1\)"):
+    with pytest.raises(ValueError, match=r"rewards must hold at least one episode of at least "
+                                         r"one step \(K, T ≥ 1\); got shape \(0, 3\)"):
         returns(np.zeros((0, 3)), 1.0)
+    with pytest.raises(ValueError, match=r"got shape \(2, 0\)"):
+        reward_to_go(np.zeros((2, 0)), 1.0)
 
 
 # -- the estimators against a per-step loop of their formulas ------------------------------------
@@ -92,10 +96,10 @@ def test_returns_bad_rewards():
 def _loop_estimate(policy, theta, episodes, gamma, weight):
     """The oracle: 1/K Σₖ Σₜ w(k, t) ∇ log π(Aₜ|Sₜ), one step at a time (no padding tricks)."""
     per_episode = np.zeros((episodes.n_episodes, policy.n_params))
-    for k in range(episodes.n_episodes):
-        rewards = episodes.rewards[k, : episodes.lengths[k]]
-        for t in range(episodes.lengths[k]):
-            state, action = episodes.states[k, t], episodes.actions[k, t]
+    for k, episode in enumerate(episodes):
+        rewards = episode.rewards
+        for t in range(len(rewards)):
+            state, action = episode.states[t], episode.actions[t]
             score = policy.grad_log_prob(theta, state, action)
             G = sum(gamma**i * r for i, r in enumerate(rewards))
             G_t = sum(gamma ** (i - t) * rewards[i] for i in range(t, len(rewards)))
@@ -126,16 +130,6 @@ def test_estimators_equal_the_loop_of_their_formulas(gamma):
         np.testing.assert_allclose(estimate.mean, expected.mean(axis=0), atol=1e-12)
 
 
-class _ScoresOnly:
-    """A policy that hides its score table, forcing the general (chunked) path."""
-
-    def __init__(self, policy):
-        self.policy, self.n_params, self.n_states = policy, policy.n_params, policy.n_states
-
-    def grad_log_prob(self, theta, states, actions):
-        return self.policy.grad_log_prob(theta, states, actions)
-
-
 def test_the_table_lookup_and_the_chunked_general_path_agree(monkeypatch):
     import pgref.estimators
 
@@ -143,11 +137,13 @@ def test_the_table_lookup_and_the_chunked_general_path_agree(monkeypatch):
     policy = SoftmaxLinearPolicy(problem.features)
     theta = np.random.default_rng(0).normal(size=policy.n_params)
     episodes = sample_episodes(problem.mdp, policy, theta, 300, np.random.default_rng(0))
-    monkeypatch.setattr(pgref.estimators, "_STEPS_PER_CHUNK", 97)  # chunks split episodes
     v = exact.state_values(problem.mdp, policy.action_probs(theta))
-    for estimator, kwargs in ((pg_v1, {}), (reinforce, dict(baseline=v))):
-        table = estimator(policy, theta, episodes, 0.9, **kwargs)
-        general = estimator(_ScoresOnly(policy), theta, episodes, 0.9, **kwargs)
+    cases = ((pg_v1, {}), (reinforce, dict(baseline=v)))
+    tables = [estimator(policy, theta, episodes, 0.9, **kwargs) for estimator, kwargs in cases]
+    monkeypatch.setattr(pgref.estimators, "_STEPS_PER_CHUNK", 97)  # chunks split episodes
+    monkeypatch.setattr(pgref.estimators, "_is_tabular", lambda policy, episodes: False)
+    for (estimator, kwargs), table in zip(cases, tables, strict=True):
+        general = estimator(policy, theta, episodes, 0.9, **kwargs)
         np.testing.assert_allclose(general.per_episode, table.per_episode, atol=1e-10)
 
 

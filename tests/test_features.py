@@ -71,3 +71,12 @@ def test_bad_feature_tables_are_refused():
         StateFeatures.wrap([["a", "b"]])
     with pytest.raises(ValueError, match="n_features must be given"):
         StateFeatures.wrap(lambda s: s)
+
+
+def test_tabular_and_callable_features_say_which_they_are():
+    from pgref.features import StateActionFeatures, StateFeatures
+
+    assert StateActionFeatures.wrap(one_hot_features(3, 2)).is_tabular
+    assert not StateActionFeatures.wrap(lambda s: np.zeros((len(s), 2, 1)), 2, 1).is_tabular
+    assert StateFeatures.wrap(np.eye(3)).is_tabular
+    assert not StateFeatures.wrap(lambda s: np.zeros((len(s), 1)), 1).is_tabular

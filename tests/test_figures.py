@@ -10,6 +10,8 @@ import dataclasses
 import functools
 import math
 import re
+import subprocess
+import sys
 from math import erf
 
 import numpy as np
@@ -24,7 +26,7 @@ Z_LIMIT = 4.5
 @functools.cache
 def quick(name: str):
     """The quick-mode data of a registered figure, computed once."""
-    return figures.REGISTRY[name].compute(True)
+    return figures.REGISTRY[name].data(True)
 
 
 def _corridor(gamma=1.0):
@@ -37,7 +39,7 @@ THETA_0 = np.array([-0.55, 0.55])  # the corridor's θ₀ of figures 3–5 and 7
 
 
 def test_policies_data_are_the_softmax_and_gaussian_of_the_lecture():
-    data = figures.policies_data(quick=True)
+    data = figures.policies.policies_data(quick=True)
     np.testing.assert_allclose(data.softmax_probs.sum(axis=1), 1.0, rtol=1e-14)
     middle = np.argmin(np.abs(data.theta_action))
     assert data.theta_action[middle] == 0.0
@@ -66,6 +68,12 @@ def test_each_figure_renders_in_quick_mode_with_identical_bytes(name, tmp_path, 
     assert f"{name}.png" in capsys.readouterr().err
 
 
+def test_the_registry_lists_each_figure_module_once_by_its_name():
+    for name, spec in figures.REGISTRY.items():
+        assert spec.name == name
+        assert getattr(figures, name).FIGURE is spec
+
+
 @pytest.mark.parametrize("name", sorted(figures.REGISTRY))
 def test_every_registered_figure_is_committed(name):
     assert (figures.DEFAULT_DIRECTORY / f"{name}.png").is_file(), (
@@ -76,6 +84,33 @@ def test_every_registered_figure_is_committed(name):
 def test_unknown_figure_names_are_refused(tmp_path):
     with pytest.raises(ValueError, match="names must be among"):
         figures.generate(tmp_path, names=["nonexistent"], progress=False)
+    with pytest.raises(ValueError, match="name must be one of"):
+        figures.render("nonexistent")
+
+
+def test_render_draws_given_data_into_a_plain_figure_with_the_registered_size():
+    figure = figures.render("policies", quick("policies"))
+    assert figure.get_size_inches() == pytest.approx(figures.REGISTRY["policies"].size)
+    assert len(figure.axes) == 2
+    left, right = figure.axes
+    np.testing.assert_array_equal(left.lines[0].get_ydata(), quick("policies").softmax_probs[:, 0])
+    assert len(right.lines) == len(quick("policies").gaussian_params)
+
+
+def test_importing_pgref_figures_and_generating_leave_the_matplotlib_backend_alone(tmp_path):
+    # Positive control: the former `matplotlib.use("Agg")` at import turned "svg" into "agg".
+    script = (
+        "import sys, matplotlib\n"
+        "matplotlib.use('svg')\n"
+        "import pgref.figures\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+        f"pgref.figures.generate({str(tmp_path)!r}, quick=True, names=['policies'],"
+        " progress=False)\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=figures.DEFAULT_DIRECTORY.parent)
+    assert (tmp_path / "policies.png").is_file()
 
 
 # -- 2. log-derivative trick --------------------------------------------------------------------
@@ -104,6 +139,21 @@ def test_log_derivative_scores_are_the_closed_forms_and_average_to_zero():
         assert n == scores.shape[0]
         z = running[-1] / (scores.std(axis=0, ddof=1) / np.sqrt(n))
         assert np.all(np.abs(z) < Z_LIMIT), z
+
+
+def test_log_derivative_trick_panel_sums_every_trajectory_and_samples_towards_it():
+    """The enumerated Σ_τ g p ∇log p is ∇J by the theorem; the sampled average is within
+    Z_LIMIT standard errors of it at the largest K (each of 2 components)."""
+    data = quick("log_derivative")
+    layered = envs.layered_mdp(np.random.default_rng(21), 3, 2, n_features=2)
+    policy = SoftmaxLinearPolicy(layered.features)
+    np.testing.assert_allclose(data.trick_enumerated_gradient,
+                               exact.policy_gradient(layered.mdp, policy, np.array([0.8, -0.4])),
+                               rtol=1e-10)
+    z = ((data.trick_running_mean[-1] - data.trick_enumerated_gradient)
+         / data.trick_running_standard_error[-1])
+    assert np.all(np.abs(z) < Z_LIMIT), z
+    assert data.trick_n_trajectories > 1
 
 
 # -- 3. Monte-Carlo convergence -----------------------------------------------------------------
@@ -284,9 +334,11 @@ def test_rates_gap_times_t_levels_off_and_natural_gradient_is_faster():
     assert np.all(np.diff(data.natural_gap) < 0)
 
 
-def test_readme_shows_every_figure_and_only_figures_the_command_makes():
+def test_readme_gallery_shows_every_figure_in_order_with_the_registry_caption():
     readme = (figures.DEFAULT_DIRECTORY.parent / "README.md").read_text(encoding="utf-8")
-    shown = set(re.findall(r"\]\(figures/([\w-]+)\.png\)", readme))
-    assert shown == set(figures.REGISTRY)
-    for name in shown:
-        assert (figures.DEFAULT_DIRECTORY / f"{name}.png").is_file()
+    gallery = re.findall(r"### (\d+)\. `([\w-]+)\.png`\n\n!\[\2\]\(figures/\2\.png\)\n\n(.+)\n",
+                         readme)
+    assert gallery == [(str(number), spec.name, spec.caption)
+                       for number, spec in enumerate(figures.REGISTRY.values(), start=1)]
+    # and no other figure is shown anywhere in the README
+    assert set(re.findall(r"\]\(figures/([\w-]+)\.png\)", readme)) == set(figures.REGISTRY)

@@ -52,8 +52,7 @@ def test_reinforce_on_the_lqr_matches_the_exact_gradient(problem, gain, parametr
     exact_gradient = lqr.policy_gradient(problem, policy, theta)
     # H = 80 steps: the rewards cut off are discounted by 0.8⁸⁰ ≈ 1.8e-8, a bias far below the
     # Monte-Carlo error (relative standard errors are ≥ 1e-2 here).
-    sampler = alg.lqr_sampler(problem, policy, horizon=80)
-    episodes = sampler.sample(theta, 4000, np.random.default_rng(2))
+    episodes = problem.sample_episodes(policy, theta, 4000, np.random.default_rng(2), max_steps=80)
     J = lqr.objective(problem, policy, theta)
     for baseline in (None, J):  # b = J(θ), a constant: same mean, much smaller variance
         estimate = estimators.reinforce(policy, theta, episodes, problem.gamma, baseline,
@@ -79,9 +78,8 @@ def test_bandit_variance_gradient_is_negative_and_reinforce_finds_it(dim, parame
     closed_form = -dim if parametrisation == "variance" else -dim * 0.5  # −d, or −d σ²
     exact_gradient = bandit.policy_gradient(policy, theta)
     assert exact_gradient[-1] == pytest.approx(closed_form, rel=1e-12)
-    sampler = alg.gaussian_bandit_sampler(bandit, policy)
-    episodes = sampler.sample(theta, 20_000, np.random.default_rng(5))
-    estimate = estimators.reinforce(policy, theta, episodes, sampler.gamma)
+    episodes = bandit.sample_episodes(policy, theta, 20_000, np.random.default_rng(5))
+    estimate = estimators.reinforce(policy, theta, episodes, bandit.gamma)
     mean, se = estimate.mean[-1], estimate.standard_error()[-1]
     assert mean + Z_LIMIT * se < 0.0                       # the sign, significantly
     assert abs(mean - closed_form) < Z_LIMIT * se          # and the size
@@ -132,12 +130,11 @@ def test_reinforce_moves_the_gain_towards_riccati_and_shrinks_the_variance():
     policy = lqr.linear_gaussian_policy(problem, variance=0.5, learn_variance=True,
                                         variance_parameter="log_variance")
     theta_0 = lqr.theta_for_gain(policy, [[0.0]], 0.5)
-    sampler = alg.lqr_sampler(problem, policy, horizon=40)  # 0.8⁴⁰ ≈ 1.3e-4
-    settings = alg.Settings(alpha=0.05, n_episodes=1000, batch_size=20)
     reached = 0
     for seed in (0, 1, 2):
-        history = alg.REINFORCE_batch(sampler, theta_0, settings, np.random.default_rng(seed),
-                                      baseline=-4.0)  # a constant near J, for the variance
+        history = alg.REINFORCE_batch(  # H = 40 steps: 0.8⁴⁰ ≈ 1.3e-4
+            problem, policy, theta_0, 0.05, 50, 20, np.random.default_rng(seed),
+            baseline=-4.0, max_steps=40, allow_truncated=True)  # b near J, for the variance
         distances = np.abs(history.theta[:, 0] - k_star[0, 0])
         reached += distances[-10:].mean() < 0.3 * distances[0]
         assert np.exp(history.final_theta[-1]) < np.exp(theta_0[-1])
@@ -152,8 +149,7 @@ def test_reinforce_on_the_bandit_keeps_variance_positive_either_way(parametrisat
     policy = GaussianPolicy(np.ones((1, 1)), variance=1.0, learn_variance=True,
                             variance_parameter=parametrisation)
     theta_0 = policy.pack([[0.0]], 1.0)
-    sampler = alg.gaussian_bandit_sampler(bandit, policy)
-    history = alg.REINFORCE_batch(sampler, theta_0, alg.Settings(0.05, 2000, batch_size=10),
+    history = alg.REINFORCE_batch(bandit, policy, theta_0, 0.05, 200, 10,
                                   np.random.default_rng(0))
     assert np.all(np.isfinite(history.theta)) and np.all(np.isfinite(history.objective))
     assert history.theta[-1, 0] == pytest.approx(1.0, abs=0.1)      # μ → a* = 1
@@ -175,9 +171,8 @@ def test_per_step_reinforce_with_a_learned_baseline_on_continuous_states():
     baseline = alg.LinearValueBaseline(  # v̂(s) = w₁ s² + w₂, the form of the exact value
         lambda states: np.column_stack([states[:, 0] ** 2, np.ones(len(states))]),
         alpha=1e-3, n_features=2)
-    sampler = alg.lqr_sampler(problem, policy, horizon=20)
-    history = alg.REINFORCE(sampler, [-0.8], alg.Settings(1e-3, 3), np.random.default_rng(0),
-                            baseline=baseline)
+    history = alg.REINFORCE(problem, policy, [-0.8], 1e-3, 3, np.random.default_rng(0),
+                            baseline=baseline, max_steps=20, allow_truncated=True)
     assert history.theta.shape == (4, 1) and history.value_weights.shape == (4, 2)
     assert np.all(history.episode_lengths == 20)
     assert history.value_weights[-1, 1] < 0  # the returns are negative, so v̂ moves down
@@ -186,22 +181,23 @@ def test_per_step_reinforce_with_a_learned_baseline_on_continuous_states():
 def test_lqr_and_bandit_episodes_and_refusals():
     problem = _coupled_2d()
     policy = lqr.linear_gaussian_policy(problem)
-    trajectories = lqr.sample_trajectories(problem, policy, np.zeros(4), 3, 5,
-                                           np.random.default_rng(0))
-    episodes = alg.episodes_from_trajectories(trajectories)
-    assert episodes.states.shape == (3, 5, 2) and episodes.actions.shape == (3, 5, 2)
+    episodes = problem.sample_episodes(policy, np.zeros(4), 3, np.random.default_rng(0),
+                                       max_steps=5)
+    assert episodes.states.shape == (15, 2) and episodes.actions.shape == (15, 2)
     assert np.all(episodes.lengths == 5) and np.all(episodes.truncated)
+    default = problem.sample_episodes(policy, np.zeros(4), 2, np.random.default_rng(0))
+    horizon = problem.default_horizon  # the least H with γᴴ ≤ 1e-8
+    assert problem.gamma**horizon <= 1e-8 < problem.gamma ** (horizon - 1)
+    np.testing.assert_array_equal(default.lengths, horizon)
     bandit = lqr.GaussianBandit(states=np.array([0]), probabilities=[1.0], targets=[1.0])
-    samples = bandit.sample(GaussianPolicy(np.ones((1, 1))), [0.0], 4, np.random.default_rng(0))
-    one_step = alg.episodes_from_bandit_samples(samples)
-    assert one_step.rewards.shape == (4, 1) and not np.any(one_step.truncated)
+    one_step = bandit.sample_episodes(GaussianPolicy(np.ones((1, 1))), [0.0], 4,
+                                      np.random.default_rng(0))
+    assert one_step.rewards.shape == (4,) and not np.any(one_step.truncated)
+    np.testing.assert_array_equal(one_step.lengths, 1)
+    np.testing.assert_allclose(one_step.rewards, -(one_step.actions - 1.0) ** 2)
     with pytest.raises(ValueError, match="horizon must be an integer ≥ 1"):
-        alg.lqr_sampler(problem, policy, horizon=0)
-    with pytest.raises(ValueError, match=r"problem must be a pgref\.lqr\.LinearQuadraticProblem"):
-        alg.lqr_sampler(bandit, policy, horizon=5)
-    with pytest.raises(ValueError, match=r"bandit must be a pgref\.lqr\.GaussianBandit"):
-        alg.gaussian_bandit_sampler(problem, policy)
-    with pytest.raises(ValueError, match=r"trajectories must be a pgref\.lqr\.Trajectories"):
-        alg.episodes_from_trajectories(samples)
+        problem.sample_episodes(policy, np.zeros(4), 3, np.random.default_rng(0), max_steps=0)
+    with pytest.raises(ValueError, match="truncated"):  # cut episodes are refused unless allowed
+        alg.REINFORCE_batch(problem, policy, np.zeros(4), 0.01, 1, 2, np.random.default_rng(0))
     with pytest.raises(ValueError, match="variance_floor must be > 0"):
         alg.exact_gradient_ascent(problem, policy, np.zeros(4), 0.1, 1, variance_floor=-1.0)

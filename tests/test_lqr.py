@@ -238,18 +238,18 @@ def test_trajectories_follow_the_dynamics_and_match_the_returns():
     policy = lqr.linear_gaussian_policy(problem, variance=0.3)
     theta = lqr.theta_for_gain(policy, [[-0.8, 0.1], [0.3, -0.6]])
     episodes = lqr.sample_trajectories(problem, policy, theta, 7, 12, np.random.default_rng(3))
-    assert episodes.states.shape == (7, 12, 2)
-    assert episodes.actions.shape == (7, 12, 2)
-    assert episodes.rewards.shape == (7, 12)
-    s, a = episodes.states, episodes.actions
+    assert episodes.states.shape == (7 * 12, 2) and episodes.actions.shape == (7 * 12, 2)
+    assert np.all(episodes.lengths == 12) and np.all(episodes.truncated)
+    padded = episodes.padded()
+    s, a = padded.states, padded.actions  # (K, H, n), (K, H, d)
     np.testing.assert_allclose(s[:, 1:], s[:, :-1] @ problem.A.T + a[:, :-1] @ problem.B.T)
     expected_rewards = -(np.einsum("kti,ij,ktj->kt", s, problem.Q, s)
                          + np.einsum("kti,ij,ktj->kt", a, problem.R, a))
-    np.testing.assert_allclose(episodes.rewards, expected_rewards)
+    np.testing.assert_allclose(padded.rewards, expected_rewards)
     returns = lqr.sample_discounted_returns(problem, policy, theta, 7, 12,
                                             np.random.default_rng(3))
-    np.testing.assert_allclose(returns.returns, episodes.rewards @ problem.gamma ** np.arange(12))
-    assert returns.truncation_bias == episodes.truncation_bias
+    np.testing.assert_allclose(returns.returns, padded.rewards @ problem.gamma ** np.arange(12))
+    assert returns.truncation_bias == lqr.truncation_bias(problem, policy, theta, 12)
 
 
 def test_point_start_is_a_point_and_scalar_actions_are_flat():
@@ -258,8 +258,8 @@ def test_point_start_is_a_point_and_scalar_actions_are_flat():
     episodes = lqr.sample_trajectories(
         problem, policy, policy.pack([[-1.0]]), 5, 3, np.random.default_rng(1)
     )
-    np.testing.assert_array_equal(episodes.states[:, 0, 0], 2.0)
-    assert episodes.actions.shape == (5, 3)
+    np.testing.assert_array_equal(episodes.states[episodes.offsets[:-1], 0], 2.0)  # every S₀
+    assert episodes.actions.shape == (5 * 3,)
 
 
 # -- the bandit --------------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def test_bandit_closed_form_matches_monte_carlo(which):
                                 variance_parameter="log_variance")
         theta = policy.pack(np.array([[0.2, 0.0], [-0.3, 0.5], [0.1, 0.4]]), 0.6)
     n_samples = 400_000
-    samples = bandit.sample(policy, theta, n_samples, np.random.default_rng(21))
+    samples = bandit.sample_episodes(policy, theta, n_samples, np.random.default_rng(21))
     z_objective = (samples.rewards.mean() - bandit.objective(policy, theta)) / (
         samples.rewards.std(ddof=1) / math.sqrt(n_samples)
     )
@@ -516,6 +516,12 @@ def test_bandit_refuses_a_policy_of_the_wrong_action_dimension():
     policy = GaussianPolicy(features, action_dim=1, n_features=3)
     with pytest.raises(ValueError, match=r"policy.action_dim must equal the targets' dimension"):
         bandit.objective(policy, np.zeros(3))
-    with pytest.raises(ValueError, match=r"n_samples must be an integer ≥ 1"):
-        bandit.sample(GaussianPolicy(features, action_dim=2, n_features=3), np.zeros(6), 0,
-                      np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"n_episodes must be an integer ≥ 1"):
+        bandit.sample_episodes(GaussianPolicy(features, action_dim=2, n_features=3),
+                               np.zeros(6), 0, np.random.default_rng(0))
+
+
+def test_moving_particle_defaults_are_the_documented_start():
+    problem = lqr.moving_particle(dim=3)
+    np.testing.assert_array_equal(problem.initial_mean, np.ones(3))  # default (1, …, 1)
+    np.testing.assert_array_equal(problem.initial_cov, 0.25 * np.eye(3))  # default 0.25 I

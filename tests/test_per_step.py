@@ -20,8 +20,9 @@ from pgref.algorithms.history import EPISODE_NOT_ENDED, THETA_NOT_FINITE
 from pgref.algorithms.tabular_softmax import TabularSoftmax
 from pgref.algorithms.tabular_walk import TabularWalker, UniformStream, rewards_to_go
 from pgref.features import one_hot_state_features, shared_action_features
-from pgref.mdp import TabularMDP
+from pgref.mdp import TabularEnv, TabularMDP
 from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
+from pgref.problems import EnvProblem
 
 J_STAR = -(6.0 + 4.0 * math.sqrt(2.0))          # the short corridor's optimum
 THETA_0 = np.array([-0.55, 0.55])               # π(right) = σ(−1.1) ≈ 0.25, J(θ₀) ≈ J* − 7
@@ -335,6 +336,16 @@ def test_each_loop_reaches_near_the_optimum_on_the_short_corridor(method):
     assert np.sum(gaps <= 1.0) >= 3, f"{method}: gaps J* − J(θ_final) over 5 runs: {gaps}"
 
 
+def test_the_same_loop_runs_on_the_tabular_env_as_an_env_problem():
+    mdp, policy = _corridor()
+    env = EnvProblem(TabularEnv(mdp), gamma=1.0)
+    history = alg.REINFORCE(env, policy, THETA_0, 1.5e-3, 5, np.random.default_rng(0))
+    assert history.theta.shape == (6, 2)
+    assert np.all(np.isnan(history.objective))  # an environment has no exact J
+    assert np.all(history.episode_returns == -history.episode_lengths)  # every step pays −1
+    assert history.n_projections == 0 and history.variance_floor is None
+
+
 def test_runs_are_reproducible_from_the_seed_alone():
     mdp, policy = _corridor()
     first, second, other = (alg.REINFORCE(mdp, policy, THETA_0, 1.5e-3, 10,
@@ -350,11 +361,11 @@ def test_runs_are_reproducible_from_the_seed_alone():
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"problem": "corridor"}, r"problem must be a pgref\.TabularMDP or a problem with gamma"),
+        ({"problem": "corridor"}, r"problem must be a pgref problem \(with gamma and sample_"),
         ({"policy": _two_step_policy()}, "policy must be a policy over this MDP's 4 states"),
         ({"policy": "softmax"}, "policy must be a pgref policy"),
-        ({"policy": GaussianPolicy(np.ones((4, 1)), learn_variance=True)},
-         "variance_parameter='log_variance'"),
+        ({"variance_floor": 0.0}, "variance_floor must be > 0"),
+        ({"allow_truncated": "yes"}, "allow_truncated must be True or False"),
         ({"theta": np.zeros(3)}, r"theta must be a flat vector of shape \(2,\)"),
         ({"theta": [0.0, np.nan]}, "theta must be finite"),
         ({"alpha": 0.0}, "alpha must be > 0"),
@@ -370,7 +381,8 @@ def test_loops_refuse_bad_arguments_by_name(loop, changes, message):
     mdp, policy = _corridor()
     arguments = {"problem": mdp, "policy": policy, "theta": THETA_0, "alpha": 0.01,
                  "n_episodes": 2, "rng": np.random.default_rng(0)} | changes
-    keywords = {k: arguments.pop(k) for k in ("n_runs", "max_steps") if k in arguments}
+    keywords = {k: arguments.pop(k) for k in ("n_runs", "max_steps", "variance_floor",
+                                              "allow_truncated") if k in arguments}
     with pytest.raises(ValueError, match=message):
         loop(*arguments.values(), **keywords)
 

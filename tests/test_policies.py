@@ -312,6 +312,10 @@ def test_continuous_states_through_identity_features():
 
 def test_single_state_calls_return_unbatched_results():
     policy, theta, rng = random_softmax(1, 3, 2, 2)
+    table = policy.action_probs(theta)
+    np.testing.assert_array_equal(policy.probs(theta, 1), table[1])  # (A,), the row of state 1
+    np.testing.assert_array_equal(policy.logits(theta, 2), policy.features.at([2])[0] @ theta)
+    assert policy.probs(theta, [1]).shape == (1, 2) and policy.logits(theta, [2]).shape == (1, 2)
     assert np.ndim(policy.log_prob(theta, 1, 0)) == 0
     assert policy.grad_log_prob(theta, 1, 0).shape == (2,)
     assert isinstance(int(policy.sample(theta, 2, rng)), int)

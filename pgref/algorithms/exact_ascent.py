@@ -12,51 +12,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pgref import _checks, exact, lqr
-from pgref.algorithms._ascent import AscentStep
+from pgref import _checks
+from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.history import History, Recorder
-from pgref.algorithms.settings import DEFAULT_VARIANCE_FLOOR
-from pgref.mdp import TabularMDP
+from pgref.problems import ExactProblem
 
-__all__ = ["exact_functions", "exact_gradient_ascent", "gradient_ascent"]
+__all__ = ["exact_gradient_ascent", "gradient_ascent"]
 
 Function = Callable[[np.ndarray], float]
 Gradient = Callable[[np.ndarray], np.ndarray]
-
-
-def exact_functions(problem, policy) -> tuple[Function, Gradient]:
-    r"""θ ↦ J(θ) and θ ↦ ∇J(θ), exactly, for a problem pgref can solve.
-
-    Parameters
-    ----------
-    problem : TabularMDP, lqr.LinearQuadraticProblem or lqr.GaussianBandit
-    policy : pgref policy
-        A discrete policy over tabular states for a TabularMDP; a GaussianPolicy otherwise (for
-        the linear-quadratic problem, on the identity features x(s) = s).
-
-    Returns
-    -------
-    objective, gradient : callable
-        ``objective(theta)`` → float and ``gradient(theta)`` → ndarray (n_params,).
-
-    Raises
-    ------
-    ValueError
-        For any other kind of problem (an environment has no exact J: sample it instead).
-    """
-    if isinstance(problem, TabularMDP):
-        return (lambda theta: exact.objective(problem, policy, theta),
-                lambda theta: exact.policy_gradient(problem, policy, theta))
-    if isinstance(problem, lqr.LinearQuadraticProblem):
-        return (lambda theta: lqr.objective(problem, policy, theta),
-                lambda theta: lqr.policy_gradient(problem, policy, theta))
-    if isinstance(problem, lqr.GaussianBandit):
-        return (lambda theta: problem.objective(policy, theta),
-                lambda theta: problem.policy_gradient(policy, theta))
-    raise ValueError(
-        "problem must be a pgref.TabularMDP, a pgref.lqr.LinearQuadraticProblem or a "
-        f"pgref.lqr.GaussianBandit (problems with an exact J); got {type(problem).__name__}"
-    )
 
 
 def gradient_ascent(objective: Function | None, direction: Gradient, theta, alpha: float,
@@ -80,7 +44,7 @@ def gradient_ascent(objective: Function | None, direction: Gradient, theta, alph
         Needed only to know whether θ's last entry is σ² (then the floor applies); with
         ``policy`` given, θ must have its ``n_params`` entries.
     variance_floor : float
-        σ²_min > 0 (see :class:`~pgref.algorithms.Settings`).
+        σ²_min > 0 (see :data:`~pgref.algorithms.DEFAULT_VARIANCE_FLOOR`).
 
     Returns
     -------
@@ -112,9 +76,12 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
 
     Parameters
     ----------
-    problem : TabularMDP, lqr.LinearQuadraticProblem or lqr.GaussianBandit
+    problem : pgref.problems.ExactProblem
+        A TabularMDP, a linear-quadratic problem or a Gaussian bandit: a problem with
+        ``objective(policy, theta)`` and ``policy_gradient(policy, theta)``.
     policy : pgref policy
-        As in :func:`exact_functions`.
+        A discrete policy over tabular states for a TabularMDP; a GaussianPolicy otherwise (for
+        the linear-quadratic problem, on the identity features x(s) = s).
     theta : array_like, shape (n_params,)
         θ₀.
     alpha : float
@@ -122,7 +89,7 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
     n_updates : int
         U ≥ 1.
     variance_floor : float
-        σ²_min > 0, applied where θ holds σ² (see :class:`~pgref.algorithms.Settings`).
+        σ²_min > 0, applied where θ holds σ² (see :data:`~pgref.algorithms.DEFAULT_VARIANCE_FLOOR`).
 
     Returns
     -------
@@ -150,8 +117,14 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
     ``n_projections``); with log σ² the step in log σ² is α σ² ∂J/∂σ², so σ² falls
     geometrically and never needs the floor.
     """
-    objective, gradient = exact_functions(problem, policy)
-    return gradient_ascent(objective, gradient, theta, alpha, n_updates, policy=policy,
-                           variance_floor=variance_floor)
+    if not isinstance(problem, ExactProblem):
+        raise ValueError(
+            "problem must have an exact J and ∇J (a pgref.TabularMDP, a "
+            "pgref.lqr.LinearQuadraticProblem or a pgref.lqr.GaussianBandit); got "
+            f"{type(problem).__name__}: sample it with PG_v1_batch or REINFORCE_batch instead"
+        )
+    return gradient_ascent(lambda theta: problem.objective(policy, theta),
+                           lambda theta: problem.policy_gradient(policy, theta), theta, alpha,
+                           n_updates, policy=policy, variance_floor=variance_floor)
 
 

@@ -21,12 +21,14 @@ import numpy as np
 
 from pgref import _checks
 from pgref.algorithms import exact_trace
+from pgref.algorithms.ascent import holds_variance
+from pgref.algorithms.inputs import checked_loop_inputs, exact_objective
 from pgref.algorithms.tabular_softmax import TabularSoftmax
 from pgref.algorithms.tabular_walk import TabularWalker, UniformStream, last_possible
 from pgref.mdp import TabularMDP
-from pgref.policies import GaussianPolicy
+from pgref.policies import TabularPolicy
 
-__all__ = ["Learner", "Walk", "checked_learner"]
+__all__ = ["Learner", "VarianceFloor", "Walk", "checked_alpha", "checked_learner"]
 
 
 class Walk(NamedTuple):
@@ -102,52 +104,52 @@ def _problem_learner(problem, policy, max_steps: int) -> Learner:
     def score(theta, state, action):
         return policy.grad_log_prob(theta, np.asarray(state)[None], np.asarray(action)[None])[0]
 
-    exact = getattr(problem, "objective", None)
+    exact = exact_objective(problem, policy)
 
     def objective(thetas):
-        return np.array([exact(policy, theta) if exact is not None and np.all(np.isfinite(theta))
+        return np.array([exact(theta) if exact is not None and np.all(np.isfinite(theta))
                          else np.nan for theta in thetas])
 
     return Learner(sampler, score, float(problem.gamma), objective)
 
 
-def checked_learner(problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps):
+class VarianceFloor:
+    r"""σ² ← max(σ², σ²_min) after an update where θ holds σ² itself (identity otherwise),
+    counting each projection (the stated floor of :mod:`pgref.algorithms.ascent`)."""
+
+    def __init__(self, policy, variance_floor: float):
+        self.floor = variance_floor if holds_variance(policy) else None
+        self.n_projections = 0
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        if self.floor is not None and theta[-1] < self.floor:
+            theta = theta.copy()
+            theta[-1] = self.floor
+            self.n_projections += 1
+        return theta
+
+
+def checked_learner(problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps,
+                    variance_floor):
     r"""Check a per-step loop's arguments once; return (learner, θ₀ copy, α per run (R,), K,
-    rng, R)."""
-    if isinstance(policy, GaussianPolicy) and policy.learn_variance \
-            and policy.variance_parameter == "variance":
-        raise ValueError(
-            "policy must keep σ² positive without a projection in the per-step loops; this "
-            "GaussianPolicy learns σ² itself. Use GaussianPolicy(..., learn_variance=True, "
-            "variance_parameter='log_variance'), or the batch loops, which take a σ² floor"
-        )
-    n_params = getattr(policy, "n_params", None)
-    if not isinstance(n_params, int):
-        raise ValueError(f"policy must be a pgref policy (with n_params, grad_log_prob); got "
-                         f"{type(policy).__name__}")
+    rng, R, σ² floor)."""
+    theta, _ = checked_loop_inputs(problem, policy, theta, 1.0, rng)
     max_steps = _checks.positive_int("max_steps", max_steps)
-    if isinstance(problem, TabularMDP):
-        if (getattr(policy, "n_states", None), getattr(policy, "n_actions", None)) != (
-                problem.n_states, problem.n_actions):
+    variance_floor = _checks.positive_scalar("variance_floor", variance_floor)
+    if isinstance(problem, TabularMDP) and isinstance(policy, TabularPolicy):
+        if (policy.n_states, policy.n_actions) != (problem.n_states, problem.n_actions):
             raise ValueError(
                 f"policy must be a policy over this MDP's {problem.n_states} states and "
-                f"{problem.n_actions} actions (tabular features of shape (S, A, J)); got "
-                f"n_states={getattr(policy, 'n_states', None)}, "
-                f"n_actions={getattr(policy, 'n_actions', None)}"
+                f"{problem.n_actions} actions (features of shape (S, A, J)); got a policy over "
+                f"{policy.n_states} states and {policy.n_actions} actions"
             )
         learner = _tabular_learner(problem, policy, max_steps)
-    elif callable(getattr(problem, "sample_episodes", None)):
-        learner = _problem_learner(problem, policy, max_steps)
     else:
-        raise ValueError(
-            "problem must be a pgref.TabularMDP or a problem with gamma and "
-            f"sample_episodes(policy, theta, n_episodes, rng, max_steps=...); got "
-            f"{type(problem).__name__}"
-        )
-    theta = _checks.parameter_vector(theta, n_params).copy()
+        learner = _problem_learner(problem, policy, max_steps)
     n_runs = _checks.positive_int("n_runs", n_runs)
     return (learner, theta, checked_alpha(alpha, n_runs),
-            _checks.positive_int("n_episodes", n_episodes), _checks.rng_generator(rng), n_runs)
+            _checks.positive_int("n_episodes", n_episodes), rng, n_runs,
+            VarianceFloor(policy, variance_floor))
 
 
 def checked_alpha(alpha, n_runs: int) -> np.ndarray:

@@ -95,7 +95,7 @@ class _Runs:
 
 def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalker,
                     theta: np.ndarray, n_episodes: int, rngs: list[np.random.Generator],
-                    weights: StepWeights, baseline=None) -> None:
+                    weights: StepWeights, baseline=None, allow_truncated: bool = False) -> None:
     r"""Advance R = ``len(rngs)`` runs from θ₀ through K episodes each, recording into ``trace``.
 
     Parameters
@@ -114,6 +114,8 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
     baseline : LinearValueBaseline with table features, or None
         A learned v̂(s) = wᵀx(s): each step first takes δ = Gₜ − v̂(Sₜ) and
         w ← w + α_w δ x(Sₜ), then θ ← θ + α γᵗ δ ∇ log π_θ(Aₜ|Sₜ).
+    allow_truncated : bool
+        Learn from an episode cut at ``max_steps`` instead of stopping its run.
 
     Notes
     -----
@@ -134,11 +136,12 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
         """Walk the next episode of each run at its θ; stop the runs whose episode is cut."""
         walks = walker.walks(policy.action_probs(runs.theta[rows]),
                              [runs.streams[r] for r in rows.tolist()])
-        for row in rows[~walks.ended].tolist():
+        usable = walks.ended | allow_truncated
+        for row in rows[~usable].tolist():
             trace.cut(int(runs.ids[row]), int(runs.episode[row]), walker.max_steps)
-        runs.finish(rows[~walks.ended])
-        keep = np.repeat(walks.ended, walks.lengths)
-        rows, lengths = rows[walks.ended], walks.lengths[walks.ended]
+        runs.finish(rows[~usable])
+        keep = np.repeat(usable, walks.lengths)
+        rows, lengths = rows[usable], walks.lengths[usable]
         if rows.size:
             offsets = np.cumsum(lengths) - lengths
             times = np.arange(lengths.sum()) - np.repeat(offsets, lengths)

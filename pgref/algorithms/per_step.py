@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR
 from pgref.algorithms.baselines import LinearValueBaseline, check_baseline
 from pgref.algorithms.history import History
-from pgref.algorithms.learner import Learner, checked_learner
+from pgref.algorithms.learner import Learner, VarianceFloor, checked_learner
 from pgref.algorithms.lockstep import run_in_lockstep
 from pgref.algorithms.run_trace import RunTrace
 from pgref.algorithms.tabular_walk import rewards_to_go
@@ -39,7 +40,8 @@ def _generators(rng: np.random.Generator, n_runs: int) -> list[np.random.Generat
 
 
 def PG_v1(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator, *,
-          n_runs: int = 1, max_steps: int = DEFAULT_MAX_STEPS) -> History:
+          n_runs: int = 1, max_steps: int = DEFAULT_MAX_STEPS, allow_truncated: bool = False,
+          variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
     r"""The lecture's first policy-gradient algorithm, one θ update per step.
 
     Parameters
@@ -58,6 +60,12 @@ def PG_v1(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator, *
         R independent learners from θ₀; run r uses ``rng.spawn(n_runs)[r]``.
     max_steps : int, default 100 000
         An episode still running after this many steps stops its run.
+    allow_truncated : bool, default False
+        Learn from an episode cut at ``max_steps`` instead of stopping the run (biased: its
+        returns miss what follows the cut), e.g. the linear-quadratic problem's endless episodes.
+    variance_floor : float
+        σ²_min > 0: after an update that leaves σ² below it, where θ holds σ² itself, σ² is set
+        to it and the event counted (:data:`~pgref.algorithms.DEFAULT_VARIANCE_FLOOR`).
 
     Returns
     -------
@@ -87,8 +95,10 @@ def PG_v1(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator, *
     α times the single-sample gradient estimate G(τ) Σₜ ∇ log π_θ(Aₜ|Sₜ) of the lecture's SGD
     slide (that is :func:`~pgref.algorithms.PG_v1_batch` with K = 1).
     """
-    learner, theta, alpha, n_episodes, rng, n_runs = checked_learner(
-        problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps)
+    learner, theta, alpha, n_episodes, rng, n_runs, floor = checked_learner(
+        problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps, variance_floor)
+    if not isinstance(allow_truncated, bool):
+        raise ValueError(f"allow_truncated must be True or False; got {allow_truncated!r}")
     trace = RunTrace(n_runs, n_episodes, theta)
     rngs = _generators(rng, n_runs)
     if n_runs > 1 and learner.softmax is not None:
@@ -96,32 +106,37 @@ def PG_v1(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator, *
             G = np.array(rewards_to_go(rewards.tolist(), lengths.tolist(), learner.gamma))
             G_tau = G[times == 0]
             return np.repeat(alpha[runs] * G_tau, lengths), None, G_tau
-        run_in_lockstep(trace, learner.softmax, learner.walker, theta, n_episodes, rngs, weights)
+        run_in_lockstep(trace, learner.softmax, learner.walker, theta, n_episodes, rngs, weights,
+                        allow_truncated=allow_truncated)
     else:
         for run, run_rng in enumerate(rngs):
-            _pg_v1_run(learner, theta, float(alpha[run]), n_episodes, run_rng, trace, run)
-    return trace.history(alpha, learner.objective, single=n_runs == 1)
+            _pg_v1_run(learner, theta, float(alpha[run]), n_episodes, run_rng, trace, run,
+                       allow_truncated, floor)
+    return trace.history(alpha, learner.objective, single=n_runs == 1, floor=floor)
 
 
-def _pg_v1_run(learner: Learner, theta, alpha, n_episodes, rng, trace: RunTrace, run: int):
+def _pg_v1_run(learner: Learner, theta, alpha, n_episodes, rng, trace: RunTrace, run: int,
+               allow_truncated: bool, floor: VarianceFloor):
     sample, score, gamma = learner.sampler(rng), learner.score, learner.gamma
     with np.errstate(over="ignore", invalid="ignore"):   # a diverging θ is recorded, not raised
         for k in range(n_episodes):                                # 2: for episode = 1 : K
             tau = sample(theta)                                    # 3: τ ∼ π_θ
             T = len(tau.rewards)
-            if not tau.ended:
+            if not (tau.ended or allow_truncated):
                 return trace.cut(run, k, T)
             G = rewards_to_go(tau.rewards, [T], gamma)[0]          # 4: G(τ)
             for t in range(T):                                     # 5: for t = 0 : T − 1
                 S, A = tau.states[t], tau.actions[t]
-                theta = theta + alpha * G * score(theta, S, A)     # 6: θ ← θ + α G(τ) ∇log π
+                theta = floor(theta + alpha * G * score(theta, S, A))  # 6: θ ← θ + α G ∇log π
             if not trace.episode(run, k, G, T, theta):
                 return None
     return None
 
 
 def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator,
-              baseline=None, *, n_runs: int = 1, max_steps: int = DEFAULT_MAX_STEPS) -> History:
+              baseline=None, *, n_runs: int = 1, max_steps: int = DEFAULT_MAX_STEPS,
+              allow_truncated: bool = False,
+              variance_floor: float = DEFAULT_VARIANCE_FLOOR) -> History:
     r"""REINFORCE (Williams, 1992) as in the lecture, with γᵗ and an optional baseline.
 
     Parameters
@@ -143,6 +158,12 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
         R independent learners from θ₀ (and w₀); run r uses ``rng.spawn(n_runs)[r]``.
     max_steps : int, default 100 000
         An episode still running after this many steps stops its run.
+    allow_truncated : bool, default False
+        Learn from an episode cut at ``max_steps`` instead of stopping the run (biased: its
+        returns miss what follows the cut), e.g. the linear-quadratic problem's endless episodes.
+    variance_floor : float
+        σ²_min > 0: after an update that leaves σ² below it, where θ holds σ² itself, σ² is set
+        to it and the event counted (:data:`~pgref.algorithms.DEFAULT_VARIANCE_FLOOR`).
 
     Returns
     -------
@@ -173,8 +194,10 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
     baseline, each step first moves w ← w + α_w δ x(Sₜ) with δ = Gₜ − v̂(Sₜ), then θ with the
     same δ (Sutton & Barto, "REINFORCE with Baseline (episodic)", section 13.4).
     """
-    learner, theta, alpha, n_episodes, rng, n_runs = checked_learner(
-        problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps)
+    learner, theta, alpha, n_episodes, rng, n_runs, floor = checked_learner(
+        problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps, variance_floor)
+    if not isinstance(allow_truncated, bool):
+        raise ValueError(f"allow_truncated must be True or False; got {allow_truncated!r}")
     baseline = check_baseline(baseline)
     learned = isinstance(baseline, LinearValueBaseline)
     trace = RunTrace(n_runs, n_episodes, theta, baseline.initial_weights if learned else None)
@@ -190,16 +213,16 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
                 return alpha_gamma_t, G, G[times == 0]
             return alpha_gamma_t * (G - baseline), None, G[times == 0]       # α γᵗ (Gₜ − b)
         run_in_lockstep(trace, learner.softmax, learner.walker, theta, n_episodes, rngs,
-                        weights, baseline if learned else None)
+                        weights, baseline if learned else None, allow_truncated=allow_truncated)
     else:
         for run, run_rng in enumerate(rngs):
             _reinforce_run(learner, theta, float(alpha[run]), n_episodes, run_rng, baseline,
-                           trace, run)
-    return trace.history(alpha, learner.objective, single=n_runs == 1)
+                           trace, run, allow_truncated, floor)
+    return trace.history(alpha, learner.objective, single=n_runs == 1, floor=floor)
 
 
 def _reinforce_run(learner: Learner, theta, alpha, n_episodes, rng, baseline,
-                   trace: RunTrace, run: int):
+                   trace: RunTrace, run: int, allow_truncated: bool, floor: VarianceFloor):
     sample, score, gamma = learner.sampler(rng), learner.score, learner.gamma
     learned = isinstance(baseline, LinearValueBaseline)
     w = baseline.initial_weights.copy() if learned else None
@@ -207,7 +230,7 @@ def _reinforce_run(learner: Learner, theta, alpha, n_episodes, rng, baseline,
         for k in range(n_episodes):                                # 2: for episode = 1 : K
             tau = sample(theta)                                    # 3: τ ∼ π_θ
             T = len(tau.rewards)
-            if not tau.ended:
+            if not (tau.ended or allow_truncated):
                 return trace.cut(run, k, T)
             G = rewards_to_go(tau.rewards, [T], gamma)             # Gₜ for every t
             for t in range(T):                                     # 4: for t = 0 : T − 1
@@ -218,7 +241,7 @@ def _reinforce_run(learner: Learner, theta, alpha, n_episodes, rng, baseline,
                     w = w + baseline.alpha * delta * x             # w ← w + α_w δ x(Sₜ)
                 else:
                     delta = G[t] - baseline                        # Gₜ − b
-                theta = theta + alpha * gamma**t * delta * score(theta, S, A)   # 5: θ update
+                theta = floor(theta + alpha * gamma**t * delta * score(theta, S, A))  # 5
             if not trace.episode(run, k, G[0], T, theta, w):
                 return None
     return None

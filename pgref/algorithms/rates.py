@@ -26,9 +26,12 @@ def loglog_slope(steps, values) -> float:
 
     Notes
     -----
-    Mei et al. (2020), "On the global convergence rates of softmax policy gradient methods":
-    exact softmax policy gradient with a constant step converges as J* − J(θₜ) = Θ(1/t), so
-    (J* − J(θₜ))·t levels off and the log-log slope tends to −1.
+    Mei et al. (2020), "On the global convergence rates of softmax policy gradient methods",
+    prove that exact softmax policy gradient with a constant step converges as
+    J* − J(θₜ) = O(1/t), with problem-dependent constants, and that no faster rate holds in
+    general; where the gap behaves as c/t, the log-log slope tends to −1. (The limit of
+    t·(J* − J(θₜ)) on a bandit, k/((k + 1)α), is pgref's own gradient-flow derivation, checked in
+    ``tests/test_natural.py``.)
     """
     steps = _checks.finite_array("steps", steps, ndim=1)
     values = _checks.finite_array("values", values, ndim=1)

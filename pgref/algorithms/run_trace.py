@@ -81,11 +81,12 @@ class RunTrace:
         self.stops.append(Stop(run, k, EPISODE_NOT_ENDED))
 
     def history(self, alpha: np.ndarray, objective: Callable[[np.ndarray], np.ndarray],
-                single: bool) -> History:
+                single: bool, floor=None) -> History:
         r"""The :class:`History`; ``alpha`` (R,) holds each run's α; ``objective`` maps θ
         (N, n_params) to J (N,) (NaN rows give NaN).
 
-        ``single`` drops the run axis (R = 1).
+        ``single`` drops the run axis (R = 1); ``floor`` (a VarianceFloor) gives the σ² floor
+        in force and its count of projections.
         """
         n_runs, n_recorded, n_params = self.theta.shape
         J = objective(self.theta.reshape(-1, n_params)).reshape(n_runs, n_recorded)
@@ -95,7 +96,8 @@ class RunTrace:
         return History(
             theta=squeeze(self.theta), objective=squeeze(J), gradient_norms=squeeze(norms),
             episode_returns=squeeze(self.returns), episode_lengths=squeeze(self.lengths),
-            n_projections=0, variance_floor=None,
+            n_projections=0 if floor is None else floor.n_projections,
+            variance_floor=None if floor is None else floor.floor,
             value_weights=None if self.value_weights is None else squeeze(self.value_weights),
             stops=tuple(sorted(self.stops)),
         )

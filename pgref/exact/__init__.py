@@ -31,10 +31,12 @@ from pgref.exact.gradient import (
     objective,
     policy_gradient,
 )
+from pgref.exact.trajectory import TrajectoryForm, trajectory_form
 
 __all__ = [
     "NonTerminatingPolicyError",
     "NormalisedPolicyGradient",
+    "TrajectoryForm",
     "action_values",
     "advantages",
     "discounted_visits",
@@ -47,5 +49,6 @@ __all__ = [
     "policy_rewards",
     "policy_transitions",
     "state_values",
+    "trajectory_form",
     "undiscounted_visits",
 ]

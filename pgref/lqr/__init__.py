@@ -12,14 +12,17 @@ features x(s) = s, so that K = Θᵀ — :func:`objective` and :func:`policy_gra
 J(θ) and ∇J(θ) from two discrete Lyapunov equations, solved as linear systems; no sampling.
 :func:`optimal_gain` iterates the discounted Riccati equation. :func:`sample_trajectories` and
 :func:`sample_discounted_returns` simulate many episodes at once for Monte-Carlo checks and for
-the sampled estimators.
+the sampled estimators, cut at H steps (:func:`truncation_bias` is the exact effect of the cut).
+Both problems are exact problems (:class:`pgref.problems.ExactProblem`):
+``problem.sample_episodes(policy, theta, n_episodes, rng)``, ``problem.objective(policy,
+theta)`` and ``problem.policy_gradient(policy, theta)``.
 
 Variance, not standard deviation: σ² is ``variance`` everywhere; σ appears only as
 ``standard_deviation``.
 """
 
-from pgref.lqr.bandit import BanditSamples, GaussianBandit
-from pgref.lqr.exact import (
+from pgref.lqr.bandit import GaussianBandit
+from pgref.lqr.lyapunov import (
     UnstableClosedLoopError,
     closed_loop_matrix,
     discounted_spectral_radius,
@@ -33,17 +36,15 @@ from pgref.lqr.policy import gain_matrix, linear_gaussian_policy, state_features
 from pgref.lqr.problem import LinearQuadraticProblem, moving_particle
 from pgref.lqr.simulate import (
     DiscountedReturns,
-    Trajectories,
     sample_discounted_returns,
     sample_trajectories,
+    truncation_bias,
 )
 
 __all__ = [
-    "BanditSamples",
     "DiscountedReturns",
     "GaussianBandit",
     "LinearQuadraticProblem",
-    "Trajectories",
     "UnstableClosedLoopError",
     "closed_loop_matrix",
     "discounted_spectral_radius",
@@ -58,5 +59,6 @@ __all__ = [
     "state_features",
     "state_second_moment",
     "theta_for_gain",
+    "truncation_bias",
     "value_matrix",
 ]

@@ -5,21 +5,13 @@ r"""The one-step Gaussian bandit r(a) = −‖a − a*(s)‖² with its exact J 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from pgref import _checks
-from pgref.lqr.problem import _read_only
+from pgref.lqr.problem import read_only
 from pgref.policies.gaussian import GaussianPolicy
-
-
-class BanditSamples(NamedTuple):
-    r"""N draws from a :class:`GaussianBandit`: Sᵢ ∼ p, Aᵢ ∼ π_θ(·|Sᵢ), Rᵢ = −‖Aᵢ − a*(Sᵢ)‖²."""
-
-    states: np.ndarray  # (N,) indices or (N, n) points: rows of GaussianBandit.states
-    actions: np.ndarray  # (N,) for d = 1, else (N, d)
-    rewards: np.ndarray  # (N,)
+from pgref.rollout import Episodes
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,8 +73,8 @@ class GaussianBandit:
         states = np.array(states)
         states.setflags(write=False)
         object.__setattr__(self, "states", states)
-        object.__setattr__(self, "probabilities", _read_only(probabilities))
-        object.__setattr__(self, "targets", _read_only(targets.reshape(n, -1)))
+        object.__setattr__(self, "probabilities", read_only(probabilities))
+        object.__setattr__(self, "targets", read_only(targets.reshape(n, -1)))
 
     @property
     def action_dim(self) -> int:
@@ -130,27 +122,38 @@ class GaussianBandit:
             parts.append([-d if policy.variance_parameter == "variance" else -d * variance])
         return np.concatenate(parts)
 
-    def sample(self, policy, theta, n_samples: int, rng: np.random.Generator) -> BanditSamples:
-        r"""Draw N independent (Sᵢ, Aᵢ, Rᵢ): Sᵢ ∼ p, Aᵢ ∼ π_θ(·|Sᵢ), Rᵢ = −‖Aᵢ − a*(Sᵢ)‖².
+    @property
+    def gamma(self) -> float:
+        """γ = 1: an episode is one step, so G(τ) = R₁."""
+        return 1.0
+
+    def sample_episodes(self, policy, theta, n_episodes: int, rng: np.random.Generator,
+                        max_steps: int = 1) -> Episodes:
+        r"""K one-step episodes: S₀ ∼ p, A₀ ∼ π_θ(·|S₀), R₁ = −‖A₀ − a*(S₀)‖², then the end.
 
         Parameters
         ----------
         policy : GaussianPolicy
         theta : array_like, shape (n_params,)
-        n_samples : int
-            N.
+        n_episodes : int
+            K.
         rng : numpy.random.Generator
+        max_steps : int, default 1
+            Any cut ≥ 1 leaves the one-step episodes whole (none is truncated).
 
         Returns
         -------
-        BanditSamples
-            ``states`` (N,) or (N, n), ``actions`` (N,) or (N, d), ``rewards`` (N,).
+        Episodes
+            ``states`` (K,) or (K, n) (rows of :attr:`states`), ``actions`` (K,) or (K, d),
+            ``rewards`` (K,), every length 1.
         """
         self._check_policy(policy)
-        n_samples = _checks.positive_int("n_samples", n_samples)
+        n_episodes = _checks.positive_int("n_episodes", n_episodes)
+        _checks.positive_int("max_steps", max_steps)
         rng = _checks.rng_generator(rng)
-        rows = rng.choice(self.probabilities.shape[0], size=n_samples, p=self.probabilities)
+        rows = rng.choice(self.probabilities.shape[0], size=n_episodes, p=self.probabilities)
         states = self.states[rows]
         actions = policy.sample(theta, states, rng)
-        error = np.asarray(actions).reshape(n_samples, -1) - self.targets[rows]
-        return BanditSamples(states, actions, -(error**2).sum(axis=1))
+        error = np.asarray(actions).reshape(n_episodes, -1) - self.targets[rows]
+        return Episodes(states, actions, -(error**2).sum(axis=1),
+                        np.ones(n_episodes, dtype=np.int64), np.zeros(n_episodes, dtype=bool))

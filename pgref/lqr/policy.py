@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from pgref import _checks
-from pgref.lqr.problem import LinearQuadraticProblem, _check_problem
+from pgref.lqr.problem import LinearQuadraticProblem, check_problem
 from pgref.policies.gaussian import GaussianPolicy
 
 
@@ -29,7 +29,7 @@ def linear_gaussian_policy(
     θ = [Θ row-major (n × d), (σ² or log σ²)]; the arguments are those of
     :class:`pgref.GaussianPolicy`.
     """
-    _check_problem(problem)
+    check_problem(problem)
     return GaussianPolicy(
         state_features,
         action_dim=problem.action_dim,
@@ -51,9 +51,9 @@ def theta_for_gain(policy: GaussianPolicy, gain, variance: float | None = None) 
     return policy.pack(gain.T, variance)
 
 
-def _gain_and_variance(problem, policy, theta) -> tuple[np.ndarray, float]:
+def gain_and_variance(problem, policy, theta) -> tuple[np.ndarray, float]:
     """Check that ``policy`` is the linear-Gaussian policy of ``problem``; return (K, σ²)."""
-    _check_problem(problem)
+    check_problem(problem)
     if not isinstance(policy, GaussianPolicy):
         raise ValueError(f"policy must be a pgref.GaussianPolicy; got {type(policy).__name__}")
     n, d = problem.state_dim, problem.action_dim

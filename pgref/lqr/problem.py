@@ -2,7 +2,8 @@ r"""Linear-quadratic problems: the continuous moving particle (lecture: "Example
 
 :class:`LinearQuadraticProblem` holds sₜ₊₁ = A sₜ + B aₜ, rₜ₊₁ = −(sₜᵀQ sₜ + aₜᵀR aₜ), a discount
 γ < 1 and s₀ ∼ N(initial_mean, initial_cov); :func:`moving_particle` builds the lecture's example.
-The validation helpers here are shared by the other ``pgref.lqr`` modules.
+The validation helpers here (:func:`check_problem`, :func:`checked_gain`, :func:`read_only`) are
+shared by the other ``pgref.lqr`` modules.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from pgref import _checks
 # Symmetry and positive semi-definiteness are checked up to this multiple of the matrix's size,
 # so that matrices built as L Lᵀ (with round-off) pass and anything visibly wrong does not.
 _TOLERANCE = 1e-10
+
+DISCOUNT_AT_DEFAULT_HORIZON = 1e-8
+"""γᴴ at the default horizon H of sampled episodes: the return after the cut is that small."""
 
 
 def _matrix(name: str, value, shape: tuple[int, int], meaning: str) -> np.ndarray:
@@ -40,7 +44,8 @@ def _symmetric_psd(name: str, matrix: np.ndarray) -> None:
         )
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only float copy of ``array`` (how every ``pgref.lqr`` problem stores its arrays)."""
     array = np.array(array, dtype=float)
     array.setflags(write=False)
     return array
@@ -61,8 +66,10 @@ class LinearQuadraticProblem:
     R : array_like, shape (d, d)
         Action cost, symmetric positive semi-definite.
     gamma : float
-        γ ∈ [0, 1). γ = 1 is refused: every step costs at least σ² tr(R) in expectation, so the
-        undiscounted sum diverges for any Gaussian policy with R ≠ 0.
+        γ ∈ [0, 1). γ = 1 is refused for every problem: the objective is an infinite sum over
+        a horizon that never ends, which converges only with discounting (with R ≠ 0 every
+        step costs at least σ² tr(R) in expectation; with R = 0 a state cost sₜᵀQsₜ that does
+        not die out makes it diverge just the same, and the solvers here assume γ < 1).
     initial_mean : array_like, shape (n,)
         E[s₀].
     initial_cov : array_like, shape (n, n)
@@ -114,7 +121,7 @@ class LinearQuadraticProblem:
             _symmetric_psd(name, matrix)
         for name, value in (("A", a), ("B", b), ("Q", q), ("R", r), ("initial_mean", mean),
                             ("initial_cov", cov)):
-            object.__setattr__(self, name, _read_only(value))
+            object.__setattr__(self, name, read_only(value))
         object.__setattr__(self, "gamma", gamma)
 
     @property
@@ -131,6 +138,37 @@ class LinearQuadraticProblem:
     def initial_second_moment(self) -> np.ndarray:
         r"""E[s₀s₀ᵀ] = initial_cov + initial_mean initial_meanᵀ, shape (n, n)."""
         return self.initial_cov + np.outer(self.initial_mean, self.initial_mean)
+
+    # -- the problem interface (pgref.problems.ExactProblem) ---------------------------------
+    # The solvers and the simulator import this module, so they are imported where used.
+
+    @property
+    def default_horizon(self) -> int:
+        r"""H = the least number of steps with γᴴ ≤ 10⁻⁸: where episodes are cut by default."""
+        if self.gamma == 0.0:
+            return 1
+        return max(1, int(np.ceil(np.log(DISCOUNT_AT_DEFAULT_HORIZON) / np.log(self.gamma))))
+
+    def sample_episodes(self, policy, theta, n_episodes: int, rng: np.random.Generator,
+                        max_steps: int | None = None):
+        r"""K episodes of H = ``max_steps`` steps (default :attr:`default_horizon`), all marked
+        truncated: :func:`pgref.lqr.sample_trajectories`."""
+        from pgref.lqr.simulate import sample_trajectories
+
+        horizon = self.default_horizon if max_steps is None else max_steps
+        return sample_trajectories(self, policy, theta, n_episodes, horizon, rng)
+
+    def objective(self, policy, theta) -> float:
+        r"""The exact J(θ) by Lyapunov solves: :func:`pgref.lqr.objective`."""
+        from pgref.lqr.lyapunov import objective
+
+        return objective(self, policy, theta)
+
+    def policy_gradient(self, policy, theta) -> np.ndarray:
+        r"""The exact ∇J(θ) by Lyapunov solves: :func:`pgref.lqr.policy_gradient`."""
+        from pgref.lqr.lyapunov import policy_gradient
+
+        return policy_gradient(self, policy, theta)
 
 
 def moving_particle(
@@ -189,14 +227,16 @@ def moving_particle(
     )
 
 
-def _check_problem(problem) -> None:
+def check_problem(problem) -> None:
+    """Refuse anything but a :class:`LinearQuadraticProblem` (the lqr modules' first check)."""
     if not isinstance(problem, LinearQuadraticProblem):
         raise ValueError(
             f"problem must be a pgref.lqr.LinearQuadraticProblem; got {type(problem).__name__}"
         )
 
 
-def _check_gain(problem: LinearQuadraticProblem, gain) -> np.ndarray:
-    _check_problem(problem)
+def checked_gain(problem: LinearQuadraticProblem, gain) -> np.ndarray:
+    """The gain K as a finite (d, n) float array for ``problem``, or a ValueError saying why not."""
+    check_problem(problem)
     shape = (problem.action_dim, problem.state_dim)
     return _matrix("gain", gain, shape, "action dimension × state dimension, a = K s")

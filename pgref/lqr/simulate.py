@@ -9,20 +9,11 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import _checks
-from pgref.lqr.exact import _noise_cost_per_step, _require_stable, value_matrix
-from pgref.lqr.policy import _gain_and_variance
+from pgref.lqr.lyapunov import noise_cost_per_step, stable_closed_loop, value_matrix
+from pgref.lqr.policy import gain_and_variance
 from pgref.lqr.problem import LinearQuadraticProblem
 from pgref.policies.gaussian import GaussianPolicy
-
-
-class Trajectories(NamedTuple):
-    r"""K episodes of H steps: ``states[k, t]`` = Sₜ, ``actions[k, t]`` = Aₜ,
-    ``rewards[k, t]`` = Rₜ₊₁, and the exact expected reward the horizon cut off."""
-
-    states: np.ndarray  # (K, H, n)
-    actions: np.ndarray  # (K, H) for d = 1, else (K, H, d)
-    rewards: np.ndarray  # (K, H)
-    truncation_bias: float  # E[Σ_{t≥H} γᵗ Rₜ₊₁] = J − E[Σ_{t<H} γᵗ Rₜ₊₁] ≤ 0
+from pgref.rollout import Episodes
 
 
 class DiscountedReturns(NamedTuple):
@@ -33,15 +24,44 @@ class DiscountedReturns(NamedTuple):
     truncation_bias: float  # E[Σ_{t≥H} γᵗ Rₜ₊₁]: E[returns] = J − truncation_bias
 
 
+def truncation_bias(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta,
+                    horizon: int) -> float:
+    r"""The exact expected part of the return that a cut at H steps leaves out.
+
+    Parameters
+    ----------
+    problem : LinearQuadraticProblem
+    policy : GaussianPolicy
+        On the identity features (see :func:`linear_gaussian_policy`).
+    theta : array_like, shape (n_params,)
+    horizon : int
+        H ≥ 1.
+
+    Returns
+    -------
+    float
+        E[Σ_{t≥H} γᵗ Rₜ₊₁] = J − E[Σ_{t<H} γᵗ Rₜ₊₁] ≤ 0.
+
+    Notes
+    -----
+    E[Σ_{t≥H} γᵗ Rₜ₊₁] = −γᴴ (tr(X S_H) + c/(1 − γ)), with X the value matrix, c the noise cost
+    per step and S_H = E[s_H s_Hᵀ] propagated exactly from S₀ by S ← (A + BK) S (A + BK)ᵀ + σ²BBᵀ.
+    It shrinks roughly like (γ ρ(A + BK)²)ᴴ, and like γᴴ once the noise has reached its
+    stationary level. Raises :class:`UnstableClosedLoopError` for an unstable gain.
+    """
+    gain, variance = gain_and_variance(problem, policy, theta)
+    horizon = _checks.positive_int("horizon", horizon)
+    return _truncation_bias(problem, gain, variance, horizon)
+
+
 def _truncation_bias(problem, gain, variance, horizon) -> float:
-    r"""E[Σ_{t≥H} γᵗ Rₜ₊₁] = −γᴴ (tr(X S_H) + c), S_H propagated exactly from S₀."""
-    closed_loop = _require_stable(problem, gain)
+    closed_loop = stable_closed_loop(problem, gain)
     value = value_matrix(problem, gain)
     moment = problem.initial_second_moment
     noise = variance * problem.B @ problem.B.T
     for _ in range(horizon):
         moment = closed_loop @ moment @ closed_loop.T + noise
-    constant = _noise_cost_per_step(problem, value, variance) / (1.0 - problem.gamma)
+    constant = noise_cost_per_step(problem, value, variance) / (1.0 - problem.gamma)
     return float(-(problem.gamma**horizon) * (np.sum(value * moment) + constant))
 
 
@@ -61,7 +81,7 @@ def _episode_steps(problem, policy, theta, n_episodes, horizon, rng):
 
 
 def _check_simulation(problem, policy, theta, n_episodes, horizon, rng):
-    gain, variance = _gain_and_variance(problem, policy, theta)
+    gain, variance = gain_and_variance(problem, policy, theta)
     n_episodes = _checks.positive_int("n_episodes", n_episodes)
     horizon = _checks.positive_int("horizon", horizon)
     rng = _checks.rng_generator(rng)
@@ -75,7 +95,7 @@ def sample_trajectories(
     n_episodes: int,
     horizon: int,
     rng: np.random.Generator,
-) -> Trajectories:
+) -> Episodes:
     r"""Simulate K episodes of the linear-Gaussian policy for H steps, all episodes at once.
 
     Parameters
@@ -88,16 +108,15 @@ def sample_trajectories(
     n_episodes : int
         K.
     horizon : int
-        H. The infinite-horizon problem is cut at H steps; the exact expected size of what was
-        cut is returned as ``truncation_bias`` (it shrinks roughly like (γ·ρ(A + BK)²)ᴴ, and
-        like γᴴ once the noise has reached its stationary level).
+        H. The infinite-horizon problem is cut at H steps, so every episode is marked
+        truncated; :func:`truncation_bias` gives the exact expected size of what was cut.
     rng : numpy.random.Generator
 
     Returns
     -------
-    Trajectories
-        ``states`` (K, H, n), ``actions`` (K, H) or (K, H, d), ``rewards`` (K, H),
-        ``truncation_bias``.
+    Episodes
+        K episodes of H steps each, stored flat: ``states`` (K·H, n), ``actions`` (K·H,) for
+        d = 1, else (K·H, d), ``rewards`` (K·H,); every episode truncated.
 
     Notes
     -----
@@ -105,23 +124,22 @@ def sample_trajectories(
     Sₜ₊₁ = ASₜ + BAₜ. Raises :class:`UnstableClosedLoopError` for an unstable gain (the
     truncation bias would be unbounded in H).
     """
-    gain, variance, n_episodes, horizon, rng = _check_simulation(
+    gain, _, n_episodes, horizon, rng = _check_simulation(
         problem, policy, theta, n_episodes, horizon, rng
     )
-    bias = _truncation_bias(problem, gain, variance, horizon)
+    stable_closed_loop(problem, gain)
     steps = list(_episode_steps(problem, policy, theta, n_episodes, horizon, rng))
-    states, actions, rewards = (np.stack(part, axis=1) for part in zip(*steps, strict=True))
-    return Trajectories(states, actions, rewards, bias)
+    # Step t of episode k goes to row k·H + t: stack along time, then episodes first.
+    states, actions, rewards = (np.stack(part, axis=1).reshape(n_episodes * horizon,
+                                                               *np.shape(part[0])[1:])
+                                for part in zip(*steps, strict=True))
+    return Episodes(states, actions, rewards, np.full(n_episodes, horizon),
+                    np.ones(n_episodes, dtype=bool))
 
 
-def sample_discounted_returns(
-    problem: LinearQuadraticProblem,
-    policy: GaussianPolicy,
-    theta,
-    n_episodes: int,
-    horizon: int,
-    rng: np.random.Generator,
-) -> DiscountedReturns:
+def sample_discounted_returns(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta,
+                              n_episodes: int, horizon: int,
+                              rng: np.random.Generator) -> DiscountedReturns:
     r"""Gᵏ = Σ_{t<H} γᵗ Rᵏₜ₊₁ for K simulated episodes, without storing the trajectories.
 
     Same arguments and the same random draws as :func:`sample_trajectories` (so the same

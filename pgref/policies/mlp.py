@@ -12,7 +12,7 @@ import numpy as np
 
 from pgref import _checks
 from pgref.features import StateFeatures
-from pgref.policies._discrete import DiscretePolicy, log_softmax
+from pgref.policies.discrete import DiscretePolicy, log_softmax
 
 __all__ = ["Layer", "MLPSoftmaxPolicy"]
 
@@ -139,10 +139,10 @@ class MLPSoftmaxPolicy(DiscretePolicy):
         result = self._forward(theta, batch)[2]
         return result[0] if single else result
 
-    def _log_probs_all(self, theta, states):
+    def batch_log_probs(self, theta, states):
         return log_softmax(self._forward(theta, states)[2])
 
-    def _scores(self, theta, states, actions):
+    def batch_scores(self, theta, states, actions):
         layers, activations, logits = self._forward(theta, states)
         n = logits.shape[0]
         delta = -np.exp(log_softmax(logits))  # δ_out = e_a − π(·|s)

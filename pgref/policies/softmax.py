@@ -6,7 +6,7 @@ import numpy as np
 
 from pgref import _checks
 from pgref.features import StateActionFeatures
-from pgref.policies._discrete import DiscretePolicy, log_softmax
+from pgref.policies.discrete import DiscretePolicy, log_softmax
 
 __all__ = ["SoftmaxLinearPolicy"]
 
@@ -58,10 +58,10 @@ class SoftmaxLinearPolicy(DiscretePolicy):
         result = self.features.at(batch) @ theta
         return result[0] if single else result
 
-    def _log_probs_all(self, theta, states):
+    def batch_log_probs(self, theta, states):
         return log_softmax(self.features.at(states) @ theta)
 
-    def _scores(self, theta, states, actions):
+    def batch_scores(self, theta, states, actions):
         x = self.features.at(states)  # (N, A, J)
         pi = np.exp(log_softmax(x @ theta))  # (N, A)
         x_taken = x[np.arange(actions.shape[0]), actions]  # x(s, a), (N, J)

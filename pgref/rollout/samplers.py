@@ -1,9 +1,9 @@
 r"""The three samplers that fill an :class:`~pgref.rollout.episodes.Episodes` batch under π_θ:
-:func:`sample_episodes` steps all live episodes of a tabular MDP at once, drawing by inverting
-cumulative distribution tables against uniforms; :func:`sample_episodes_loop` is the lecture's
-per-step loop, one ``rng.choice`` per draw, kept as the readable reference with the same law;
-:func:`sample_env_episodes` runs any Gymnasium-style environment. Each cuts an episode at
-``max_steps`` (:data:`DEFAULT_MAX_STEPS` by default) and marks it truncated.
+:func:`sample_episodes` steps all live episodes of a tabular MDP at once, one uniform per
+transition; :func:`sample_episodes_loop` is the lecture's per-step loop, one ``rng.choice`` per
+draw, kept as the readable reference with the same law; :func:`sample_env_episodes` runs any
+Gymnasium-style environment. Each cuts an episode at ``max_steps`` (:data:`DEFAULT_MAX_STEPS`
+by default) and marks it truncated.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import numpy as np
 
 from pgref import _checks
 from pgref.mdp import TabularMDP
-from pgref.rollout.episodes import INDEX_PAD, REWARD_PAD, Episodes
+from pgref.rollout.episodes import Episodes
+from pgref.rollout.inverse_cdf import InverseCdfTable
 
 __all__ = [
     "DEFAULT_MAX_STEPS",
+    "JOINT_TABLE_LIMIT",
     "sample_env_episodes",
     "sample_episodes",
     "sample_episodes_loop",
@@ -26,44 +28,18 @@ __all__ = [
 DEFAULT_MAX_STEPS = 1_000
 """The default cut for an episode, in steps; a cut episode is marked truncated."""
 
+JOINT_TABLE_LIMIT = 1 << 22
+"""Above this many entries S·A·S, actions and next states are drawn one after the other."""
+
 
 # -- tabular MDPs ------------------------------------------------------------------------------
 
 
-def _policy_table(mdp, policy, theta) -> np.ndarray:
-    """Check that ``policy`` acts on ``mdp`` and return π_θ(a|s), shape (S, A)."""
+def checked_policy_table(mdp, policy, theta) -> np.ndarray:
+    """Check that ``mdp`` is a TabularMDP and return its :meth:`~TabularMDP.policy_table`."""
     if not isinstance(mdp, TabularMDP):
         raise ValueError(f"mdp must be a pgref.TabularMDP; got {type(mdp).__name__}")
-    if not hasattr(policy, "action_probs") or getattr(policy, "n_states", None) is None:
-        raise ValueError(
-            "policy must be a discrete policy over tabular states (with action_probs(theta) of "
-            f"shape (S, A)), e.g. SoftmaxLinearPolicy(features); got {type(policy).__name__}"
-        )
-    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
-        raise ValueError(
-            f"policy must act on the mdp's (S, A) = {(mdp.n_states, mdp.n_actions)}; its "
-            f"features give (S, A) = {(policy.n_states, policy.n_actions)}"
-        )
-    theta = _checks.parameter_vector(theta, policy.n_params)
-    return policy.action_probs(theta)
-
-
-def _cumulative_table(probabilities: np.ndarray) -> np.ndarray:
-    r"""Cumulative sums along the last axis, +inf from each row's last possible outcome on.
-
-    A cumulative sum may end a rounding error below 1; with the +inf, a uniform u in that gap
-    still lands on the last outcome of positive probability, never on one of probability 0.
-    """
-    cumulative = np.cumsum(probabilities, axis=-1)
-    n = probabilities.shape[-1]
-    last_possible = n - 1 - np.argmax(probabilities[..., ::-1] > 0, axis=-1)
-    cumulative[np.arange(n) >= last_possible[..., None]] = np.inf
-    return cumulative
-
-
-def _inverse_cdf(cumulative_rows: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    r"""For each row i, the first index j with Σ_{j′≤j} p_{j′} > uᵢ: a draw from row i."""
-    return np.argmax(cumulative_rows > uniforms[:, None], axis=1)
+    return mdp.policy_table(policy, theta)
 
 
 def sample_episodes(mdp: TabularMDP, policy, theta, n_episodes: int, rng: np.random.Generator,
@@ -75,8 +51,8 @@ def sample_episodes(mdp: TabularMDP, policy, theta, n_episodes: int, rng: np.ran
     mdp : TabularMDP
         S states, A actions, with ``transitions`` (S, A, S), ``rewards`` (S, A) or (S, A, S),
         ``initial`` (S,) and a ``terminal`` mask (S,).
-    policy : discrete policy over tabular states
-        Anything with ``action_probs(theta)`` → (S, A), e.g. ``SoftmaxLinearPolicy``.
+    policy : TabularPolicy
+        A discrete policy over tabular states, e.g. ``SoftmaxLinearPolicy``.
     theta : array_like, shape (n_params,)
     n_episodes : int
         K ≥ 1.
@@ -87,63 +63,123 @@ def sample_episodes(mdp: TabularMDP, policy, theta, n_episodes: int, rng: np.ran
     Returns
     -------
     Episodes
-        States and actions as int32 indices padded with −1, rewards padded with 0.0.
+        States and actions as int32 indices, stored flat.
 
     Notes
     -----
     One NumPy step advances every live episode k (lecture: "Training Policy Network: SGD"):
 
-        Aₜ[k] ∼ π_θ(·|Sₜ[k]),  Sₜ₊₁[k] ∼ p(·|Sₜ[k], Aₜ[k]),  Rₜ₊₁[k] = r(Sₜ[k], Aₜ[k] [, Sₜ₊₁[k]]),
+        (Aₜ[k], Sₜ₊₁[k]) ∼ π_θ(a|Sₜ[k]) p(s′|Sₜ[k], a),  Rₜ₊₁[k] = r(Sₜ[k], Aₜ[k] [, Sₜ₊₁[k]]),
 
-    each draw the first index where the cumulative distribution exceeds a uniform u ∼ U[0, 1).
-    Episodes that enter a terminal state leave the live set. The per-step records are scattered
-    into the padded (K, T) arrays once at the end, so memory is O(Σₖ T_k) while sampling and
-    K·T for the padded result. The distribution is that of :func:`sample_episodes_loop`; the
-    random numbers are used differently, so the two agree in law, not draw by draw.
+    the pair drawn at once from the joint distribution over the A·S outcomes of state Sₜ[k],
+    by inverting its cumulative distribution against one uniform u ∼ U[0, 1) per transition
+    (:class:`~pgref.rollout.inverse_cdf.InverseCdfTable`). When S·A·S exceeds
+    :data:`JOINT_TABLE_LIMIT` the action and then the next state are drawn, two uniforms per
+    transition. Episodes that enter a terminal state leave the live set; the records of each
+    step are written into the flat arrays once the lengths are known. The law is that of
+    :func:`sample_episodes_loop`; the random numbers are used differently, so the two agree in
+    law, not draw by draw.
     """
     n_episodes = _checks.positive_int("n_episodes", n_episodes)
     max_steps = _checks.positive_int("max_steps", max_steps)
     rng = _checks.rng_generator(rng)
-    pi = _policy_table(mdp, policy, theta)
-    n_states, n_actions = mdp.n_states, mdp.n_actions
-    action_cdf = _cumulative_table(pi)  # (S, A)
-    next_state_cdf = _cumulative_table(mdp.transitions.reshape(n_states * n_actions, n_states))
-    reward_table = mdp.rewards.reshape(n_states * n_actions, -1)  # (S·A, 1) or (S·A, S)
-    per_transition = mdp.rewards.ndim == 3
+    pi = checked_policy_table(mdp, policy, theta)
+    return _sample_tabular(mdp, pi, n_episodes, rng, max_steps)
 
-    live = np.arange(n_episodes)  # indices k of the episodes still running
-    state = _inverse_cdf(_cumulative_table(mdp.initial)[None, :].repeat(n_episodes, axis=0),
-                         rng.random(n_episodes))
-    steps: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    for _t in range(max_steps):
-        action = _inverse_cdf(action_cdf[state], rng.random(live.size))  # Aₜ ∼ π(·|Sₜ)
-        pair = state * n_actions + action  # the row (Sₜ, Aₜ)
-        next_state = _inverse_cdf(next_state_cdf[pair], rng.random(live.size))  # Sₜ₊₁ ∼ p
-        reward = reward_table[pair, next_state if per_transition else 0]  # Rₜ₊₁
-        steps.append((live, state, action, reward))
-        running = ~mdp.terminal[next_state]
-        live, state = live[running], next_state[running]
+
+def _sample_tabular(mdp: TabularMDP, pi: np.ndarray, n_episodes: int, rng: np.random.Generator,
+                    max_steps: int) -> Episodes:
+    """The stepping loop of :func:`sample_episodes`, on a checked policy table, block by block."""
+    n_states, n_actions = mdp.n_states, mdp.n_actions
+    if n_states * n_actions * n_states <= JOINT_TABLE_LIMIT:
+        step = _JointStep(mdp, pi)
+    else:
+        step = _TwoDrawStep(mdp, pi)
+    sizes = [min(EPISODES_PER_BLOCK, n_episodes - first)
+             for first in range(0, n_episodes, EPISODES_PER_BLOCK)]
+    blocks = [_sample_block(step, size, rng, max_steps) for size in sizes]
+    columns = [np.concatenate(parts) if len(blocks) > 1 else parts[0]
+               for parts in zip(*blocks, strict=True)]
+    for array in columns[:3]:
+        array.setflags(write=False)  # owned and read-only: Episodes keeps them without a copy
+    return Episodes(*columns)
+
+
+EPISODES_PER_BLOCK = 1 << 15
+"""Episodes stepped together: a block's steps fit in the processor's cache while written out."""
+
+
+def _sample_block(step, n_episodes: int, rng: np.random.Generator, max_steps: int):
+    """States, actions, rewards (flat), lengths and truncation flags of one block of episodes."""
+    initial = np.zeros(n_episodes, dtype=np.intp)
+    base = step.base_of_state[step.start.draw(initial, rng.random(n_episodes))]  # S₀
+    live = np.arange(n_episodes, dtype=np.int32)  # the episodes k still running
+    lengths = np.full(n_episodes, max_steps, dtype=np.int64)
+    records = []  # per step t: the live episodes and the outcome (Sₜ, Aₜ, Sₜ₊₁) of each
+    for t in range(max_steps):
+        outcome = step.draw(base, rng)
+        records.append((live, outcome))
+        ended = step.ends[outcome]
+        lengths[live[ended]] = t + 1
+        running = np.flatnonzero(~ended)
+        live, base = live[running], step.next_base[outcome[running]]
         if live.size == 0:
             break
     truncated = np.zeros(n_episodes, dtype=bool)
     truncated[live] = True
-    return Episodes._trusted(*_scatter_steps(steps, n_episodes), truncated)
+    offsets = np.zeros(n_episodes, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    outcomes = np.empty(int(lengths.sum()), dtype=records[0][1].dtype)
+    for t, (live, outcome) in enumerate(records):  # step t of episode k goes to row offsets[k] + t
+        rows = offsets[live]
+        rows += t
+        outcomes[rows] = outcome
+    states, actions, rewards = step.state[outcomes], step.action[outcomes], step.reward[outcomes]
+    return states, actions, rewards, lengths, truncated
 
 
-def _scatter_steps(steps, n_episodes: int) -> tuple[np.ndarray, ...]:
-    """Place the records (episode indices, Sₜ, Aₜ, Rₜ₊₁) of each step t into (K, T) arrays."""
-    horizon = len(steps)
-    rows = np.concatenate([live for live, *_ in steps])  # episode k of each record
-    cols = np.repeat(np.arange(horizon), [len(live) for live, *_ in steps])  # its time t
-    cells = rows * horizon + cols  # position in the row-major (K, T) arrays
-    states = np.full((n_episodes, horizon), INDEX_PAD, dtype=np.int32)
-    actions = np.full((n_episodes, horizon), INDEX_PAD, dtype=np.int32)
-    rewards = np.full((n_episodes, horizon), REWARD_PAD)
-    states.reshape(-1)[cells] = np.concatenate([s for _, s, _, _ in steps])
-    actions.reshape(-1)[cells] = np.concatenate([a for _, _, a, _ in steps])
-    rewards.reshape(-1)[cells] = np.concatenate([r for *_, r in steps])
-    lengths = np.bincount(rows, minlength=n_episodes).astype(np.int64)
-    return states, actions, rewards, lengths
+class _JointStep:
+    """One uniform per transition: the outcome (a, s′) of state s drawn from π(a|s) p(s′|s, a).
+
+    Outcome tables are indexed by the flat position s·(A·S) + a·S + s′ that stands for
+    (s, a, s′): its state, action, reward, whether s′ is terminal, and where the next draw from
+    s′ begins.
+    """
+
+    def __init__(self, mdp: TabularMDP, pi: np.ndarray):
+        joint = pi[:, :, None] * mdp.transitions  # π(a|s) p(s′|s, a)
+        self.table = InverseCdfTable(joint.reshape(mdp.n_states, -1))
+        self.first = self.table
+        self._outcome_tables(mdp)
+
+    def _outcome_tables(self, mdp: TabularMDP) -> None:
+        n_states, n_actions = mdp.n_states, mdp.n_actions
+        s, a, next_s = np.indices((n_states, n_actions, n_states)).reshape(3, -1)
+        self.state = s.astype(np.int32)
+        self.action = a.astype(np.int32)
+        self.reward = np.broadcast_to(mdp.rewards.reshape(n_states, n_actions, -1),
+                                      (n_states, n_actions, n_states)).reshape(-1)
+        self.ends = mdp.terminal[next_s]
+        self.start = InverseCdfTable(mdp.initial[None, :])
+        self.base_of_state = self.first.slice_base(np.arange(n_states))
+        self.next_base = self.base_of_state[next_s]
+
+    def draw(self, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.table.draw(base, rng.random(base.size))
+
+
+class _TwoDrawStep(_JointStep):
+    """Two uniforms per transition, for large S·A·S: Aₜ ∼ π(·|Sₜ), then Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)."""
+
+    def __init__(self, mdp: TabularMDP, pi: np.ndarray):
+        n_states, n_actions = mdp.n_states, mdp.n_actions
+        self.first = InverseCdfTable(pi)  # row s, outcome a: position s·A + a
+        self.table = InverseCdfTable(mdp.transitions.reshape(n_states * n_actions, n_states))
+        self._outcome_tables(mdp)
+
+    def draw(self, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        pair = self.first.draw(base, rng.random(base.size))  # s·A + a
+        return self.table.draw(self.table.slice_base(pair), rng.random(base.size))
 
 
 def sample_episodes_loop(mdp: TabularMDP, policy, theta, n_episodes: int,
@@ -172,7 +208,7 @@ def sample_episodes_loop(mdp: TabularMDP, policy, theta, n_episodes: int,
     n_episodes = _checks.positive_int("n_episodes", n_episodes)
     max_steps = _checks.positive_int("max_steps", max_steps)
     rng = _checks.rng_generator(rng)
-    pi = _policy_table(mdp, policy, theta)
+    pi = checked_policy_table(mdp, policy, theta)
     n_states, n_actions = mdp.n_states, mdp.n_actions
     all_states, all_actions, all_rewards, truncated = [], [], [], []
     for _k in range(n_episodes):

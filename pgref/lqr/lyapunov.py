@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from pgref import _checks
-from pgref.lqr.policy import _gain_and_variance
-from pgref.lqr.problem import LinearQuadraticProblem, _check_gain, _check_problem
+from pgref.lqr.policy import gain_and_variance
+from pgref.lqr.problem import LinearQuadraticProblem, check_problem, checked_gain
 from pgref.policies.gaussian import GaussianPolicy
 
 
@@ -21,7 +21,7 @@ class UnstableClosedLoopError(ValueError):
 
 def closed_loop_matrix(problem: LinearQuadraticProblem, gain) -> np.ndarray:
     r"""M = A + B K, shape (n, n): the mean dynamics E[sₜ₊₁ | sₜ] = M sₜ under a ∼ N(K s, σ² I)."""
-    gain = _check_gain(problem, gain)
+    gain = checked_gain(problem, gain)
     return problem.A + problem.B @ gain
 
 
@@ -31,7 +31,7 @@ def discounted_spectral_radius(problem: LinearQuadraticProblem, gain) -> float:
     return float(np.sqrt(problem.gamma)) * radius
 
 
-def _require_stable(problem: LinearQuadraticProblem, gain: np.ndarray) -> np.ndarray:
+def stable_closed_loop(problem: LinearQuadraticProblem, gain: np.ndarray) -> np.ndarray:
     closed_loop = closed_loop_matrix(problem, gain)
     radius = discounted_spectral_radius(problem, gain)
     if radius >= 1.0:
@@ -65,8 +65,8 @@ def value_matrix(problem: LinearQuadraticProblem, gain) -> np.ndarray:
     Gaussian policy's value adds a constant (see :func:`objective`). Raises
     :class:`UnstableClosedLoopError` when √γ·ρ(M) ≥ 1.
     """
-    gain = _check_gain(problem, gain)
-    closed_loop = _require_stable(problem, gain)
+    gain = checked_gain(problem, gain)
+    closed_loop = stable_closed_loop(problem, gain)
     cost = problem.Q + gain.T @ problem.R @ gain
     return _discounted_lyapunov(closed_loop.T, cost, problem.gamma)
 
@@ -91,15 +91,15 @@ def state_second_moment(problem: LinearQuadraticProblem, gain, variance: float) 
     the discounted visit counts n(s) of the tabular case, as a second-moment matrix. It is
     the uncentred moment: the mean of s₀ enters through S₀.
     """
-    gain = _check_gain(problem, gain)
+    gain = checked_gain(problem, gain)
     variance = _checks.positive_scalar("variance", variance)
-    closed_loop = _require_stable(problem, gain)
+    closed_loop = stable_closed_loop(problem, gain)
     gamma = problem.gamma
     noise = (gamma / (1.0 - gamma)) * variance * problem.B @ problem.B.T
     return _discounted_lyapunov(closed_loop, problem.initial_second_moment + noise, gamma)
 
 
-def _noise_cost_per_step(problem, value, variance) -> float:
+def noise_cost_per_step(problem, value, variance) -> float:
     """σ²(tr R + γ tr(BᵀXB)): the expected extra cost of one step's action noise."""
     gamma = problem.gamma
     return variance * (np.trace(problem.R) + gamma * np.trace(problem.B.T @ value @ problem.B))
@@ -149,9 +149,9 @@ def objective(problem: LinearQuadraticProblem, policy: GaussianPolicy, theta) ->
     system (I − γ Mᵀ ⊗ Mᵀ) vec X = vec P with ``np.linalg.solve``. J is linear and
     non-increasing in σ² (X does not depend on σ²): the best variance is σ² → 0.
     """
-    gain, variance = _gain_and_variance(problem, policy, theta)
+    gain, variance = gain_and_variance(problem, policy, theta)
     value = value_matrix(problem, gain)
-    noise = _noise_cost_per_step(problem, value, variance) / (1.0 - problem.gamma)
+    noise = noise_cost_per_step(problem, value, variance) / (1.0 - problem.gamma)
     return float(-np.sum(value * problem.initial_second_moment) - noise)
 
 
@@ -188,7 +188,7 @@ def policy_gradient(problem: LinearQuadraticProblem, policy: GaussianPolicy, the
     The K-gradient is the tabular theorem's Σₛ n(s) Σₐ q(s,a)∇π(a|s) with n(s) replaced by Σ;
     it vanishes at the Riccati gain (:func:`optimal_gain`) for every σ².
     """
-    gain, variance = _gain_and_variance(problem, policy, theta)
+    gain, variance = gain_and_variance(problem, policy, theta)
     value = value_matrix(problem, gain)
     second_moment = state_second_moment(problem, gain, variance)
     a, b, gamma = problem.A, problem.B, problem.gamma
@@ -196,7 +196,7 @@ def policy_gradient(problem: LinearQuadraticProblem, policy: GaussianPolicy, the
     grad_gain = -2.0 * slope @ second_moment
     parts = [grad_gain.T.ravel()]
     if policy.learn_variance:
-        grad_variance = -_noise_cost_per_step(problem, value, 1.0) / (1.0 - gamma)
+        grad_variance = -noise_cost_per_step(problem, value, 1.0) / (1.0 - gamma)
         if policy.variance_parameter == "log_variance":
             grad_variance *= variance
         parts.append([grad_variance])
@@ -239,7 +239,7 @@ def optimal_gain(
     since ∂J/∂σ² = −(tr R + γ tr(BᵀXB))/(1 − γ) ≤ 0: the best policy is deterministic, a = K*s,
     a limit no Gaussian policy attains.
     """
-    _check_problem(problem)
+    check_problem(problem)
     tolerance = _checks.positive_scalar("tolerance", tolerance)
     max_iterations = _checks.positive_int("max_iterations", max_iterations)
     a, b, q, r, gamma = problem.A, problem.B, problem.Q, problem.R, problem.gamma

@@ -1,10 +1,22 @@
-r"""One ascent step θ ← θ + α d, with the stated σ² floor and a refusal of non-finite θ."""
+r"""One ascent step θ ← θ + α d, with the stated σ² floor and a refusal of non-finite θ.
+
+Every learning loop of :mod:`pgref.algorithms` moves θ through an :class:`AscentStep`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from pgref.policies.gaussian import GaussianPolicy
+
+__all__ = ["DEFAULT_VARIANCE_FLOOR", "AscentStep", "holds_variance"]
+
+DEFAULT_VARIANCE_FLOOR = 1e-4
+"""The σ² floor: after an update that leaves σ² below it, σ² is set to it and the event counted.
+
+Used only when θ holds σ² itself (``GaussianPolicy(..., learn_variance=True,
+variance_parameter="variance")``); log σ² needs no floor.
+"""
 
 
 def holds_variance(policy) -> bool:

@@ -1,7 +1,10 @@
 r"""What every policy over a finite action set shares: batching, probabilities, sampling.
 
-A subclass supplies the log-probabilities of all actions, log π_θ(·|s) for a batch of states,
-and the score ∇ log π_θ(a|s); this base turns them into the common interface of DESIGN.md.
+:class:`DiscretePolicy` is the public base class for a new discrete policy: a subclass supplies
+the log-probabilities of all actions, log π_θ(·|s) for a batch of states
+(:meth:`~DiscretePolicy.batch_log_probs`), and the score ∇ log π_θ(a|s)
+(:meth:`~DiscretePolicy.batch_scores`); the base checks the arguments once and turns the two into
+the interface of :class:`pgref.policies.Policy` and :class:`pgref.policies.TabularPolicy`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from pgref import _checks
+
+__all__ = ["DiscretePolicy", "log_softmax", "sample_categorical"]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -26,10 +31,13 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class DiscretePolicy(ABC):
-    """Base of the softmax policies: π_θ(·|s) over A actions, batched over states.
+    """Base of the discrete policies: π_θ(·|s) over A actions, batched over states.
 
     Subclasses set ``n_params``, ``n_actions`` and ``n_states`` (``None`` when states are not
-    tabular) and implement ``_log_probs_all`` and ``_scores``.
+    tabular) and implement the two hooks :meth:`batch_log_probs` and :meth:`batch_scores`. The
+    public methods check θ, the states and the actions, then call the hooks with a checked θ
+    (a float vector of length ``n_params``) and a batch of states (first axis N), so the hooks
+    hold only the formulas.
     """
 
     n_params: int
@@ -37,12 +45,12 @@ class DiscretePolicy(ABC):
     n_states: int | None
 
     @abstractmethod
-    def _log_probs_all(self, theta: np.ndarray, states) -> np.ndarray:
-        """log π_θ(·|s) for a batch of states, shape (N, A)."""
+    def batch_log_probs(self, theta: np.ndarray, states) -> np.ndarray:
+        """Hook: log π_θ(·|s) for a batch of states, shape (N, A), θ already checked."""
 
     @abstractmethod
-    def _scores(self, theta: np.ndarray, states, actions: np.ndarray) -> np.ndarray:
-        """∇ log π_θ(a|s) for a batch of (s, a), shape (N, n_params)."""
+    def batch_scores(self, theta: np.ndarray, states, actions: np.ndarray) -> np.ndarray:
+        """Hook: ∇ log π_θ(a|s) for a batch of (s, a), shape (N, n_params), θ already checked."""
 
     # -- batching -----------------------------------------------------------------------------
 
@@ -79,6 +87,13 @@ class DiscretePolicy(ABC):
                 "features are a callable"
             )
 
+    def _checked_steps(self, theta, states, actions):
+        """θ checked, the states as a batch, the actions as indices, and whether one state."""
+        theta = _checks.parameter_vector(theta, self.n_params)
+        batch, single = self._states_batch(states)
+        actions = self._actions_batch(actions, np.asarray(batch).shape[0], single)
+        return theta, batch, actions, single
+
     # -- the interface of DESIGN.md ----------------------------------------------------------
 
     def log_prob(self, theta, states, actions) -> np.ndarray:
@@ -94,11 +109,8 @@ class DiscretePolicy(ABC):
         -------
         log_prob : ndarray, shape (N,) (a float for a single state)
         """
-        theta = _checks.parameter_vector(theta, self.n_params)
-        batch, single = self._states_batch(states)
-        log_probs = self._log_probs_all(theta, batch)
-        actions = self._actions_batch(actions, log_probs.shape[0], single)
-        result = log_probs[np.arange(actions.shape[0]), actions]
+        theta, batch, actions, single = self._checked_steps(theta, states, actions)
+        result = self.batch_log_probs(theta, batch)[np.arange(actions.shape[0]), actions]
         return result[0] if single else result
 
     def grad_log_prob(self, theta, states, actions) -> np.ndarray:
@@ -106,26 +118,22 @@ class DiscretePolicy(ABC):
 
         Parameters
         ----------
-        theta : array_like, shape (n_params,)
-        states : int or array_like, shape (N,) (or a batch for callable features)
-        actions : int or array_like of int, shape (N,)
+        theta, states, actions
+            As in :meth:`log_prob`.
 
         Returns
         -------
         score : ndarray, shape (N, n_params) (``(n_params,)`` for a single state)
         """
-        theta = _checks.parameter_vector(theta, self.n_params)
-        batch, single = self._states_batch(states)
-        n = np.asarray(batch).shape[0]
-        actions = self._actions_batch(actions, n, single)
-        scores = self._scores(theta, batch, actions)
+        theta, batch, actions, single = self._checked_steps(theta, states, actions)
+        scores = self.batch_scores(theta, batch, actions)
         return scores[0] if single else scores
 
     def probs(self, theta, states) -> np.ndarray:
         r"""π_θ(·|s) for each state in the batch, shape (N, A) (``(A,)`` for a single state)."""
         theta = _checks.parameter_vector(theta, self.n_params)
         batch, single = self._states_batch(states)
-        result = np.exp(self._log_probs_all(theta, batch))
+        result = np.exp(self.batch_log_probs(theta, batch))
         return result[0] if single else result
 
     def action_probs(self, theta) -> np.ndarray:
@@ -139,7 +147,7 @@ class DiscretePolicy(ABC):
         theta = _checks.parameter_vector(theta, self.n_params)
         states = np.repeat(np.arange(self.n_states), self.n_actions)
         actions = np.tile(np.arange(self.n_actions), self.n_states)
-        scores = self._scores(theta, states, actions)
+        scores = self.batch_scores(theta, states, actions)
         return scores.reshape(self.n_states, self.n_actions, self.n_params)
 
     def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray:
@@ -158,7 +166,7 @@ class DiscretePolicy(ABC):
         rng = _checks.rng_generator(rng)
         theta = _checks.parameter_vector(theta, self.n_params)
         batch, single = self._states_batch(states)
-        probs = np.exp(self._log_probs_all(theta, batch))
+        probs = np.exp(self.batch_log_probs(theta, batch))
         actions = sample_categorical(probs, rng)
         return actions[0] if single else actions
 

@@ -1,0 +1,36 @@
+"""Helpers shared by several test modules: small problems with known structure and the
+statistics of the tests' thresholds. Import as ``from helpers import …`` (pytest puts this
+folder on the path)."""
+
+import math
+import statistics
+
+import numpy as np
+
+from pgref import envs
+
+
+def layered_mdp(rng, n_live, n_actions, gamma):
+    """:func:`pgref.envs.layered_mdp`'s MDP: every trajectory ends within n_live steps."""
+    return envs.layered_mdp(rng, n_live, n_actions, gamma=gamma).mdp
+
+
+def count_trajectories(mdp, pi, state):
+    """The number of trajectories of positive probability from ``state`` (by recursion)."""
+    if mdp.terminal[state]:
+        return 1
+    return sum(count_trajectories(mdp, pi, next_state)
+               for action in range(mdp.n_actions) if pi[state, action] > 0
+               for next_state in np.flatnonzero(mdp.transitions[state, action]))
+
+
+def z_critical(false_failure: float) -> float:
+    """The two-sided normal threshold whose exceedance probability is ``false_failure``."""
+    return statistics.NormalDist().inv_cdf(1.0 - false_failure / 2.0)
+
+
+def chi_square_quantile(probability: float, dof: int) -> float:
+    """Wilson–Hilferty: χ²_dof quantile ≈ dof (1 − 2/(9 dof) + z √(2/(9 dof)))³."""
+    z = statistics.NormalDist().inv_cdf(probability)
+    c = 2.0 / (9.0 * dof)
+    return dof * (1.0 - c + z * math.sqrt(c)) ** 3
