@@ -152,14 +152,26 @@ print("per-episode standard deviation:", terms.std(axis=0, ddof=1), "  ‖∇J�
 #
 # Line 6 takes ∇log π_θ(Aₜ|Sₜ) at the current θ, already moved by the episode's earlier steps,
 # so one episode of `pgref.algorithms.PG_v1` is not exactly one SGD step
-# θ + α G(τ) Σₜ ∇log π_{θ₀}(Aₜ|Sₜ) (`pgref.algorithms.PG_v1_batch` with K = 1). From the same
-# random stream both see the same first episode; the difference after it is of order α².
+# θ + α G(τ) Σₜ ∇log π_{θ₀}(Aₜ|Sₜ) (`pgref.algorithms.PG_v1_batch` with K = 1). Given the same
+# episode (a problem that replays one sampled episode), the difference is of order α².
 
 # %%
+episode = mdp.sample_episodes(policy, theta_0, 1, np.random.default_rng(11))
+
+
+class Replay:
+    """A problem whose every episode is the one sampled above."""
+
+    gamma = mdp.gamma
+
+    def sample_episodes(self, policy, theta, n_episodes, rng, max_steps=None):
+        return episode
+
+
 for alpha in (1e-3, 1e-2):
-    per_step = algorithms.PG_v1(mdp, policy, theta_0, alpha, 1, np.random.default_rng(11))
-    sgd = algorithms.PG_v1_batch(mdp, policy, theta_0, alpha, 1, 1, np.random.default_rng(11))
-    assert per_step.episode_lengths[0] == sgd.episode_lengths[0]  # the same episode
+    per_step = algorithms.PG_v1(Replay(), policy, theta_0, alpha, 1, np.random.default_rng(11))
+    sgd = algorithms.PG_v1_batch(Replay(), policy, theta_0, alpha, 1, 1,
+                                 np.random.default_rng(11))
     step = sgd.final_theta - theta_0
     gap = per_step.final_theta - sgd.final_theta
     print(f"α = {alpha:g}: T = {per_step.episode_lengths[0]}, SGD step ‖Δθ‖ = "
