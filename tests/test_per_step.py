@@ -160,7 +160,7 @@ def test_tabular_softmax_agrees_with_the_policy():
     np.testing.assert_allclose(fast.action_probs(thetas),
                                [policy.action_probs(th) for th in thetas], rtol=0, atol=1e-15)
     states, actions = np.array([0, 4, 2, 1, 3, 0]), np.array([2, 0, 1, 1, 0, 2])
-    batch = fast.scores(thetas, states * 3 + actions)
+    batch = fast.scores(thetas.T, states * 3 + actions).T
     for theta, s, a, row in zip(thetas, states, actions, batch, strict=True):
         expected = policy.grad_log_prob(theta, s, a)
         np.testing.assert_allclose(fast.score(theta, s, a), expected, rtol=0, atol=1e-14)

@@ -33,7 +33,8 @@ the factor is α γᵗ and c = α γᵗ δₜ is formed at the step."""
 
 
 class _Runs:
-    """The working set of runs: θ, w, the current episode of each, one row per run.
+    """The working set of runs: θ and w (one column per run), the current episode of each
+    (one row per run).
 
     Row r holds its run's episode as pair indices Sₜ·A + Aₜ and step factors in columns
     0 … T − 1 (the columns after T are left over from earlier episodes); a run whose step
@@ -43,7 +44,7 @@ class _Runs:
     """
 
     def __init__(self, theta: np.ndarray, w: np.ndarray | None, streams: list):
-        n_runs = theta.shape[0]
+        n_runs = theta.shape[1]
         self.ids = np.arange(n_runs)
         self.theta, self.w, self.streams = theta, w, streams
         self.pairs = np.zeros((n_runs, 1), dtype=np.intp)
@@ -84,8 +85,10 @@ class _Runs:
     def compact(self) -> None:
         """Keep only the unfinished runs' rows."""
         keep = ~self.finished
-        for name in ("ids", "theta", "w", "pairs", "factor", "G", "length", "t", "G0",
-                     "episode", "finished"):
+        self.theta = self.theta[:, keep]
+        if self.w is not None:
+            self.w = self.w[:, keep]
+        for name in ("ids", "pairs", "factor", "G", "length", "t", "G0", "episode", "finished"):
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, value[keep])
@@ -127,14 +130,14 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
     n_runs = len(rngs)
     w = x_w = None
     if baseline is not None:
-        w = np.tile(baseline.initial_weights, (n_runs, 1))
+        w = np.tile(baseline.initial_weights[:, None], (1, n_runs))          # (J_w, R)
         x_w = np.repeat(np.asarray(baseline.features.source, dtype=float), walker.n_actions,
-                        axis=0)                                   # x(s) by pair s·A + a
-    runs = _Runs(np.tile(theta, (n_runs, 1)), w, [UniformStream(rng) for rng in rngs])
+                        axis=0).T.copy()                          # x(s) by pair s·A + a, (J_w, S·A)
+    runs = _Runs(np.tile(theta[:, None], (1, n_runs)), w, [UniformStream(rng) for rng in rngs])
 
     def start(rows: np.ndarray) -> None:
         """Walk the next episode of each run at its θ; stop the runs whose episode is cut."""
-        walks = walker.walks(policy.action_probs(runs.theta[rows]),
+        walks = walker.walks(policy.action_probs(runs.theta[:, rows].T),
                              [runs.streams[r] for r in rows.tolist()])
         usable = walks.ended | allow_truncated
         for row in rows[~usable].tolist():
@@ -153,7 +156,7 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
         """Record the episode each run has just finished; return the rows with more to go."""
         k = runs.episode[rows]
         alive = trace.episodes(runs.ids[rows], k, runs.G0[rows], runs.length[rows],
-                               runs.theta[rows], None if runs.w is None else runs.w[rows])
+                               runs.theta[:, rows].T, None if runs.w is None else runs.w[:, rows].T)
         runs.episode[rows] = k + 1
         going = alive & (k + 1 < n_episodes)
         runs.finish(rows[~going])
@@ -177,11 +180,11 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
                 pairs = np.take(runs.pairs, step)                        # (Sₜ, Aₜ) of each run
                 factor = np.take(runs.factor, step) * moving             # 0 unless moving
                 if w is not None:
-                    x = x_w[pairs]                                         # x(Sₜ)
-                    delta = np.take(runs.G, step) - (w * x).sum(axis=1)    # Gₜ − v̂(Sₜ)
-                    w += (baseline.alpha * delta * moving)[:, None] * x   # w ← w + α_w δ x
+                    x = x_w[:, pairs]                                      # x(Sₜ), (J_w, R)
+                    delta = np.take(runs.G, step) - (w * x).sum(axis=0)    # Gₜ − v̂(Sₜ)
+                    w += (baseline.alpha * delta * moving) * x            # w ← w + α_w δ x
                     factor = factor * delta                                # α γᵗ δ
-                theta += factor[:, None] * policy.scores(theta, pairs)     # θ ← θ + c ∇log π
+                theta += factor * policy.scores(theta, pairs)              # θ ← θ + c ∇log π
                 t += moving
                 moving = t < runs.length
                 n_waiting = unfinished - int(np.count_nonzero(moving))

@@ -37,9 +37,11 @@ class TabularSoftmax:
     def __init__(self, features: np.ndarray):
         self.features = features
         n_states, n_actions, n_features = features.shape
-        # by pair index p = s·A + a: x(s, ·) and x(s, a), so one gather serves a step
-        self.pair_rows = np.repeat(features, n_actions, axis=0)        # (S·A, A, J)
-        self.pair_taken = features.reshape(n_states * n_actions, n_features)  # (S·A, J)
+        # by pair index p = s·A + a, runs along the last axis: x(s, ·) and x(s, a)
+        self.pair_rows = np.ascontiguousarray(
+            np.repeat(features, n_actions, axis=0).transpose(1, 2, 0))  # (A, J, S·A)
+        self.pair_taken = np.ascontiguousarray(
+            features.reshape(n_states * n_actions, n_features).T)      # (J, S·A)
 
     @classmethod
     def of(cls, policy) -> TabularSoftmax | None:
@@ -59,8 +61,11 @@ class TabularSoftmax:
         return x[action] - pi @ x
 
     def scores(self, theta: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        r"""The score of run r at its (s_r, a_r) and θ_r: θ (R, J) and the pair indices
-        p_r = s_r·A + a_r (R,) → (R, J)."""
-        x = self.pair_rows[pairs]                                     # x(s_r, ·), (R, A, J)
-        pi = softmax((x * theta[:, None, :]).sum(axis=2))             # π_θr(·|s_r), (R, A)
-        return self.pair_taken[pairs] - (pi[:, :, None] * x).sum(axis=1)
+        r"""The score of run r at its (s_r, a_r) and θ_r, one column per run: θ (J, R) and the
+        pair indices p_r = s_r·A + a_r (R,) → (J, R). (Runs along the last axis keep NumPy's
+        sums over the few actions and features fast.)"""
+        x = self.pair_rows[:, :, pairs]                               # x(s_r, ·), (A, J, R)
+        logits = (x * theta).sum(axis=1)                              # θ_rᵀ x(s_r, b), (A, R)
+        shifted = np.exp(logits - logits.max(axis=0))
+        pi = shifted / shifted.sum(axis=0)                            # π_θr(·|s_r), (A, R)
+        return self.pair_taken[:, pairs] - (pi[:, None, :] * x).sum(axis=0)

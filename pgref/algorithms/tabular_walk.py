@@ -125,6 +125,7 @@ class TabularWalker:
         next_state, next_last, certain = self.next_state, self.next_state_last, self.certain
         reward_table, per_transition, terminal = self.rewards, self.per_transition, self.terminal
         states, actions, rewards = [], [], []
+        add_state, add_action, add_reward = states.append, actions.append, rewards.append
         if stream.position + 1 > len(stream.values):
             stream.refill()
         u, i = stream.values, stream.position
@@ -132,11 +133,12 @@ class TabularWalker:
         while state < last and row[state] <= u[i]:                      # S₀ ∼ p(s₀)
             state += 1
         i += 1
+        end = len(u) - 2                                                # last i with 2 left
         for _t in range(self.max_steps):
-            if i + 2 > len(u):
+            if i > end:
                 stream.position = i
                 stream.refill()
-                u, i = stream.values, 0
+                u, i, end = stream.values, 0, len(stream.values) - 2
             action, row, last = 0, action_cdf[state], action_last[state]
             while action < last and row[action] <= u[i]:                # Aₜ ∼ π(·|Sₜ)
                 action += 1
@@ -148,9 +150,9 @@ class TabularWalker:
                     following += 1
             i += 2
             reward = reward_table[state][action]                        # Rₜ₊₁
-            states.append(state)
-            actions.append(action)
-            rewards.append(reward[following] if per_transition else reward)
+            add_state(state)
+            add_action(action)
+            add_reward(reward[following] if per_transition else reward)
             if terminal[following]:
                 stream.position = i
                 return states, actions, rewards, True
