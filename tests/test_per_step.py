@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pgref import algorithms as alg
-from pgref import envs, exact
+from pgref import envs, exact, lqr
 from pgref.algorithms import exact_trace
 from pgref.algorithms.history import EPISODE_NOT_ENDED, THETA_NOT_FINITE
 from pgref.algorithms.tabular_softmax import TabularSoftmax
@@ -244,6 +244,10 @@ LOCKSTEP_CASES = {
         _corridor, lambda *a, **k: alg.REINFORCE(
             *a, baseline=alg.LinearValueBaseline(np.ones((4, 1)), 2**-6), **k),
         THETA_0, 2**-9, 40, 1000),
+    # episodes cut after 3 steps, learned from (biased, knowingly): no run stops
+    "REINFORCE, cut episodes allowed": (
+        _corridor, lambda *a, **k: alg.REINFORCE(*a, allow_truncated=True, **k), THETA_0, 0.01,
+        20, 3),
     # θ = 0, α = 0.01 (the failing setting) and a short max_steps: runs stop
     "REINFORCE diverging, corridor": (_corridor, alg.REINFORCE, np.zeros(2), 0.01, 60, 300),
 }
@@ -271,6 +275,9 @@ def test_lockstep_runs_equal_single_runs_with_spawned_generators(case):
     assert together.stops == tuple(stops)
     if case.startswith("REINFORCE diverging"):
         assert together.n_stopped >= 2           # the case must exercise the stops
+    if case.startswith("REINFORCE, cut"):
+        assert together.n_stopped == 0 and np.all(together.episode_lengths <= 3)
+        assert np.any(together.episode_lengths == 3) and np.all(np.isfinite(together.theta))
 
 
 def test_one_step_size_per_run_equals_calls_with_that_step_size():
@@ -313,6 +320,16 @@ def test_a_run_whose_theta_overflows_is_stopped_and_marked_and_single_runs_keep_
     assert history.theta.shape == (6, 2) and np.all(history.theta[0] == THETA_0)
     assert np.all(np.isnan(history.theta[1:])) and np.isnan(history.objective[1])
     assert history.episode_lengths[0] >= 3 and np.isfinite(history.episode_returns[0])
+
+
+def test_the_variance_floor_projects_sigma_squared_and_counts_it():
+    bandit = lqr.GaussianBandit(states=np.array([0]), probabilities=[1.0], targets=[1.0])
+    policy = GaussianPolicy(np.ones((1, 1)), learn_variance=True)    # θ = [mean, σ²]
+    history = alg.REINFORCE(bandit, policy, [1.0, 0.05], 0.5, 20, np.random.default_rng(0),
+                            variance_floor=0.01)
+    assert history.variance_floor == 0.01 and history.n_projections >= 1
+    assert np.all(history.theta[:, 1] >= 0.01)
+    assert np.any(history.theta[:, 1] == 0.01)
 
 
 # -- learning ------------------------------------------------------------------------------------

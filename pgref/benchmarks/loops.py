@@ -8,7 +8,9 @@ r"""The per-step loops against a transcription of Sutton & Barto's boxed REINFOR
   again for each update, no probability clamp, no exact J;
 - pgref's :func:`~pgref.algorithms.PG_v1`, :func:`~pgref.algorithms.REINFORCE` and REINFORCE with
   a learned baseline, one run each, which also record the exact J(θ) after every episode;
-- the same loops with ``n_runs = 100`` learners in lockstep, per step of one learner.
+- the same loops with ``n_runs = 100`` learners in lockstep, per step of one learner;
+- the data of Sutton & Barto's Figures 13.1 (3 step sizes × 100 runs × 1000 episodes) and 13.2
+  (2 settings × 100 × 1000), in CPU seconds (goal: ≤ 10 s each), unless ``quick``.
 
 Each time is the best of :data:`REPEATS` rounds that alternate between the methods, so a busy
 machine slows them alike. The ratio column is pgref's time per step over the reference's (goal
@@ -22,6 +24,7 @@ import time
 import numpy as np
 
 from pgref import algorithms, envs
+from pgref.figures import sutton_barto
 from pgref.policies import SoftmaxLinearPolicy
 
 __all__ = ["run"]
@@ -149,4 +152,14 @@ def run(quick: bool = False) -> list[str]:
     for name in methods:
         lines.append(f"| {name} | {taken[name]} | {best[name] * 1e6:.2f} | "
                      f"{best[name] / reference:.2f} |")
+    if not quick:
+        lines += ["", "| figure data at the book's scale | steps | CPU s | goal |",
+                  "|---|---:|---:|---:|"]
+        for name, compute in (("Figure 13.1", sutton_barto.figure_13_1_data),
+                              ("Figure 13.2", sutton_barto.figure_13_2_data)):
+            start = time.process_time()
+            data = compute()
+            seconds = time.process_time() - start
+            steps = int(np.nansum(-data.returns))     # every step pays −1
+            lines.append(f"| {name} | {steps} | {seconds:.1f} | ≤ 10 |")
     return lines
