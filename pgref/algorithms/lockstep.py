@@ -37,9 +37,9 @@ class _Runs:
     (one row per run).
 
     Row r holds its run's episode as pair indices Sₜ·A + Aₜ and step factors in columns
-    0 … T − 1 (the columns after T are left over from earlier episodes); a run whose step
-    pointer t has reached T (waiting for its next episode) or whose length is 0 (finished or
-    stopped) is not moving, and its step is multiplied by 0.
+    0 … T − 1 and a zero factor in column T (the columns after it are left over from earlier
+    episodes); a run whose step pointer t has reached T (waiting for its next episode) or whose
+    length is 0 (finished or stopped, pointer 0, a zero factor in column 0) takes a zero step.
     ``ids[r]`` is the run's number in the call; finished runs are dropped by :meth:`compact`.
     """
 
@@ -57,10 +57,6 @@ class _Runs:
         self.finished = np.zeros(n_runs, dtype=bool)
         self.row_start = np.arange(n_runs)                  # flat index of each row's column 0
 
-    def at(self, t: np.ndarray) -> np.ndarray:
-        """Flat indices of column t[r] of each row r."""
-        return self.row_start + t
-
     def store(self, rows_of_runs, lengths, times, pairs, factor, G, G0) -> None:
         """Put one new episode (stored flat) into each given row."""
         if lengths.max() >= self.pairs.shape[1]:
@@ -73,6 +69,7 @@ class _Runs:
         rows = np.repeat(rows_of_runs, lengths)
         self.pairs[rows, times] = pairs
         self.factor[rows, times] = factor
+        self.factor[rows_of_runs, lengths] = 0.0
         if self.G is not None:
             self.G[rows, times] = G
         self.length[rows_of_runs], self.t[rows_of_runs], self.G0[rows_of_runs] = lengths, 0, G0
@@ -81,6 +78,7 @@ class _Runs:
         """Runs that are finished or stopped: zero steps from now on."""
         self.finished[rows] = True
         self.length[rows], self.t[rows] = 0, 0
+        self.factor[rows, 0] = 0.0
 
     def compact(self) -> None:
         """Keep only the unfinished runs' rows."""
@@ -176,9 +174,9 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
             moving = t < runs.length
             n_waiting = 0
             while n_waiting < enough and n_waiting < unfinished:
-                step = runs.at(t)
+                step = runs.row_start + t                                # column t of each row
                 pairs = np.take(runs.pairs, step)                        # (Sₜ, Aₜ) of each run
-                factor = np.take(runs.factor, step) * moving             # 0 unless moving
+                factor = np.take(runs.factor, step)                      # 0 unless moving
                 if w is not None:
                     x = x_w[:, pairs]                                      # x(Sₜ), (J_w, R)
                     delta = np.take(runs.G, step) - (w * x).sum(axis=0)    # Gₜ − v̂(Sₜ)

@@ -37,11 +37,11 @@ class TabularSoftmax:
     def __init__(self, features: np.ndarray):
         self.features = features
         n_states, n_actions, n_features = features.shape
-        # by pair index p = s·A + a, runs along the last axis: x(s, ·) and x(s, a)
-        self.pair_rows = np.ascontiguousarray(
-            np.repeat(features, n_actions, axis=0).transpose(1, 2, 0))  # (A, J, S·A)
-        self.pair_taken = np.ascontiguousarray(
-            features.reshape(n_states * n_actions, n_features).T)      # (J, S·A)
+        # by pair index p = s·A + a, runs along the last axis: x(s, b) for b < A, then x(s, a)
+        rows = np.repeat(features, n_actions, axis=0)                  # (S·A, A, J)
+        taken = features.reshape(n_states * n_actions, 1, n_features)  # (S·A, 1, J)
+        self.pair_features = np.ascontiguousarray(
+            np.concatenate([rows, taken], axis=1).transpose(1, 2, 0))  # (A + 1, J, S·A)
 
     @classmethod
     def of(cls, policy) -> TabularSoftmax | None:
@@ -64,8 +64,9 @@ class TabularSoftmax:
         r"""The score of run r at its (s_r, a_r) and θ_r, one column per run: θ (J, R) and the
         pair indices p_r = s_r·A + a_r (R,) → (J, R). (Runs along the last axis keep NumPy's
         sums over the few actions and features fast.)"""
-        x = self.pair_rows[:, :, pairs]                               # x(s_r, ·), (A, J, R)
+        both = self.pair_features[:, :, pairs]                        # (A + 1, J, R)
+        x, x_taken = both[:-1], both[-1]                              # x(s_r, ·), x(s_r, a_r)
         logits = (x * theta).sum(axis=1)                              # θ_rᵀ x(s_r, b), (A, R)
         shifted = np.exp(logits - logits.max(axis=0))
         pi = shifted / shifted.sum(axis=0)                            # π_θr(·|s_r), (A, R)
-        return self.pair_taken[:, pairs] - (pi[:, None, :] * x).sum(axis=0)
+        return x_taken - (pi[:, None, :] * x).sum(axis=0)

@@ -16,7 +16,8 @@ counted in the legend rather than kept alive.
 
 :func:`figure_13_1_data` and :func:`figure_13_2_data` return a :class:`SuttonBartoData`;
 :func:`draw` draws one into a Matplotlib ``Figure``; :data:`CAPTION_13_1` and
-:data:`CAPTION_13_2` are the captions.
+:data:`CAPTION_13_2` are the captions; :data:`FIGURE_13_1` and :data:`FIGURE_13_2` declare the
+two figures (``sutton_barto_13_1.png``, ``sutton_barto_13_2.png``) for the registry.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from pgref import algorithms, envs
+from pgref.figures import common
 from pgref.policies import SoftmaxLinearPolicy
 
 __all__ = [
     "CAPTION_13_1",
     "CAPTION_13_2",
+    "FIGURE_13_1",
+    "FIGURE_13_2",
     "J_STAR",
     "THETA_0",
     "SuttonBartoData",
@@ -235,3 +239,9 @@ def draw(data: SuttonBartoData, figure: Figure) -> None:
     axes.grid(alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="lower right", fontsize=8)
+
+
+FIGURE_13_1 = common.FigureSpec(name="sutton_barto_13_1", size=(7.5, 4.8),
+                                data=figure_13_1_data, draw=draw, caption=CAPTION_13_1)
+FIGURE_13_2 = common.FigureSpec(name="sutton_barto_13_2", size=(7.5, 4.8),
+                                data=figure_13_2_data, draw=draw, caption=CAPTION_13_2)
