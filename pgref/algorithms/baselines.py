@@ -59,7 +59,7 @@ class LinearValueBaseline:
 
     def state_features(self, state) -> np.ndarray:
         r"""x(s) of one state, shape (J,): the gradient ∇_w v̂(s) of the linear v̂."""
-        if self.features.is_tabular:
+        if self.features.n_states is not None:
             return self.features.source[state]
         return self.features.at(np.asarray(state)[None])[0]
 

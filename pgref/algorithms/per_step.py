@@ -226,6 +226,7 @@ def _reinforce_run(learner: Learner, theta, alpha, n_episodes, rng, baseline,
     sample, score, gamma = learner.sampler(rng), learner.score, learner.gamma
     learned = isinstance(baseline, LinearValueBaseline)
     w = baseline.initial_weights.copy() if learned else None
+    x_of, alpha_w = (baseline.state_features, baseline.alpha) if learned else (None, None)
     with np.errstate(over="ignore", invalid="ignore"):   # a diverging θ is recorded, not raised
         for k in range(n_episodes):                                # 2: for episode = 1 : K
             tau = sample(theta)                                    # 3: τ ∼ π_θ
@@ -236,9 +237,9 @@ def _reinforce_run(learner: Learner, theta, alpha, n_episodes, rng, baseline,
             for t in range(T):                                     # 4: for t = 0 : T − 1
                 S, A = tau.states[t], tau.actions[t]
                 if learned:
-                    x = baseline.state_features(S)                 # x(Sₜ)
+                    x = x_of(S)                                    # x(Sₜ)
                     delta = G[t] - w @ x                           # δ = Gₜ − v̂(Sₜ)
-                    w = w + baseline.alpha * delta * x             # w ← w + α_w δ x(Sₜ)
+                    w += alpha_w * delta * x                       # w ← w + α_w δ x(Sₜ)
                 else:
                     delta = G[t] - baseline                        # Gₜ − b
                 theta = floor(theta + alpha * gamma**t * delta * score(theta, S, A))  # 5
