@@ -411,6 +411,13 @@ def test_reinforce_refuses_a_baseline_that_is_not_one(baseline):
         alg.REINFORCE(mdp, policy, THETA_0, 0.01, 2, np.random.default_rng(0), baseline)
 
 
+def test_reinforce_refuses_a_baseline_table_for_other_states():
+    mdp, policy = _corridor()
+    baseline = alg.LinearValueBaseline(np.ones((3, 1)), 0.1)
+    with pytest.raises(ValueError, match=r"baseline must have one feature row x\(s\) per state"):
+        alg.REINFORCE(mdp, policy, THETA_0, 0.01, 2, np.random.default_rng(0), baseline)
+
+
 def test_linear_value_baseline_refuses_bad_arguments():
     with pytest.raises(ValueError, match="alpha must be > 0"):
         alg.LinearValueBaseline(one_hot_state_features(4), 0.0)

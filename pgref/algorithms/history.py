@@ -63,7 +63,7 @@ class History(NamedTuple):
         episode's steps of the step directions, Σₜ dₜ = (θₖ₊₁ − θₖ)/α.
     episode_returns : ndarray, shape (E,) or (R, E)
         G(τ) = Σₜ γᵗ Rₜ₊₁ of every sampled episode, in order (empty for the exact loops); NaN
-        for an episode cut at ``max_steps`` and after a stop.
+        for an episode cut at ``max_steps`` that stopped its run, and after a stop.
     episode_lengths : ndarray of int, shape (E,) or (R, E)
         T of every sampled episode (empty for the exact loops); ``max_steps`` for a cut episode,
         0 after a stop.

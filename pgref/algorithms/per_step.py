@@ -200,6 +200,13 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
         raise ValueError(f"allow_truncated must be True or False; got {allow_truncated!r}")
     baseline = check_baseline(baseline)
     learned = isinstance(baseline, LinearValueBaseline)
+    n_states = getattr(problem, "n_states", None)
+    if (learned and n_states is not None and baseline.features.is_tabular
+            and baseline.features.n_states != n_states):
+        raise ValueError(
+            f"baseline must have one feature row x(s) per state of the problem ({n_states} "
+            f"states); its feature table has {baseline.features.n_states} rows"
+        )
     trace = RunTrace(n_runs, n_episodes, theta, baseline.initial_weights if learned else None)
     rngs = _generators(rng, n_runs)
     tabular_baseline = not learned or baseline.features.is_tabular
