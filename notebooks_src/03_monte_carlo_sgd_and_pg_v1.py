@@ -157,14 +157,26 @@ print("per-episode standard deviation:", terms.std(axis=0, ddof=1), "  ‖∇�
 #
 # Line 6 takes ∇log π_θ(Aₜ|Sₜ) at the current θ, already moved by the episode's earlier steps,
 # so one episode of `pgref.algorithms.PG_v1` is not exactly one SGD step
-# θ + α G(τ) Σₜ ∇log π_{θ₀}(Aₜ|Sₜ) (`pgref.algorithms.PG_v1_batch` with K = 1). From the same
-# random stream both see the same first episode; the difference after it is of order α².
+# θ + α G(τ) Σₜ ∇log π_{θ₀}(Aₜ|Sₜ) (`pgref.algorithms.PG_v1_batch` with K = 1). Given the same
+# episode (a problem that replays one sampled episode), the difference is of order α².
 
 # %%
+episode = mdp.sample_episodes(policy, theta_0, 1, np.random.default_rng(11))
+
+
+class Replay:
+    """A problem whose every episode is the one sampled above."""
+
+    gamma = mdp.gamma
+
+    def sample_episodes(self, policy, theta, n_episodes, rng, max_steps=None):
+        return episode
+
+
 for alpha in (1e-3, 1e-2):
-    per_step = algorithms.PG_v1(mdp, policy, theta_0, alpha, 1, np.random.default_rng(11))
-    sgd = algorithms.PG_v1_batch(mdp, policy, theta_0, alpha, 1, 1, np.random.default_rng(11))
-    assert per_step.episode_lengths[0] == sgd.episode_lengths[0]  # the same episode
+    per_step = algorithms.PG_v1(Replay(), policy, theta_0, alpha, 1, np.random.default_rng(11))
+    sgd = algorithms.PG_v1_batch(Replay(), policy, theta_0, alpha, 1, 1,
+                                 np.random.default_rng(11))
     step = sgd.final_theta - theta_0
     gap = per_step.final_theta - sgd.final_theta
     print(f"α = {alpha:g}: T = {per_step.episode_lengths[0]}, SGD step ‖Δθ‖ = "
@@ -179,42 +191,34 @@ for alpha in (1e-3, 1e-2):
 # (`pgref.algorithms.exact_gradient_ascent`) and the optimum 𝒥*.
 
 # %%
-seeds = range(3) if QUICK else range(10)
+n_runs = 3 if QUICK else 10
 n_episodes = 120  # PG_v1_batch samples 5 × this, 10 per update
-
-
-def finished_runs(run, seeds):
-    """The histories of the runs that finished; a run whose policy stopped ending its episodes
-    (a truncated episode) is reported and left out."""
-    histories = []
-    for seed in seeds:
-        try:
-            histories.append(run(np.random.default_rng(seed)))
-        except ValueError as error:
-            print(f"seed {seed}: the run stopped — {error}")
-    return histories
-
-
-runs = {
-    "PG_v1": finished_runs(lambda rng: algorithms.PG_v1(
-        mdp, policy, theta_0, 6e-4, n_episodes, rng), seeds),
-    "PG_v1_batch": finished_runs(lambda rng: algorithms.PG_v1_batch(
-        mdp, policy, theta_0, 8e-3, 5 * n_episodes // 10, 10, rng), seeds),
-}
+# The per-step loop runs all n_runs learners in lockstep, run r drawing from rng.spawn(n_runs)[r];
+# a run whose policy stops reaching the goal is stopped and listed in history.stops.
+per_step = algorithms.PG_v1(mdp, policy, theta_0, 6e-4, n_episodes, np.random.default_rng(0),
+                            n_runs=n_runs)
+batch = [algorithms.PG_v1_batch(mdp, policy, theta_0, 8e-3, 5 * n_episodes // 10, 10,
+                                np.random.default_rng(seed)) for seed in range(n_runs)]
 ascent = algorithms.exact_gradient_ascent(mdp, policy, theta_0, alpha=0.01, n_updates=60)
-print(f"𝒥(θ₀) = {runs['PG_v1'][0].objective[0]:.3f}   𝒥* = {J_star:.3f}   p* = {p_star:.3f}")
-for name, histories in runs.items():
-    final_J = np.array([history.objective[-1] for history in histories])
-    final_p = np.array([p_right(history.final_theta) for history in histories])
-    print(f"{name:<12} final 𝒥 over seeds: {np.round(final_J, 2)}   p: {np.round(final_p, 3)}")
-    assert np.median(final_J) > J_star - 2.0  # from 𝒥(θ₀) ≈ 𝒥* − 7
+print(f"𝒥(θ₀) = {per_step.objective[0, 0]:.3f}   𝒥* = {J_star:.3f}   p* = {p_star:.3f}")
+print(f"PG_v1: {per_step.n_stopped} of {n_runs} runs stopped {list(per_step.stops)}")
+finals = {
+    "PG_v1": (per_step.objective[:, -1], per_step.theta[:, -1]),
+    "PG_v1_batch": (np.array([h.objective[-1] for h in batch]),
+                    np.array([h.final_theta for h in batch])),
+}
+for name, (final_J, final_theta) in finals.items():
+    final_p = np.array([p_right(theta) for theta in final_theta])
+    print(f"{name:<12} final 𝒥 over runs: {np.round(final_J, 2)}   p: {np.round(final_p, 3)}")
+    finished = final_J[np.isfinite(final_J)]  # a stopped run records NaN from its stop on
+    assert np.median(finished) > J_star - 2.0  # from 𝒥(θ₀) ≈ 𝒥* − 7
 print(f"exact ascent, 60 updates: 𝒥 = {ascent.objective[-1]:.4f}, p = "
       f"{p_right(ascent.final_theta):.4f}")
 assert J_star - ascent.objective[-1] < 1e-3
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
-for history in runs["PG_v1"]:
-    ax.plot(history.objective, color="C0", alpha=0.5)
+for curve in per_step.objective:  # one row per run
+    ax.plot(curve, color="C0", alpha=0.5)
 ax.axhline(J_star, color="k", ls="--", label="𝒥* = −(6 + 4√2)")
 ax.set_xlabel("episode")
 ax.set_ylabel("exact 𝒥(θ)")

@@ -201,49 +201,35 @@ assert asymmetry(hessian) < 1e-6 < 1e-2 < asymmetry(jacobian)
 # π(right) ≈ 0.25, against 𝒥* = −(6 + 4√2). The per-step PG_v1 of notebook 3 needed a step
 # size 2.5 times smaller to stay stable, because its weights G(τ) are larger. Even so, a
 # fixed α can push π(right) so close to 0 or 1 that an episode never reaches the goal; the
-# loop then refuses the truncated episode, and such a run is reported as 𝒥 = −∞.
+# per-step loop then stops that run, lists it in `history.stops` and records NaN from there on,
+# while the other runs (advanced in lockstep, `n_runs`) go on.
 
 # %%
 theta_0 = np.array([-0.55, 0.55])
-seeds = range(3) if QUICK else range(10)
+n_runs = 3 if QUICK else 10
 learned = algorithms.LinearValueBaseline(one_hot_state_features(mdp.n_states), alpha=0.1)
-runs = {
-    "REINFORCE": lambda rng: algorithms.REINFORCE(
-        mdp, policy, theta_0, 1.5e-3, 120, rng),
-    "REINFORCE, b = −12": lambda rng: algorithms.REINFORCE(
-        mdp, policy, theta_0, 2e-3, 120, rng, baseline=-12.0),
-    "REINFORCE_batch, learned v̂": lambda rng: algorithms.REINFORCE_batch(
-        mdp, policy, theta_0, 8e-3, 60, 10, rng, baseline=learned),
+rng = np.random.default_rng(4)
+per_step = {
+    "REINFORCE": algorithms.REINFORCE(mdp, policy, theta_0, 1.5e-3, 120, rng, n_runs=n_runs),
+    "REINFORCE, b = −12": algorithms.REINFORCE(mdp, policy, theta_0, 2e-3, 120, rng,
+                                               baseline=-12.0, n_runs=n_runs),
 }
-
-
-def learn(run, seed):
-    """One run, or None when π(right) went so close to 0 or 1 that an episode hit max_steps."""
-    try:
-        return run(np.random.default_rng(seed))
-    except ValueError as error:
-        if "truncated" not in str(error):
-            raise
-        return None
-
-
-histories = {name: [learn(run, seed) for seed in seeds] for name, run in runs.items()}
+batch = [algorithms.REINFORCE_batch(mdp, policy, theta_0, 8e-3, 60, 10,
+                                    np.random.default_rng(seed), baseline=learned)
+         for seed in range(n_runs)]
+final = {name: history.objective[:, -1] for name, history in per_step.items()}
+final["REINFORCE_batch, learned v̂"] = np.array([history.objective[-1] for history in batch])
 print(f"𝒥(θ₀) = {exact.objective(mdp, policy, theta_0):.3f}   𝒥* = {J_star:.3f}")
-for name, runs_of_method in histories.items():
-    final_J = np.array([-np.inf if history is None else history.objective[-1]
-                        for history in runs_of_method])
-    finished = final_J[np.isfinite(final_J)]
-    print(f"{name:<28} final 𝒥 over seeds: {np.round(final_J, 2)}   "
-          f"({final_J.size - finished.size} stopped: an episode hit max_steps)")
+for name, final_J in final.items():
+    finished = final_J[np.isfinite(final_J)]  # a stopped run records NaN from its stop on
+    print(f"{name:<28} final 𝒥 over runs: {np.round(final_J, 2)}   "
+          f"({final_J.size - finished.size} stopped: an episode did not reach the goal)")
     # From 𝒥(θ₀) ≈ 𝒥* − 7, the runs that finish gain at least 2 (most end within 2 of 𝒥*).
     assert finished.size and np.median(finished) > exact.objective(mdp, policy, theta_0) + 2.0
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
-for index, (name, runs_of_method) in enumerate(histories.items()):
-    if name.startswith("REINFORCE_batch"):
-        continue  # counted in updates, not episodes
-    curves = np.array([history.objective for history in runs_of_method if history])
-    ax.plot(curves.mean(axis=0), color=f"C{index}", label=name)
+for index, (name, history) in enumerate(per_step.items()):  # batch runs count updates instead
+    ax.plot(np.nanmean(history.objective, axis=0), color=f"C{index}", label=name)
 ax.axhline(J_star, color="k", ls="--", label="𝒥*")
 ax.set_xlabel("episode")
 ax.set_ylabel("exact 𝒥(θ), mean over seeds")

@@ -6,7 +6,7 @@ r"""Learning θ: the lecture's PG_v1 and REINFORCE loops, batch variants, exact 
 ``REINFORCE_batch``
 ``exact_gradient_ascent``  θ ← θ + α ∇𝒥(θ) with the exact ∇𝒥 (tabular MDP, LQR, Gaussian bandit)
 ``natural_gradient_ascent``  θ ← θ + α F⁺∇𝒥, the exact natural gradient of a tabular MDP
-``History``                θ, 𝒥(θ), returns, ‖d‖ per update: what every loop returns
+``History``, ``Stop``      θ, 𝒥(θ), returns, ‖d‖ per update, stopped runs: what every loop returns
 =========================  ====================================================================
 
 Every loop is a plain function of the lecture's arguments — the problem, the policy, θ₀, α, the
@@ -19,7 +19,7 @@ from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.baselines import LinearValueBaseline
 from pgref.algorithms.batch import PG_v1_batch, REINFORCE_batch
 from pgref.algorithms.exact_ascent import StepSizeError, exact_gradient_ascent, gradient_ascent
-from pgref.algorithms.history import History
+from pgref.algorithms.history import History, Stop
 from pgref.algorithms.natural import (
     fisher_information,
     natural_gradient_ascent,
@@ -39,6 +39,7 @@ __all__ = [
     "PG_v1_batch",
     "REINFORCE_batch",
     "StepSizeError",
+    "Stop",
     "exact_gradient_ascent",
     "fisher_information",
     "gradient_ascent",

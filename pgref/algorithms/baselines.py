@@ -57,6 +57,12 @@ class LinearValueBaseline:
         weights.setflags(write=False)
         self.initial_weights = weights
 
+    def state_features(self, state) -> np.ndarray:
+        r"""x(s) of one state, shape (J,): the gradient ∇_w v̂(s) of the linear v̂."""
+        if self.features.n_states is not None:
+            return self.features.source[state]
+        return self.features.at(np.asarray(state)[None])[0]
+
     def values(self, weights: np.ndarray, states) -> np.ndarray:
         r"""v̂(s) = wᵀx(s) for a batch of states, shape (N,)."""
         return self.features.at(states) @ weights

@@ -1,6 +1,8 @@
 r"""What a learning loop returns: θ, the exact 𝒥(θ), returns and gradient sizes, per update.
 
 Every loop of :mod:`pgref.algorithms` returns a :class:`History`; the figures plot its fields.
+The per-step loops can run many independent learners at once (``n_runs``); their histories then
+carry a leading run axis, and say which runs stopped, at which episode and why (:class:`Stop`).
 """
 
 from __future__ import annotations
@@ -10,36 +12,70 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["History"]
+__all__ = ["History", "Stop"]
+
+EPISODE_NOT_ENDED = "episode did not end within max_steps"
+"""The :attr:`Stop.reason` of a run whose episode reached no terminal state in ``max_steps``."""
+
+THETA_NOT_FINITE = "θ became non-finite"
+"""The :attr:`Stop.reason` of a run whose update made θ (or the baseline's w) NaN or ±inf."""
 
 
-class History(NamedTuple):
-    r"""The trace of one learning run.
+class Stop(NamedTuple):
+    r"""A run that a per-step loop stopped, and why.
 
     Attributes
     ----------
-    theta : ndarray, shape (U + 1, n_params)
+    run : int
+        The run r (0 for a single-run call).
+    episode : int
+        k, the 0-based index of the episode during which the run stopped; θ before it,
+        ``theta[..., k, :]``, is the run's last recorded θ.
+    reason : str
+        :data:`EPISODE_NOT_ENDED` (π_θ no longer reaches a terminal state in ``max_steps``
+        steps; the episode's return is unknown and nothing was learnt from it) or
+        :data:`THETA_NOT_FINITE` (an update overflowed).
+    """
+
+    run: int
+    episode: int
+    reason: str
+
+
+class History(NamedTuple):
+    r"""The trace of one learning run, or of ``n_runs`` independent runs (leading axis R).
+
+    Attributes
+    ----------
+    theta : ndarray, shape (U + 1, n_params), or (R, U + 1, n_params)
         θ₀, then θ after each recorded update. The exact and batch loops record every update;
         the per-step loops (:func:`~pgref.algorithms.PG_v1`, :func:`~pgref.algorithms.REINFORCE`)
         update θ after every step of an episode and record θ at the end of each episode.
-    objective : ndarray, shape (U + 1,)
+        After a run stops (see ``stops``) its rows are NaN.
+    objective : ndarray, shape (U + 1,) or (R, U + 1)
         The exact 𝒥(θ) at each recorded θ where the problem has one (tabular MDP, linear-
-        quadratic problem, Gaussian bandit); NaN where it has none (a Gymnasium environment).
-    gradient_norms : ndarray, shape (U,)
+        quadratic problem, Gaussian bandit); NaN where it has none (a Gymnasium environment),
+        after a stop, and where float64 cannot deliver it
+        (:data:`pgref.algorithms.exact_trace.CONDITION_LIMIT`).
+    gradient_norms : ndarray, shape (U,) or (R, U)
         ‖d‖ of the ascent direction d of each recorded update, θ ← θ + α d: the exact ∇𝒥 (or the
         natural direction), the batch estimate ∇̂𝒥, or for a per-step loop the sum over the
-        episode's steps of the step directions (Σₜ G(τ) ∇ log π_θ(Aₜ|Sₜ) for PG_v1).
-    episode_returns : ndarray, shape (E,)
-        G(τ) = Σₜ γᵗ Rₜ₊₁ of every sampled episode, in order (empty for the exact loops).
-    episode_lengths : ndarray of int, shape (E,)
-        T of every sampled episode (empty for the exact loops).
+        episode's steps of the step directions, Σₜ dₜ = (θₖ₊₁ − θₖ)/α.
+    episode_returns : ndarray, shape (E,) or (R, E)
+        G(τ) = Σₜ γᵗ Rₜ₊₁ of every sampled episode, in order (empty for the exact loops); NaN
+        for an episode cut at ``max_steps`` that stopped its run, and after a stop.
+    episode_lengths : ndarray of int, shape (E,) or (R, E)
+        T of every sampled episode (empty for the exact loops); ``max_steps`` for a cut episode,
+        0 after a stop.
     n_projections : int
         How many updates left σ² below ``variance_floor`` and were followed by σ² ← floor.
     variance_floor : float or None
         The stated floor σ²_min, or None when θ holds no σ² (fixed variance, log σ², or not a
         Gaussian policy); then ``n_projections`` is 0.
-    value_weights : ndarray, shape (U + 1, J), or None
+    value_weights : ndarray, shape (U + 1, J) or (R, U + 1, J), or None
         The weights w of a learned baseline v̂(s) = wᵀx(s), recorded with θ; None without one.
+    stops : tuple of Stop
+        The runs a per-step loop stopped, in order of run; empty when every run finished.
     """
 
     theta: np.ndarray
@@ -50,16 +86,27 @@ class History(NamedTuple):
     n_projections: int
     variance_floor: float | None
     value_weights: np.ndarray | None = None
+    stops: tuple[Stop, ...] = ()
+
+    @property
+    def n_runs(self) -> int:
+        """R, the number of independent runs (1 for a history without a run axis)."""
+        return 1 if self.theta.ndim == 2 else self.theta.shape[0]
+
+    @property
+    def n_stopped(self) -> int:
+        """How many runs were stopped (see ``stops``)."""
+        return len(self.stops)
 
     @property
     def n_updates(self) -> int:
         """U, the number of recorded updates."""
-        return self.gradient_norms.shape[0]
+        return self.gradient_norms.shape[-1]
 
     @property
     def final_theta(self) -> np.ndarray:
-        """θ after the last update, shape (n_params,)."""
-        return self.theta[-1]
+        """θ after the last update, shape (n_params,) or (R, n_params); NaN for a stopped run."""
+        return self.theta[..., -1, :]
 
 
 class Recorder:

@@ -32,6 +32,8 @@ from pgref.figures import (
     policies,
     rates,
     short_corridor,
+    sutton_barto_13_1,
+    sutton_barto_13_2,
     theorem,
     variance,
 )
@@ -43,7 +45,7 @@ DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "figures"
 REGISTRY: dict[str, common.FigureSpec] = {
     module.FIGURE.name: module.FIGURE
     for module in (policies, log_derivative, monte_carlo, variance, short_corridor, theorem,
-                   discounting, particle, rates)
+                   discounting, particle, rates, sutton_barto_13_1, sutton_barto_13_2)
 }
 """The figures in the README gallery's order, by file name (without ``.png``)."""
 

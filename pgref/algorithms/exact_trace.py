@@ -1,0 +1,53 @@
+r"""The exact 𝒥(θ) of many policy tables at once: one batched linear solve per history.
+
+The per-step loops record 𝒥(θ) after every episode of every run (up to 10⁵ values for a figure);
+one stacked solve of the Bellman equation on the non-terminal block N,
+
+    (I − γ P_NN) v_N = r_N,   𝒥 = Σ_{s∈N} p(s₀ = s) v(s)     (lecture: "Finding Loss")
+
+with P_π(s, s′) = Σ_a π(a|s) p(s′|s, a) and r_π(s) = Σ_a π(a|s) r(s, a), gives them all. It is
+the solve of :func:`pgref.exact.state_values`, stacked; the tests compare the two.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pgref.mdp import TabularMDP
+
+__all__ = ["CONDITION_LIMIT", "objectives"]
+
+CONDITION_LIMIT = 1e6
+r"""Largest condition number κ(I − γ P_NN) accepted: 𝒥 is then good to about κ·2⁻⁵² ≈ 2e−10
+(relative); beyond it (a nearly non-terminating policy) 𝒥 is recorded as NaN, not guessed."""
+
+
+def objectives(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
+    r"""J = v_π(S₀) averaged over p(s₀) for a stack of policy tables.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    pi : ndarray, shape (N, S, A)
+        π(a|s) tables; a table with a non-finite entry (a stopped run) gives NaN.
+
+    Returns
+    -------
+    J : ndarray, shape (N,)
+        NaN where the table is not finite or κ(I − γ P_NN) > :data:`CONDITION_LIMIT`.
+    """
+    acting = ~mdp.terminal
+    P = mdp.transitions[acting][:, :, acting]                        # p(s′|s, a) on N
+    pi_N = pi[:, acting]                                             # (N, |N|, A)
+    P_pi = np.einsum("nsa,saz->nsz", pi_N, P)
+    r_pi = np.einsum("nsa,sa->ns", pi_N, mdp.expected_rewards[acting])
+    system = np.eye(P.shape[0]) - mdp.gamma * P_pi                   # I − γ P_NN
+    J = np.full(pi.shape[0], np.nan)
+    finite = np.all(np.isfinite(system), axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        condition = np.full(pi.shape[0], np.inf)
+        condition[finite] = np.linalg.cond(system[finite])
+    solvable = condition <= CONDITION_LIMIT
+    v = np.linalg.solve(system[solvable], r_pi[solvable][..., None])[..., 0]
+    J[solvable] = v @ mdp.initial[acting]
+    return J

@@ -1,0 +1,72 @@
+r"""The softmax-linear policy over tabular states, for the per-step loops' hot path.
+
+Lecture, "Example: Softmax": the same two formulas as :class:`pgref.SoftmaxLinearPolicy`,
+
+    π_θ(a|s) = exp(θᵀx(s, a)) / Σ_b exp(θᵀx(s, b)),
+    ∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b),
+
+evaluated without re-checking θ at every step (the loops check their inputs once) and with an
+optional leading run axis on θ, so that many independent learners are advanced by one NumPy
+call. The tests compare both against the policy's own ``action_probs`` and ``grad_log_prob``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pgref.policies import SoftmaxLinearPolicy
+
+__all__ = ["TabularSoftmax", "softmax"]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    r"""exp(zₐ − m) / Σ_b exp(z_b − m) over the last axis, m = max_b z_b."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+class TabularSoftmax:
+    r"""π_θ and its score for a softmax-linear policy with a feature table x(s, a) (S, A, J).
+
+    Parameters
+    ----------
+    features : ndarray, shape (S, A, J)
+        The policy's feature table, trusted (taken from a validated policy by :meth:`of`).
+    """
+
+    def __init__(self, features: np.ndarray):
+        self.features = features
+        n_states, n_actions, n_features = features.shape
+        # by pair index p = s·A + a, runs along the last axis: x(s, b) for b < A, then x(s, a)
+        rows = np.repeat(features, n_actions, axis=0)                  # (S·A, A, J)
+        taken = features.reshape(n_states * n_actions, 1, n_features)  # (S·A, 1, J)
+        self.pair_features = np.ascontiguousarray(
+            np.concatenate([rows, taken], axis=1).transpose(1, 2, 0))  # (A + 1, J, S·A)
+
+    @classmethod
+    def of(cls, policy) -> TabularSoftmax | None:
+        """The fast form of ``policy`` if it is a softmax-linear policy over tabular states."""
+        if isinstance(policy, SoftmaxLinearPolicy) and policy.features.is_tabular:
+            return cls(np.asarray(policy.features.source, dtype=float))
+        return None
+
+    def action_probs(self, theta: np.ndarray) -> np.ndarray:
+        r"""π_θ(a|s) for every state and action: θ (…, J) → (…, S, A)."""
+        return softmax(np.einsum("saj,...j->...sa", self.features, theta))
+
+    def score(self, theta: np.ndarray, state: int, action: int) -> np.ndarray:
+        r"""∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b) for one θ (J,) and one (s, a)."""
+        x = self.features[state]           # x(s, ·), (A, J)
+        pi = softmax(x @ theta)            # π_θ(·|s), (A,)
+        return x[action] - pi @ x
+
+    def scores(self, theta: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        r"""The score of run r at its (s_r, a_r) and θ_r, one column per run: θ (J, R) and the
+        pair indices p_r = s_r·A + a_r (R,) → (J, R). (Runs along the last axis keep NumPy's
+        sums over the few actions and features fast.)"""
+        both = self.pair_features[:, :, pairs]                        # (A + 1, J, R)
+        x, x_taken = both[:-1], both[-1]                              # x(s_r, ·), x(s_r, a_r)
+        logits = (x * theta).sum(axis=1)                              # θ_rᵀ x(s_r, b), (A, R)
+        shifted = np.exp(logits - logits.max(axis=0))
+        pi = shifted / shifted.sum(axis=0)                            # π_θr(·|s_r), (A, R)
+        return x_taken - (pi[:, None, :] * x).sum(axis=0)

@@ -1,0 +1,427 @@
+r"""Tests of the per-step loops PG_v1 and REINFORCE (pgref.algorithms.per_step and its parts).
+
+Oracles: a two-step episode worked by hand (θ and w updates written as formulas); the policy's
+own ``action_probs`` / ``grad_log_prob`` for the hot-path softmax; :func:`pgref.exact.objective`
+and the corridor's closed form J(p) = 2(p − 2)/(p(1 − p)) for the stacked exact solve; the exact
+J against the mean sampled return (a z-test with stated error rates); and single-run calls with
+``rng.spawn(R)[r]`` for the lockstep runs (to 1e−12).
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+from pgref import algorithms as alg
+from pgref import envs, exact, lqr
+from pgref.algorithms import exact_trace
+from pgref.algorithms.history import EPISODE_NOT_ENDED, THETA_NOT_FINITE
+from pgref.algorithms.tabular_softmax import TabularSoftmax
+from pgref.algorithms.tabular_walk import TabularWalker, UniformStream, rewards_to_go
+from pgref.features import one_hot_state_features, shared_action_features
+from pgref.mdp import TabularEnv, TabularMDP
+from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
+from pgref.problems import EnvProblem
+
+J_STAR = -(6.0 + 4.0 * math.sqrt(2.0))          # the short corridor's optimum
+THETA_0 = np.array([-0.55, 0.55])               # π(right) = σ(−1.1) ≈ 0.25, J(θ₀) ≈ J* − 7
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _corridor_J(p):
+    return 2.0 * (p - 2.0) / (p * (1.0 - p))
+
+
+def _corridor():
+    problem = envs.short_corridor()
+    return problem.mdp, SoftmaxLinearPolicy(problem.features)
+
+
+# -- a two-step episode, worked by hand ---------------------------------------------------------
+#
+# States 0 → 1 → terminal 2 whatever the action; x(s, a) = e_a in every state, so θ = (θ₀, θ₁)
+# is shared by both steps and π_θ(0|s) = σ(θ₀ − θ₁); the score of action a is e_a − π_θ(·).
+# Rewards r(0, 0) = 1, r(1, 1) = 2, all others 0. The episode: S₀ = 0, A₀ = 0, R₁ = 1;
+# S₁ = 1, A₁ = 1, R₂ = 2.
+
+
+def _two_step_policy():
+    return SoftmaxLinearPolicy(shared_action_features(np.eye(2), 3))
+
+
+class _Episode(NamedTuple):
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    truncated: bool
+
+
+class _FixedEpisodeProblem:
+    """A problem whose every episode is the hand example (the problem interface, by duck type)."""
+
+    def __init__(self, gamma, truncated=False):
+        self.gamma = gamma
+        self.episode = _Episode(np.array([0, 1]), np.array([0, 1]), np.array([1.0, 2.0]),
+                                truncated)
+
+    def sample_episodes(self, policy, theta, n_episodes, rng, max_steps):
+        return [self.episode] * n_episodes
+
+
+def test_pg_v1_matches_the_two_step_example_worked_by_hand():
+    alpha = 0.1
+    history = alg.PG_v1(_FixedEpisodeProblem(1.0), _two_step_policy(), np.zeros(2), alpha, 1,
+                        np.random.default_rng(0))
+    G = 1.0 + 2.0                                # G(τ) = R₁ + R₂
+    theta_1 = np.array([alpha * G / 2, -alpha * G / 2])     # t = 0: score (½, −½) at θ⁰ = 0
+    p_1 = _sigmoid(alpha * G)                    # t = 1 at θ¹: score(A₁ = 1) = (−p₁, p₁)
+    theta_2 = theta_1 + alpha * G * np.array([-p_1, p_1])
+    np.testing.assert_allclose(history.theta, [np.zeros(2), theta_2], rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(history.episode_returns, [G])
+    np.testing.assert_array_equal(history.episode_lengths, [2])
+    # ‖Σₜ G ∇log π at the θ of each step‖ = G √2 |½ − p₁|: not 0, as it would be at θ⁰ alone
+    assert history.gradient_norms[0] == pytest.approx(G * math.sqrt(2) * abs(0.5 - p_1),
+                                                      rel=1e-12)
+    assert np.all(np.isnan(history.objective))  # this problem has no exact J
+    assert history.stops == () and history.n_stopped == 0 and history.n_runs == 1
+
+
+def test_reinforce_with_discount_and_constant_baseline_matches_the_hand_example():
+    alpha, gamma, b = 0.1, 0.5, 0.5
+    history = alg.REINFORCE(_FixedEpisodeProblem(gamma), _two_step_policy(), np.zeros(2), alpha,
+                            1, np.random.default_rng(0), baseline=b)
+    G_0, G_1 = 1.0 + gamma * 2.0, 2.0            # Gₜ = Rₜ₊₁ + γ Gₜ₊₁
+    c_0 = alpha * gamma**0 * (G_0 - b)           # step 0: α γ⁰ (G₀ − b) times (½, −½)
+    theta_1 = np.array([c_0 / 2, -c_0 / 2])
+    c_1 = alpha * gamma**1 * (G_1 - b)           # step 1: α γ¹ (G₁ − b) times (−σ(c₀), σ(c₀))
+    p_1 = _sigmoid(c_0)
+    theta_2 = theta_1 + c_1 * np.array([-p_1, p_1])
+    np.testing.assert_allclose(history.final_theta, theta_2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(history.episode_returns, [G_0], rtol=0, atol=1e-15)
+
+
+def test_reinforce_with_learned_baseline_matches_the_hand_example():
+    alpha, gamma, alpha_w = 0.1, 0.5, 0.2
+    w_0 = np.array([0.5, -1.0, 0.0])             # v̂(s) = w_s, one-hot x(s)
+    baseline = alg.LinearValueBaseline(one_hot_state_features(3), alpha_w, w_0)
+    history = alg.REINFORCE(_FixedEpisodeProblem(gamma), _two_step_policy(), np.zeros(2), alpha,
+                            1, np.random.default_rng(0), baseline=baseline)
+    G_0, G_1 = 1.0 + gamma * 2.0, 2.0
+    delta_0 = G_0 - w_0[0]                       # δ₀ = G₀ − v̂(S₀)
+    w_1 = w_0 + alpha_w * delta_0 * np.array([1.0, 0.0, 0.0])
+    c_0 = alpha * delta_0
+    theta_1 = np.array([c_0 / 2, -c_0 / 2])
+    delta_1 = G_1 - w_1[1]                       # δ₁ = G₁ − v̂(S₁), with w already moved
+    w_2 = w_1 + alpha_w * delta_1 * np.array([0.0, 1.0, 0.0])
+    p_1 = _sigmoid(c_0)
+    theta_2 = theta_1 + alpha * gamma * delta_1 * np.array([-p_1, p_1])
+    np.testing.assert_allclose(history.final_theta, theta_2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(history.value_weights, [w_0, w_2], rtol=0, atol=1e-15)
+
+
+def test_the_tabular_path_takes_the_hand_updates_on_the_episode_it_walks():
+    # The same formulas on the TabularMDP path: replay the walk from the same generator.
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, :, 1] = transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
+                     terminal=np.array([False, False, True]))
+    policy, alpha = _two_step_policy(), 0.1
+    for seed in range(4):
+        walk = TabularWalker(mdp, 10).episode([[0.5, 1.0]] * 3, [1] * 3,
+                                              UniformStream(np.random.default_rng(seed)))
+        states, actions, R, ended = walk
+        theta = np.zeros(2)
+        G = sum(R)
+        for a in actions:                        # score e_a − π at the current θ
+            p = _sigmoid(theta[0] - theta[1])
+            theta = theta + alpha * G * (np.eye(2)[a] - [p, 1 - p])
+        history = alg.PG_v1(mdp, policy, np.zeros(2), alpha, 1, np.random.default_rng(seed))
+        assert ended and states == [0, 1]
+        np.testing.assert_allclose(history.final_theta, theta, rtol=0, atol=1e-15)
+        # J is exact: π shared by both states, J = π(0)·1 + π(1)·2
+        p = _sigmoid(theta[0] - theta[1])
+        assert history.objective[-1] == pytest.approx(p + 2 * (1 - p), rel=1e-14)
+
+
+# -- the parts: hot-path softmax, the walk, the stacked exact J ---------------------------------
+
+
+def test_tabular_softmax_agrees_with_the_policy():
+    problem = envs.random_mdp(np.random.default_rng(3), 5, 3, n_features=4)
+    policy = SoftmaxLinearPolicy(problem.features)
+    fast = TabularSoftmax.of(policy)
+    thetas = np.random.default_rng(4).normal(scale=3.0, size=(6, 4))
+    thetas[0] = [1e4, -1e4, 3e3, 0.0]            # logits of ±1e4 stay finite
+    np.testing.assert_allclose(fast.action_probs(thetas),
+                               [policy.action_probs(th) for th in thetas], rtol=0, atol=1e-15)
+    states, actions = np.array([0, 4, 2, 1, 3, 0]), np.array([2, 0, 1, 1, 0, 2])
+    batch = fast.scores(thetas.T, states * 3 + actions).T
+    for theta, s, a, row in zip(thetas, states, actions, batch, strict=True):
+        expected = policy.grad_log_prob(theta, s, a)
+        np.testing.assert_allclose(fast.score(theta, s, a), expected, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(row, expected, rtol=0, atol=1e-14)
+    assert TabularSoftmax.of(GaussianPolicy(np.ones((3, 1)))) is None
+
+
+def test_rewards_to_go_follows_the_backward_recursion():
+    rewards, lengths, gamma = [1.0, 2.0, 3.0, -1.0, 4.0], [3, 2], 0.5
+    # episode 1: G = (1 + 0.5·2 + 0.25·3, 2 + 0.5·3, 3); episode 2: (−1 + 0.5·4, 4)
+    assert rewards_to_go(rewards, lengths, gamma) == [2.75, 3.5, 3.0, 1.0, 4.0]
+
+
+def test_a_walk_uses_one_plus_two_uniforms_per_step_and_picks_the_last_possible_index():
+    mdp, _ = _corridor()
+    stream = UniformStream(np.random.default_rng(0))
+    # π(right) = 1 in every state (rounded sum below 1 is caught by the last-possible rule)
+    states, actions, _, ended = TabularWalker(mdp, 50).episode(
+        [[1.0 - 1e-17, 1.0 - 1e-17]] * 4, [0] * 4, stream)
+    # right, right from 0 → 1 → 0 → … never ends; the walk is cut after 50 steps
+    assert not ended and len(states) == 50 and set(actions) == {0}
+    assert stream.position == 1 + 2 * 50
+    uniforms = np.random.default_rng(0).random(101)
+    stream = UniformStream(np.random.default_rng(0))
+    states, actions, _, ended = TabularWalker(mdp, 10_000).episode(
+        [[0.4, 1.0]] * 4, [1] * 4, stream)
+    assert ended and stream.position == 1 + 2 * len(actions)
+    np.testing.assert_array_equal(actions, (uniforms[1 : 1 + 2 * len(actions) : 2] >= 0.4))
+
+
+def test_the_walk_has_the_law_of_the_mdp():
+    # Mean return of N = 4000 episodes at p = π(right) = 0.4 against the exact J(0.4) = −16.67.
+    # z = (mean − J)/(s/√N) is within ±4.4 with probability 1 − 1.1e−5 (false failures).
+    # An off-by-one return (one step more or fewer, mean shifted by 1) gives |z| ≈ 5.2 (the
+    # return's s ≈ 12.2), failing with probability ≈ 0.79; the positive control below shows it.
+    mdp, _ = _corridor()
+    walker, stream = TabularWalker(mdp, 100_000), UniformStream(np.random.default_rng(11))
+    returns = np.array([sum(walker.episode([[0.4, 1.0]] * 4, [1] * 4, stream)[2])
+                        for _ in range(4000)])
+    standard_error = returns.std(ddof=1) / math.sqrt(returns.size)
+    z = (returns.mean() - _corridor_J(0.4)) / standard_error
+    assert abs(z) <= 4.4, z
+    assert abs((returns.mean() - 1.0 - _corridor_J(0.4)) / standard_error) > 4.4
+
+
+def test_stacked_exact_J_agrees_with_exact_objective_and_refuses_what_float_cannot_give():
+    problem = envs.random_mdp(np.random.default_rng(5), 6, 3, gamma=0.9, n_terminal=1,
+                              n_features=4, next_state_rewards=True)
+    policy = SoftmaxLinearPolicy(problem.features)
+    thetas = np.random.default_rng(6).normal(size=(5, 4))
+    pi = np.array([policy.action_probs(th) for th in thetas])
+    np.testing.assert_allclose(exact_trace.objectives(problem.mdp, pi),
+                               [exact.objective(problem.mdp, policy, th) for th in thetas],
+                               rtol=1e-12)
+    mdp, corridor = _corridor()
+    p = np.array([0.05, 0.3, 2 - math.sqrt(2), 0.9, 1e-12])
+    pi = np.array([corridor.action_probs(np.log([q, 1 - q])) for q in p])
+    pi[1, 0, 0] = np.nan                          # a stopped run's θ
+    J = exact_trace.objectives(mdp, pi)
+    np.testing.assert_allclose(J[[0, 2, 3]], _corridor_J(p[[0, 2, 3]]), rtol=1e-13)
+    assert np.isnan(J[1])
+    assert np.isnan(J[4])                         # κ ≈ 1e12 > CONDITION_LIMIT: not guessed
+
+
+# -- lockstep runs equal single runs --------------------------------------------------------------
+
+
+def _random_problem():
+    problem = envs.random_mdp(np.random.default_rng(8), 5, 2, gamma=0.9, n_terminal=1,
+                              termination_prob=0.2, n_features=3, next_state_rewards=True)
+    return problem.mdp, SoftmaxLinearPolicy(problem.features)
+
+
+LOCKSTEP_CASES = {
+    # name → (problem, loop(problem, policy, θ, α, K, rng, **kw), θ₀, α, K, max_steps)
+    "PG_v1, random MDP γ = 0.9": (_random_problem, alg.PG_v1, None, 0.05, 30, 1000),
+    "REINFORCE, b = 1, random MDP": (
+        _random_problem, lambda *a, **k: alg.REINFORCE(*a, baseline=1.0, **k), None, 0.1, 30,
+        1000),
+    "REINFORCE, learned v̂, corridor": (
+        _corridor, lambda *a, **k: alg.REINFORCE(
+            *a, baseline=alg.LinearValueBaseline(np.ones((4, 1)), 2**-6), **k),
+        THETA_0, 2**-9, 40, 1000),
+    # episodes cut after 3 steps, learned from (biased, knowingly): no run stops
+    "REINFORCE, cut episodes allowed": (
+        _corridor, lambda *a, **k: alg.REINFORCE(*a, allow_truncated=True, **k), THETA_0, 0.01,
+        20, 3),
+    # θ = 0, α = 0.01 (the issue's failing setting) and a short max_steps: runs stop
+    "REINFORCE diverging, corridor": (_corridor, alg.REINFORCE, np.zeros(2), 0.01, 60, 300),
+}
+
+
+@pytest.mark.parametrize("case", list(LOCKSTEP_CASES))
+def test_lockstep_runs_equal_single_runs_with_spawned_generators(case):
+    make, loop, theta, alpha, n_episodes, max_steps = LOCKSTEP_CASES[case]
+    mdp, policy = make()
+    theta = np.random.default_rng(9).normal(size=policy.n_params) if theta is None else theta
+    n_runs = 6
+    together = loop(mdp, policy, theta, alpha, n_episodes, np.random.default_rng(1),
+                    n_runs=n_runs, max_steps=max_steps)
+    children = np.random.default_rng(1).spawn(n_runs)
+    stops = []
+    for run, child in enumerate(children):
+        alone = loop(mdp, policy, theta, alpha, n_episodes, child, max_steps=max_steps)
+        for field in ("theta", "objective", "gradient_norms", "episode_returns",
+                      "episode_lengths", "value_weights"):
+            mine, theirs = getattr(together, field), getattr(alone, field)
+            if theirs is not None:
+                np.testing.assert_allclose(mine[run], theirs, rtol=1e-12, atol=1e-12,
+                                           err_msg=f"run {run}, {field}")
+        stops += [stop._replace(run=run) for stop in alone.stops]
+    assert together.stops == tuple(stops)
+    if case.startswith("REINFORCE diverging"):
+        assert together.n_stopped >= 2           # the case must exercise the stops
+    if case.startswith("REINFORCE, cut"):
+        assert together.n_stopped == 0 and np.all(together.episode_lengths <= 3)
+        assert np.any(together.episode_lengths == 3) and np.all(np.isfinite(together.theta))
+
+
+def test_one_step_size_per_run_equals_calls_with_that_step_size():
+    mdp, policy = _corridor()
+    alphas = np.array([2e-3, 1e-3, 5e-4])
+    together = alg.REINFORCE(mdp, policy, THETA_0, alphas, 20, np.random.default_rng(2),
+                             n_runs=3)
+    for run, child in enumerate(np.random.default_rng(2).spawn(3)):
+        alone = alg.REINFORCE(mdp, policy, THETA_0, alphas[run], 20, child)
+        np.testing.assert_allclose(together.theta[run], alone.theta, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(together.gradient_norms[run], alone.gradient_norms,
+                                   rtol=1e-9)
+
+
+# -- divergence is recorded, not raised -----------------------------------------------------------
+
+
+def test_a_run_whose_episode_does_not_end_is_stopped_and_marked():
+    mdp, policy = _corridor()
+    history = alg.REINFORCE(mdp, policy, np.zeros(2), 0.01, 60, np.random.default_rng(0),
+                            n_runs=5, max_steps=300)
+    assert history.n_stopped == len(history.stops) >= 1
+    stopped = set()
+    for run, k, reason in history.stops:
+        stopped.add(run)
+        assert reason == EPISODE_NOT_ENDED
+        assert history.episode_lengths[run, k] == 300 and np.isnan(history.episode_returns[run, k])
+        assert np.all(np.isfinite(history.theta[run, : k + 1]))
+        assert np.all(np.isnan(history.theta[run, k + 1 :]))
+        assert np.all(history.episode_lengths[run, k + 1 :] == 0)
+    for run in set(range(5)) - stopped:            # the other runs went on to the end
+        assert np.all(np.isfinite(history.theta[run])) and np.all(np.isfinite(
+            history.episode_returns[run]))
+
+
+def test_a_run_whose_theta_overflows_is_stopped_and_marked_and_single_runs_keep_history():
+    mdp, policy = _corridor()
+    history = alg.PG_v1(mdp, policy, THETA_0, 1e307, 5, np.random.default_rng(0))
+    assert history.stops == (alg.Stop(0, 0, THETA_NOT_FINITE),)
+    assert history.theta.shape == (6, 2) and np.all(history.theta[0] == THETA_0)
+    assert np.all(np.isnan(history.theta[1:])) and np.isnan(history.objective[1])
+    assert history.episode_lengths[0] >= 3 and np.isfinite(history.episode_returns[0])
+
+
+def test_the_variance_floor_projects_sigma_squared_and_counts_it():
+    bandit = lqr.GaussianBandit(states=np.array([0]), probabilities=[1.0], targets=[1.0])
+    policy = GaussianPolicy(np.ones((1, 1)), learn_variance=True)    # θ = [mean, σ²]
+    history = alg.REINFORCE(bandit, policy, [1.0, 0.05], 0.5, 20, np.random.default_rng(0),
+                            variance_floor=0.01)
+    assert history.variance_floor == 0.01 and history.n_projections >= 1
+    assert np.all(history.theta[:, 1] >= 0.01)
+    assert np.any(history.theta[:, 1] == 0.01)
+
+
+# -- learning ------------------------------------------------------------------------------------
+
+CORRIDOR_RUNS = {  # name → (loop, α); 120 episodes from J(θ₀) ≈ J* − 7
+    "PG_v1": (alg.PG_v1, 6e-4),
+    "REINFORCE": (alg.REINFORCE, 1.5e-3),
+    "REINFORCE, b = −12": (lambda *a, **k: alg.REINFORCE(*a, baseline=-12.0, **k), 2e-3),
+    "REINFORCE, learned v̂": (lambda *a, **k: alg.REINFORCE(
+        *a, baseline=alg.LinearValueBaseline(one_hot_state_features(4), 0.1), **k), 1.5e-3),
+}
+
+
+@pytest.mark.parametrize("method", list(CORRIDOR_RUNS))
+def test_each_loop_reaches_near_the_optimum_on_the_short_corridor(method):
+    loop, alpha = CORRIDOR_RUNS[method]
+    mdp, policy = _corridor()
+    history = loop(mdp, policy, THETA_0, alpha, 120, np.random.default_rng(0), n_runs=5)
+    assert history.objective[:, 0] == pytest.approx(_corridor_J(_sigmoid(-1.1)), rel=1e-12)
+    gaps = J_STAR - history.objective[:, -1]
+    assert np.sum(gaps <= 1.0) >= 3, f"{method}: gaps J* − J(θ_final) over 5 runs: {gaps}"
+
+
+def test_the_same_loop_runs_on_the_tabular_env_as_an_env_problem():
+    mdp, policy = _corridor()
+    env = EnvProblem(TabularEnv(mdp), gamma=1.0)
+    history = alg.REINFORCE(env, policy, THETA_0, 1.5e-3, 5, np.random.default_rng(0))
+    assert history.theta.shape == (6, 2)
+    assert np.all(np.isnan(history.objective))  # an environment has no exact J
+    assert np.all(history.episode_returns == -history.episode_lengths)  # every step pays −1
+    assert history.n_projections == 0 and history.variance_floor is None
+
+
+def test_runs_are_reproducible_from_the_seed_alone():
+    mdp, policy = _corridor()
+    first, second, other = (alg.REINFORCE(mdp, policy, THETA_0, 1.5e-3, 10,
+                                          np.random.default_rng(seed)) for seed in (3, 3, 4))
+    np.testing.assert_array_equal(first.theta, second.theta)
+    np.testing.assert_array_equal(first.episode_returns, second.episode_returns)
+    assert not np.array_equal(first.theta, other.theta)
+
+
+# -- bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"problem": "corridor"}, r"problem must be a pgref problem \(with gamma and sample_"),
+        ({"policy": _two_step_policy()}, "policy must be a policy over this MDP's 4 states"),
+        ({"policy": "softmax"}, "policy must be a pgref policy"),
+        ({"variance_floor": 0.0}, "variance_floor must be > 0"),
+        ({"allow_truncated": "yes"}, "allow_truncated must be True or False"),
+        ({"theta": np.zeros(3)}, r"theta must be a flat vector of shape \(2,\)"),
+        ({"theta": [0.0, np.nan]}, "theta must be finite"),
+        ({"alpha": 0.0}, "alpha must be > 0"),
+        ({"alpha": [0.1, 0.2]}, r"alpha must be a number > 0 or an array of shape \(n_runs,\)"),
+        ({"n_episodes": 0}, "n_episodes must be an integer ≥ 1"),
+        ({"rng": 0}, r"rng must be a numpy\.random\.Generator"),
+        ({"n_runs": 0}, "n_runs must be an integer ≥ 1"),
+        ({"max_steps": 0}, "max_steps must be an integer ≥ 1"),
+    ],
+)
+@pytest.mark.parametrize("loop", [alg.PG_v1, alg.REINFORCE], ids=lambda f: f.__name__)
+def test_loops_refuse_bad_arguments_by_name(loop, changes, message):
+    mdp, policy = _corridor()
+    arguments = {"problem": mdp, "policy": policy, "theta": THETA_0, "alpha": 0.01,
+                 "n_episodes": 2, "rng": np.random.default_rng(0)} | changes
+    keywords = {k: arguments.pop(k) for k in ("n_runs", "max_steps", "variance_floor",
+                                              "allow_truncated") if k in arguments}
+    with pytest.raises(ValueError, match=message):
+        loop(*arguments.values(), **keywords)
+
+
+@pytest.mark.parametrize("baseline", ["zero", float("nan"), [1.0, 2.0]])
+def test_reinforce_refuses_a_baseline_that_is_not_one(baseline):
+    mdp, policy = _corridor()
+    with pytest.raises(ValueError, match="baseline must be None, a finite number"):
+        alg.REINFORCE(mdp, policy, THETA_0, 0.01, 2, np.random.default_rng(0), baseline)
+
+
+def test_reinforce_refuses_a_baseline_table_for_other_states():
+    mdp, policy = _corridor()
+    baseline = alg.LinearValueBaseline(np.ones((3, 1)), 0.1)
+    with pytest.raises(ValueError, match=r"baseline must have one feature row x\(s\) per state"):
+        alg.REINFORCE(mdp, policy, THETA_0, 0.01, 2, np.random.default_rng(0), baseline)
+
+
+def test_linear_value_baseline_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        alg.LinearValueBaseline(one_hot_state_features(4), 0.0)
+    with pytest.raises(ValueError, match=r"initial_weights must have shape \(4,\)"):
+        alg.LinearValueBaseline(one_hot_state_features(4), 0.1, np.zeros(3))
+    with pytest.raises(ValueError, match="initial_weights must be finite"):
+        alg.LinearValueBaseline(one_hot_state_features(4), 0.1, [0.0, np.inf, 0.0, 0.0])
