@@ -111,20 +111,6 @@ def test_sampled_method_reaches_near_the_optimum_on_the_short_corridor(method):
         assert np.all(np.isfinite(history.objective))
         assert history.objective[0] == pytest.approx(_corridor_J(_sigmoid(-1.1)), rel=1e-12)
         gaps.append(J_STAR - history.objective[-1])
-    if method in ("PG_v1", "REINFORCE", "REINFORCE, b = −12", "REINFORCE, learned v̂"):
-        # The per-step loops at these α are noisy (one θ update per step, some runs stop): over
-        # ten seeds, most runs halve the gap J* − J(θ₀) ≈ 7.03.
-        more_seeds = range(len(SEEDS), 10)
-        for seed in more_seeds:
-            try:
-                history = CORRIDOR_RUNS[method](mdp, policy, np.random.default_rng(seed))
-                gaps.append(J_STAR - history.objective[-1])
-            except ValueError as error:
-                assert "truncated episode" in str(error)
-                gaps.append(math.inf)
-        halved = sum(gap <= 3.5 for gap in gaps)
-        assert halved >= 6, f"{method}: gaps J* − J(θ_final) over seeds 0–9: {gaps}"
-        return
     reached = sum(gap <= DISTANCE for gap in gaps)
     assert reached >= 3, f"{method}: gaps J* − J(θ_final) over seeds {SEEDS}: {gaps}"
 
