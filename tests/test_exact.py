@@ -8,6 +8,7 @@ MDP (the lecture's trajectory form of the gradient).
 
 import numpy as np
 import pytest
+from helpers import layered_mdp
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -242,23 +243,6 @@ def test_two_state_chain_matches_its_hand_solution(gamma, p0, p1):
 
 
 # -- the trajectory form, by enumerating every trajectory ---------------------------------------
-
-
-def layered_mdp(rng, n_live, n_actions, gamma):
-    """Non-terminal states 0 … n_live − 1 that only move forward, then one terminal state.
-
-    Every trajectory ends within n_live steps, so all of them can be listed.
-    """
-    n_states = n_live + 1
-    transitions = np.zeros((n_states, n_actions, n_states))
-    for s in range(n_live):
-        transitions[s, :, s + 1:] = rng.dirichlet(np.ones(n_states - s - 1), size=n_actions)
-    transitions[n_live, :, n_live] = 1.0
-    rewards = rng.standard_normal((n_states, n_actions, n_states))
-    rewards[n_live] = 0.0
-    initial = np.append(rng.dirichlet(np.ones(n_live)), 0.0)
-    return TabularMDP(transitions, rewards, initial, gamma=gamma,
-                      terminal=np.arange(n_states) == n_live)
 
 
 def trajectories(mdp, pi, state, probability=1.0, prefix=()):

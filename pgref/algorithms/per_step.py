@@ -154,16 +154,8 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
         None: b = 0. A number: a constant b. ``LinearValueBaseline(state_features, alpha_w)``:
         a learned v̂(s) = wᵀx(s), updated at every step with its own step size α_w (Sutton &
         Barto, Figure 13.2, uses one constant feature x(s) = 1, v̂(s) = w).
-    n_runs : int, default 1
-        R independent learners from θ₀ (and w₀); run r uses ``rng.spawn(n_runs)[r]``.
-    max_steps : int, default 100 000
-        An episode still running after this many steps stops its run.
-    allow_truncated : bool, default False
-        Learn from an episode cut at ``max_steps`` instead of stopping the run (biased: its
-        returns miss what follows the cut), e.g. the linear-quadratic problem's endless episodes.
-    variance_floor : float
-        σ²_min > 0: after an update that leaves σ² below it, where θ holds σ² itself, σ² is set
-        to it and the event counted (:data:`~pgref.algorithms.DEFAULT_VARIANCE_FLOOR`).
+    n_runs, max_steps, allow_truncated, variance_floor
+        As in :func:`PG_v1` (each run starts from w₀ too).
 
     Returns
     -------

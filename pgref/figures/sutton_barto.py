@@ -171,11 +171,7 @@ def figure_13_2_data(quick: bool = False) -> SuttonBartoData:
     Parameters
     ----------
     quick : bool
-        20 runs × 60 episodes.
-
-    Returns
-    -------
-    SuttonBartoData
+        As in :func:`figure_13_1_data`.
 
     Notes
     -----
