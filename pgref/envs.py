@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.features import one_hot_features, shared_action_features
 from pgref.mdp import TabularMDP
 
@@ -135,18 +135,18 @@ def gridworld(width: int = 4, height: int = 3, *, start=(0, 0), goal=None, slip:
     policy that ignores the position (see :func:`pgref.features.moving_particle_features`), so
     the returned features are the tabular ones.
     """
-    width = _checks.positive_int("width", width)
-    height = _checks.positive_int("height", height)
+    width = checks.positive_int("width", width)
+    height = checks.positive_int("height", height)
     if width * height < 2:
         raise ValueError(f"width * height must be ≥ 2 (a start and a goal); got {width}×{height}")
     start = _cell("start", start, width, height)
     goal = _cell("goal", (width - 1, height - 1) if goal is None else goal, width, height)
     if start == goal:
         raise ValueError(f"start and goal must be different cells; both are {start}")
-    slip = _checks.finite_scalar("slip", slip)
+    slip = checks.finite_scalar("slip", slip)
     if not 0.0 <= slip < 1.0:
         raise ValueError(f"slip must lie in [0, 1) (a probability of a random move); got {slip}")
-    step_reward = _checks.finite_scalar("step_reward", step_reward)
+    step_reward = checks.finite_scalar("step_reward", step_reward)
 
     xs, ys = np.meshgrid(np.arange(width), np.arange(height))
     xs, ys = xs.ravel(), ys.ravel()  # state s = y·width + x
@@ -229,7 +229,7 @@ def bandit(means) -> Example:
     𝒥(θ) = Σ_a π_θ(a) r(a) and ∇𝒥(θ) = Σ_a r(a) ∇π_θ(a): the policy gradient theorem with
     n(0) = 1 and no dynamics.
     """
-    means = _checks.finite_array("means", means, ndim=1)
+    means = checks.finite_array("means", means, ndim=1)
     if means.size == 0:
         raise ValueError("means must hold at least one arm's expected reward; got none")
     n_arms = means.size
@@ -248,7 +248,7 @@ def _with_random_features(mdp: TabularMDP, rng: np.random.Generator,
     if n_features is None:
         features = one_hot_features(mdp.n_states, mdp.n_actions)
     else:
-        n_features = _checks.positive_int("n_features", n_features)
+        n_features = checks.positive_int("n_features", n_features)
         features = rng.standard_normal((mdp.n_states, mdp.n_actions, n_features))
     return Example(mdp, features, tuple(f"a{a}" for a in range(mdp.n_actions)))
 
@@ -286,22 +286,22 @@ def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, *, gamma
     plus ε spread evenly over the terminal states, ε = ``termination_prob``. Rewards are N(0, 1)
     (0 in terminal states); p₀ is Dirichlet(1, …, 1) over the non-terminal states.
     """
-    rng = _checks.rng_generator(rng)
-    n_states = _checks.positive_int("n_states", n_states)
-    n_actions = _checks.positive_int("n_actions", n_actions)
-    n_terminal = _checks.positive_int("n_terminal", n_terminal, minimum=0)
+    rng = checks.rng_generator(rng)
+    n_states = checks.positive_int("n_states", n_states)
+    n_actions = checks.positive_int("n_actions", n_actions)
+    n_terminal = checks.positive_int("n_terminal", n_terminal, minimum=0)
     if n_terminal >= n_states:
         raise ValueError(
             f"n_terminal must be < n_states (episodes start in a non-terminal state); got "
             f"n_terminal={n_terminal}, n_states={n_states}"
         )
-    gamma = _checks.finite_scalar("gamma", gamma)
+    gamma = checks.finite_scalar("gamma", gamma)
     if n_terminal == 0 and gamma == 1.0:
         raise ValueError(
             "gamma = 1 needs terminal states (n_terminal ≥ 1): otherwise every episode runs "
             "forever and returns are infinite; pass n_terminal ≥ 1 or gamma < 1"
         )
-    termination_prob = _checks.finite_scalar("termination_prob", termination_prob)
+    termination_prob = checks.finite_scalar("termination_prob", termination_prob)
     if not 0.0 <= termination_prob <= 1.0:
         raise ValueError(f"termination_prob must lie in [0, 1]; got {termination_prob}")
 
@@ -348,9 +348,9 @@ def layered_mdp(rng: np.random.Generator, n_live: int, n_actions: int, *, gamma:
     Dirichlet(1, …, 1) probabilities; rewards r(s, a, s′) are N(0, 1) (0 in the terminal
     state); p₀ is Dirichlet(1, …, 1) over the non-terminal states.
     """
-    rng = _checks.rng_generator(rng)
-    n_live = _checks.positive_int("n_live", n_live)
-    n_actions = _checks.positive_int("n_actions", n_actions)
+    rng = checks.rng_generator(rng)
+    n_live = checks.positive_int("n_live", n_live)
+    n_actions = checks.positive_int("n_actions", n_actions)
     n_states = n_live + 1
     transitions = np.zeros((n_states, n_actions, n_states))
     for s in range(n_live):

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.policies import TabularPolicy
 from pgref.rollout import Episodes
 
@@ -104,7 +104,7 @@ class MonteCarloEstimate(NamedTuple):
         z = Φ⁻¹((1 + level)/2) with Φ the standard normal CDF; by the central limit theorem the
         interval covers the true mean with probability → ``level`` as K → ∞.
         """
-        level = _checks.finite_scalar("level", level)
+        level = checks.finite_scalar("level", level)
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie in (0, 1), e.g. 0.95; got {level!r}")
         z = statistics.NormalDist().inv_cdf(0.5 + level / 2.0)
@@ -126,7 +126,7 @@ class GradientEstimate(MonteCarloEstimate):
 
 
 def _checked_gamma(gamma) -> float:
-    gamma = _checks.finite_scalar("gamma", gamma)
+    gamma = checks.finite_scalar("gamma", gamma)
     if not 0.0 <= gamma <= 1.0:
         raise ValueError(f"gamma must lie in [0, 1] (a discount factor); got {gamma!r}")
     return gamma
@@ -139,7 +139,7 @@ def _flat_rewards(rewards) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | No
     """
     if isinstance(rewards, Episodes):
         return rewards.rewards, rewards.lengths, None
-    array = _checks.finite_array("rewards", rewards, ndim=2)
+    array = checks.finite_array("rewards", rewards, ndim=2)
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"rewards must hold at least one episode of at least one step "
                          f"(K, T ≥ 1); got shape {array.shape}")
@@ -268,8 +268,8 @@ def _average_over_episodes(policy, theta, episodes: Episodes,
     n_episodes = episodes.n_episodes
     if _is_tabular(policy, episodes):
         n_states, n_actions = policy.n_states, policy.n_actions
-        states = _checks.index_array("episodes.states", episodes.states, n_states)
-        actions = _checks.index_array("episodes.actions", episodes.actions, n_actions)
+        states = checks.index_array("episodes.states", episodes.states, n_states)
+        actions = checks.index_array("episodes.actions", episodes.actions, n_actions)
         cell = (episodes.episode_index * n_states + states) * n_actions + actions
         weight_per_cell = np.bincount(cell, weights=weights,
                                       minlength=n_episodes * n_states * n_actions)
@@ -292,8 +292,8 @@ def _baseline_values(baseline, policy, episodes: Episodes) -> np.ndarray | float
     if baseline is None:
         return 0.0
     if np.ndim(baseline) == 0:
-        return _checks.finite_scalar("baseline", baseline)
-    values = _checks.finite_array("baseline", baseline)
+        return checks.finite_scalar("baseline", baseline)
+    values = checks.finite_array("baseline", baseline)
     if not (isinstance(policy, TabularPolicy) and policy.n_states is not None
             and episodes.states.ndim == 1 and np.issubdtype(episodes.states.dtype, np.integer)):
         raise ValueError(
@@ -306,7 +306,7 @@ def _baseline_values(baseline, policy, episodes: Episodes) -> np.ndarray | float
             f"({policy.n_states},) holding b(s) for every state, e.g. exact.state_values(mdp, "
             f"pi); got shape {values.shape}"
         )
-    return values[_checks.index_array("episodes.states", episodes.states, policy.n_states)]
+    return values[checks.index_array("episodes.states", episodes.states, policy.n_states)]
 
 
 def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
@@ -345,7 +345,7 @@ def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
     an unbiased estimate of ∇𝒥(θ) = E_τ[G(τ) ∇ log p_π(τ)] for any γ ∈ [0, 1]. The average is
     over the K episodes (the i.i.d. samples), not over their Σₖ T_k time steps.
     """
-    theta = _checks.parameter_vector(theta, policy.n_params)
+    theta = checks.parameter_vector(theta, policy.n_params)
     episodes = _checked_episodes(episodes, allow_truncated)
     G = returns(episodes, gamma)  # G(τ_k), (K,)
     weights = G[episodes.episode_index]  # every step of episode k gets G(τ_k)
@@ -401,7 +401,7 @@ def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
     lecture's pseudocode writes Gₜ ∇ log π without γᵗ because it takes γ = 1. The average is over
     the K episodes, not over their Σₖ T_k time steps.
     """
-    theta = _checks.parameter_vector(theta, policy.n_params)
+    theta = checks.parameter_vector(theta, policy.n_params)
     episodes = _checked_episodes(episodes, allow_truncated)
     if not isinstance(discount_weighting, bool):
         raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
@@ -440,12 +440,12 @@ def visit_counts(episodes: Episodes, n_states: int, gamma: float) -> MonteCarloE
     is unbiased. Terminal states are never counted (no step is taken in them); truncated
     episodes are counted as far as they went.
     """
-    n_states = _checks.positive_int("n_states", n_states)
+    n_states = checks.positive_int("n_states", n_states)
     gamma = _checked_gamma(gamma)
     if not isinstance(episodes, Episodes) or episodes.states.ndim != 1 or not np.issubdtype(
             episodes.states.dtype, np.integer):
         raise ValueError("episodes must be an Episodes batch with integer (tabular) states")
-    states = _checks.index_array("episodes.states", episodes.states, n_states)
+    states = checks.index_array("episodes.states", episodes.states, n_states)
     discounts = gamma**episodes.time_index  # γᵗ of each step
     per_episode = np.bincount(episodes.episode_index * n_states + states, weights=discounts,
                               minlength=episodes.n_episodes * n_states)

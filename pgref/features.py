@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 
 __all__ = [
     "StateActionFeatures",
@@ -45,14 +45,14 @@ def one_hot_features(n_states: int, n_actions: int) -> np.ndarray:
     With these features θ has one entry per state-action pair, θᵀx(s, a) = θ_{s,a}, and a
     softmax-linear policy is the tabular softmax policy (lecture: "Example: Softmax").
     """
-    n_states = _checks.positive_int("n_states", n_states)
-    n_actions = _checks.positive_int("n_actions", n_actions)
+    n_states = checks.positive_int("n_states", n_states)
+    n_actions = checks.positive_int("n_actions", n_actions)
     return np.eye(n_states * n_actions).reshape(n_states, n_actions, n_states * n_actions)
 
 
 def one_hot_state_features(n_states: int) -> np.ndarray:
     r"""Tabular one-hot state features x(s) = e_s ∈ ℝ^S, shape ``(S, S)``."""
-    n_states = _checks.positive_int("n_states", n_states)
+    n_states = checks.positive_int("n_states", n_states)
     return np.eye(n_states)
 
 
@@ -72,8 +72,8 @@ def shared_action_features(action_features, n_states: int) -> np.ndarray:
     features : ndarray, shape (S, A, J)
         A copy of ``action_features`` for each state: the policy cannot tell states apart.
     """
-    table = _checks.finite_array("action_features", action_features, ndim=2)
-    n_states = _checks.positive_int("n_states", n_states)
+    table = checks.finite_array("action_features", action_features, ndim=2)
+    n_states = checks.positive_int("n_states", n_states)
     return np.broadcast_to(table, (n_states, *table.shape)).copy()
 
 
@@ -102,10 +102,10 @@ def moving_particle_features(positions, action_codes) -> np.ndarray:
     state, and the score's x and y components are identically zero. Features that let the
     policy depend on the position must interact the state with the action.
     """
-    positions = _checks.finite_array("positions", positions, ndim=2)
+    positions = checks.finite_array("positions", positions, ndim=2)
     if positions.shape[1] != 2:
         raise ValueError(f"positions must have shape (S, 2); got {positions.shape}")
-    codes = _checks.finite_array("action_codes", action_codes, ndim=1)
+    codes = checks.finite_array("action_codes", action_codes, ndim=1)
     n_states, n_actions = positions.shape[0], codes.shape[0]
     features = np.empty((n_states, n_actions, 3))
     features[:, :, :2] = positions[:, None, :]
@@ -116,7 +116,7 @@ def moving_particle_features(positions, action_codes) -> np.ndarray:
 def _feature_table(features, shape: str, **given) -> np.ndarray:
     """A finite read-only table of the ``shape`` named, e.g. "(S, A, J)", every size ≥ 1, whose
     last sizes agree with the ``given`` ones (n_actions, n_features) that are not None."""
-    table = _checks.finite_array("features", features)
+    table = checks.finite_array("features", features)
     rank = shape.count(",") + 1
     if table.ndim != rank:
         raise ValueError(f"features must be a table of shape {shape} (or a callable); got rank "
@@ -171,8 +171,8 @@ class StateActionFeatures:
                 )
             return cls(
                 features,
-                _checks.positive_int("n_actions", n_actions),
-                _checks.positive_int("n_features", n_features),
+                checks.positive_int("n_actions", n_actions),
+                checks.positive_int("n_features", n_features),
                 None,
             )
         table = _feature_table(features, "(S, A, J)", n_actions=n_actions, n_features=n_features)
@@ -222,7 +222,7 @@ class StateFeatures:
         if callable(features):
             if n_features is None:
                 raise ValueError("features is a callable, so n_features must be given")
-            return cls(features, _checks.positive_int("n_features", n_features), None)
+            return cls(features, checks.positive_int("n_features", n_features), None)
         table = _feature_table(features, "(S, J)", n_features=n_features)
         return cls(table, table.shape[1], table.shape[0])
 
@@ -239,9 +239,9 @@ class StateFeatures:
 def _lookup(source, n_states: int | None, states, trailing: tuple[int, ...]) -> np.ndarray:
     """Rows of a table indexed by integer states, or a callable's checked output (N, *trailing)."""
     if n_states is not None:
-        return source[_checks.index_array("states", states, n_states)]
-    n = len(_checks.finite_array("states", states))
-    values = _checks.finite_array("features(states)", source(states), ndim=1 + len(trailing))
+        return source[checks.index_array("states", states, n_states)]
+    n = len(checks.finite_array("states", states))
+    values = checks.finite_array("features(states)", source(states), ndim=1 + len(trailing))
     if values.shape != (n, *trailing):
         raise ValueError(
             f"features(states) must return shape {(n, *trailing)}; got {values.shape}"

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.policies.interface import TabularPolicy
 
 __all__ = ["PROBABILITY_TOLERANCE", "TabularEnv", "TabularMDP"]
 
-PROBABILITY_TOLERANCE = _checks.PROBABILITY_TOLERANCE
+PROBABILITY_TOLERANCE = checks.PROBABILITY_TOLERANCE
 """How far a probability distribution's sum may be from 1 (absolute) before it is refused."""
 
 
@@ -73,31 +73,31 @@ class TabularMDP:
     terminal: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        transitions = _checks.finite_array("transitions", self.transitions, ndim=3)
+        transitions = checks.finite_array("transitions", self.transitions, ndim=3)
         n_states, n_actions = transitions.shape[:2]
         if transitions.shape != (n_states, n_actions, n_states) or min(transitions.shape) == 0:
             raise ValueError(
                 "transitions must have shape (S, A, S) with S, A ≥ 1 (transitions[s, a, s′] = "
                 f"p(s′|s, a)); got shape {transitions.shape}"
             )
-        _checks.probability_rows("transitions", transitions, "(s, a)")
+        checks.probability_rows("transitions", transitions, "(s, a)")
 
-        rewards = _checks.finite_array("rewards", self.rewards, ndim=(2, 3))
+        rewards = checks.finite_array("rewards", self.rewards, ndim=(2, 3))
         if rewards.shape not in ((n_states, n_actions), (n_states, n_actions, n_states)):
             raise ValueError(
                 f"rewards must have shape (S, A) = {(n_states, n_actions)} or (S, A, S) = "
                 f"{(n_states, n_actions, n_states)} to match transitions; got {rewards.shape}"
             )
 
-        initial = _checks.finite_array("initial", self.initial, ndim=1)
+        initial = checks.finite_array("initial", self.initial, ndim=1)
         if initial.shape != (n_states,):
             raise ValueError(
                 f"initial must have shape (S,) = ({n_states},) to match transitions; "
                 f"got {initial.shape}"
             )
-        _checks.probability_rows("initial", initial, "")
+        checks.probability_rows("initial", initial, "")
 
-        gamma = _checks.finite_scalar("gamma", self.gamma)
+        gamma = checks.finite_scalar("gamma", self.gamma)
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1] (a discount factor); got {gamma!r}")
 
@@ -207,7 +207,7 @@ class TabularMDP:
                 f"policy must act on the mdp's (S, A) = {(self.n_states, self.n_actions)}; its "
                 f"features give (S, A) = {(policy.n_states, policy.n_actions)}"
             )
-        return policy.action_probs(_checks.parameter_vector(theta, policy.n_params))
+        return policy.action_probs(checks.parameter_vector(theta, policy.n_params))
 
     # -- the problem interface (pgref.problems.ExactProblem) ---------------------------------
     # rollout and exact import this module, so they are imported where they are used.
@@ -278,9 +278,9 @@ class TabularEnv:
         if not isinstance(mdp, TabularMDP):
             raise ValueError(f"mdp must be a TabularMDP; got {type(mdp).__name__}")
         self.mdp = mdp
-        self.rng = None if rng is None else _checks.rng_generator(rng)
+        self.rng = None if rng is None else checks.rng_generator(rng)
         if max_steps is not None:
-            max_steps = _checks.positive_int("max_steps", max_steps)
+            max_steps = checks.positive_int("max_steps", max_steps)
         self.max_steps = max_steps
         self.state: int | None = None
         self.t = 0
@@ -317,7 +317,7 @@ class TabularEnv:
             ``{"t": 0}``.
         """
         if seed is not None:
-            self.rng = np.random.default_rng(_checks.positive_int("seed", seed, minimum=0))
+            self.rng = np.random.default_rng(checks.positive_int("seed", seed, minimum=0))
         elif self.rng is None:
             self.rng = np.random.default_rng()
         if options:
@@ -356,7 +356,7 @@ class TabularEnv:
                 "step called with no episode running; call reset() first (and again after "
                 "terminated or truncated)"
             )
-        action_index = _checks.index_array("action", action, self.n_actions)
+        action_index = checks.index_array("action", action, self.n_actions)
         if action_index.ndim != 0:
             raise ValueError(f"action must be a single action index; got shape "
                              f"{action_index.shape}")

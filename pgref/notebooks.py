@@ -20,7 +20,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pgref import _checks
+from pgref import checks
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -204,7 +204,7 @@ def build(out_dir: Path | str | None = None, *, quick: bool = False,
     """
     if jobs is None:
         jobs = os.cpu_count() or 1
-    jobs = _checks.positive_int("jobs", jobs)
+    jobs = checks.positive_int("jobs", jobs)
     sources = sorted(Path(source_dir).glob("*.py"))
     if not sources:
         raise ValueError(f"source_dir must hold Jupytext .py notebooks; {source_dir} has none "

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 
 __all__ = ["central_difference"]
 
@@ -45,8 +45,8 @@ def central_difference(
     Order 4: ∂f/∂θᵢ ≈ [8 f(θ + h eᵢ) − 8 f(θ − h eᵢ) − f(θ + 2h eᵢ) + f(θ − 2h eᵢ)] / (12h),
     error O(h⁴). Each costs 2 or 4 evaluations of f per component of θ.
     """
-    theta = _checks.finite_array("theta", theta, ndim=1)
-    step = _checks.positive_scalar("step", step)
+    theta = checks.finite_array("theta", theta, ndim=1)
+    step = checks.positive_scalar("step", step)
     if order not in _STENCILS:
         raise ValueError(f"order must be 2 or 4; got {order!r}")
     denominator = 2.0 * step if order == 2 else 12.0 * step

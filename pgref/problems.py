@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.rollout import DEFAULT_MAX_STEPS, Episodes, sample_env_episodes
 
 __all__ = ["EnvProblem", "ExactProblem", "Problem"]
@@ -96,7 +96,7 @@ class EnvProblem:
                 "env must be a Gymnasium-style environment with reset(seed=...) and "
                 f"step(action), e.g. gymnasium.make('CartPole-v1'); got {type(self.env).__name__}"
             )
-        gamma = _checks.finite_scalar("gamma", self.gamma)
+        gamma = checks.finite_scalar("gamma", self.gamma)
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1] (a discount factor); got {gamma!r}")
         object.__setattr__(self, "gamma", gamma)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.features import StateFeatures
 
 __all__ = ["LinearValueBaseline", "check_baseline"]
@@ -45,12 +45,12 @@ class LinearValueBaseline:
     def __init__(self, features, alpha: float, initial_weights=None,
                  n_features: int | None = None):
         self.features = StateFeatures.wrap(features, n_features)
-        self.alpha = _checks.positive_scalar("alpha", alpha)
+        self.alpha = checks.positive_scalar("alpha", alpha)
         n = self.features.n_features
         if initial_weights is None:
             weights = np.zeros(n)
         else:
-            weights = _checks.finite_array("initial_weights", initial_weights)
+            weights = checks.finite_array("initial_weights", initial_weights)
             if weights.shape != (n,):
                 raise ValueError(f"initial_weights must have shape ({n},), one weight per "
                                  f"feature; got {weights.shape}")
@@ -101,7 +101,7 @@ def check_baseline(baseline) -> float | LinearValueBaseline:
     if isinstance(baseline, LinearValueBaseline):
         return baseline
     try:
-        return _checks.finite_scalar("baseline", baseline)
+        return checks.finite_scalar("baseline", baseline)
     except ValueError as error:
         raise ValueError(
             "baseline must be None, a finite number (a constant b) or a "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks, estimators
+from pgref import checks, estimators
 from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.baselines import LinearValueBaseline, check_baseline
 from pgref.algorithms.history import History, Recorder
@@ -151,9 +151,9 @@ def _batch_ascent(problem, policy, theta, alpha, n_updates, batch_size, rng, est
                   max_steps, variance_floor, value_weights=None, after_update=None) -> History:
     """The shared loop: sample K, estimate, update, record; ``estimate`` is the only choice."""
     theta, alpha = checked_loop_inputs(problem, policy, theta, alpha, rng)
-    n_updates = _checks.positive_int("n_updates", n_updates)
-    batch_size = _checks.positive_int("batch_size", batch_size)
-    step = AscentStep(alpha, policy, _checks.positive_scalar("variance_floor", variance_floor))
+    n_updates = checks.positive_int("n_updates", n_updates)
+    batch_size = checks.positive_int("batch_size", batch_size)
+    step = AscentStep(alpha, policy, checks.positive_scalar("variance_floor", variance_floor))
     recorder = Recorder(exact_objective(problem, policy), theta, step.floor, value_weights)
     for _update in range(n_updates):
         episodes = problem.sample_episodes(policy, theta, batch_size, rng, max_steps)

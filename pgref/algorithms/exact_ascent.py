@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pgref import _checks, exact
+from pgref import checks, exact
 from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.history import History, Recorder
 from pgref.problems import ExactProblem
@@ -90,11 +90,11 @@ def gradient_ascent(objective: Function | None, direction: Gradient, theta, alph
         finite and accurate in float64. The message names α and the update; nothing is
         recorded for that θ, so no recorded 𝒥 is infinite, inaccurate or above 𝒥*.
     """
-    theta = (_checks.finite_array("theta", theta, ndim=1) if policy is None
-             else _checks.parameter_vector(theta, policy.n_params)).copy()
-    alpha = _checks.positive_scalar("alpha", alpha)
-    n_updates = _checks.positive_int("n_updates", n_updates)
-    variance_floor = _checks.positive_scalar("variance_floor", variance_floor)
+    theta = (checks.finite_array("theta", theta, ndim=1) if policy is None
+             else checks.parameter_vector(theta, policy.n_params)).copy()
+    alpha = checks.positive_scalar("alpha", alpha)
+    n_updates = checks.positive_int("n_updates", n_updates)
+    variance_floor = checks.positive_scalar("variance_floor", variance_floor)
     step = AscentStep(alpha, policy, variance_floor)
     recorder = Recorder(objective, theta, step.floor)  # 𝒥(θ₀): its errors are the caller's
     for update in range(1, n_updates + 1):

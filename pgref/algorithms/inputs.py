@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.policies import Policy
 from pgref.problems import ExactProblem, Problem
 
@@ -26,9 +26,9 @@ def checked_loop_inputs(problem, policy, theta, alpha, rng) -> tuple[np.ndarray,
             "policy must be a pgref policy (n_params, log_prob, grad_log_prob, sample), e.g. "
             f"pgref.SoftmaxLinearPolicy(features); got {type(policy).__name__}"
         )
-    theta = _checks.parameter_vector(theta, policy.n_params).copy()
-    alpha = _checks.positive_scalar("alpha", alpha)
-    _checks.rng_generator(rng)
+    theta = checks.parameter_vector(theta, policy.n_params).copy()
+    alpha = checks.positive_scalar("alpha", alpha)
+    checks.rng_generator(rng)
     return theta, alpha
 
 

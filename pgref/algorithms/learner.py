@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.algorithms import exact_trace
 from pgref.algorithms.ascent import holds_variance
 from pgref.algorithms.inputs import checked_loop_inputs, exact_objective
@@ -134,8 +134,8 @@ def checked_learner(problem, policy, theta, alpha, n_episodes, rng, n_runs, max_
     r"""Check a per-step loop's arguments once; return (learner, θ₀ copy, α per run (R,), K,
     rng, R, σ² floor)."""
     theta, _ = checked_loop_inputs(problem, policy, theta, 1.0, rng)
-    max_steps = _checks.positive_int("max_steps", max_steps)
-    variance_floor = _checks.positive_scalar("variance_floor", variance_floor)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    variance_floor = checks.positive_scalar("variance_floor", variance_floor)
     if isinstance(problem, TabularMDP) and isinstance(policy, TabularPolicy):
         if (policy.n_states, policy.n_actions) != (problem.n_states, problem.n_actions):
             raise ValueError(
@@ -146,17 +146,17 @@ def checked_learner(problem, policy, theta, alpha, n_episodes, rng, n_runs, max_
         learner = _tabular_learner(problem, policy, max_steps)
     else:
         learner = _problem_learner(problem, policy, max_steps)
-    n_runs = _checks.positive_int("n_runs", n_runs)
+    n_runs = checks.positive_int("n_runs", n_runs)
     return (learner, theta, checked_alpha(alpha, n_runs),
-            _checks.positive_int("n_episodes", n_episodes), rng, n_runs,
+            checks.positive_int("n_episodes", n_episodes), rng, n_runs,
             VarianceFloor(policy, variance_floor))
 
 
 def checked_alpha(alpha, n_runs: int) -> np.ndarray:
     """α as one step size per run, shape (n_runs,): a number for all, or one per run."""
     if np.ndim(alpha) == 0:
-        return np.full(n_runs, _checks.positive_scalar("alpha", alpha))
-    alphas = _checks.finite_array("alpha", alpha)
+        return np.full(n_runs, checks.positive_scalar("alpha", alpha))
+    alphas = checks.finite_array("alpha", alpha)
     if alphas.shape != (n_runs,) or np.any(alphas <= 0):
         raise ValueError(
             f"alpha must be a number > 0 or an array of shape (n_runs,) = ({n_runs},) of "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks, exact
+from pgref import checks, exact
 from pgref.algorithms.exact_ascent import gradient_ascent
 from pgref.algorithms.history import History
 from pgref.mdp import TabularMDP
@@ -34,7 +34,7 @@ def _check_inputs(mdp, policy, theta) -> np.ndarray:
             "policy must be a discrete policy over tabular states (action_probs and "
             f"grad_log_prob_table), e.g. pgref.SoftmaxLinearPolicy; got {type(policy).__name__}"
         )
-    return _checks.parameter_vector(theta, policy.n_params)
+    return checks.parameter_vector(theta, policy.n_params)
 
 
 def fisher_information(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -145,7 +145,7 @@ def natural_policy_gradient(mdp: TabularMDP, policy, theta, damping: float = 0.0
     matrix, and stays accurate where F's smallest eigenvalues n(s) π(a|s) fall below rounding.
     """
     theta = _check_inputs(mdp, policy, theta)
-    damping = _checks.finite_scalar("damping", damping)
+    damping = checks.finite_scalar("damping", damping)
     if damping < 0.0:
         raise ValueError(f"damping must be ≥ 0 (λ in (F + λI) w = ∇𝒥); got {damping!r}")
     index = tabular_softmax_index(policy)
@@ -206,7 +206,7 @@ def natural_gradient_ascent(mdp: TabularMDP, policy, theta, alpha: float, n_upda
     for vanilla exact ascent (Mei et al., 2020).
     """
     theta = _check_inputs(mdp, policy, theta)
-    damping = _checks.finite_scalar("damping", damping)
+    damping = checks.finite_scalar("damping", damping)
     if damping < 0.0:
         raise ValueError(f"damping must be ≥ 0 (λ in (F + λI) w = ∇𝒥); got {damping!r}")
     return gradient_ascent(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 
 __all__ = ["loglog_slope"]
 
@@ -33,8 +33,8 @@ def loglog_slope(steps, values) -> float:
     t·(𝒥* − 𝒥(θₜ)) on a bandit, k/((k + 1)α), is pgref's own gradient-flow derivation, checked in
     ``tests/test_natural.py``.)
     """
-    steps = _checks.finite_array("steps", steps, ndim=1)
-    values = _checks.finite_array("values", values, ndim=1)
+    steps = checks.finite_array("steps", steps, ndim=1)
+    values = checks.finite_array("values", values, ndim=1)
     if steps.shape != values.shape or steps.size < 2:
         raise ValueError(
             f"steps and values must have the same shape (N,) with N ≥ 2; got {steps.shape} "

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.exact.certified import (
     accurately_if_needed,
     action_values_of,
@@ -75,13 +75,13 @@ def check_mdp(mdp) -> TabularMDP:
 
 def policy_table(mdp: TabularMDP, pi, name: str = "pi") -> np.ndarray:
     """Check π(a|s): shape (S, A), finite, non-negative, rows summing to 1."""
-    table = _checks.finite_array(name, pi, ndim=2)
+    table = checks.finite_array(name, pi, ndim=2)
     if table.shape != (mdp.n_states, mdp.n_actions):
         raise ValueError(
             f"{name} must be a policy table of shape (S, A) = {(mdp.n_states, mdp.n_actions)} "
             f"for this MDP (row s is π(·|s)); got {table.shape}"
         )
-    _checks.probability_rows(name, table, "s")
+    checks.probability_rows(name, table, "s")
     return table
 
 
@@ -159,7 +159,7 @@ def k_step_visits(mdp: TabularMDP, pi, k: int) -> np.ndarray:
     n(x) = Σ_s p₀(s) Σ_{k≥0} γᵏ φ(s→x, k) there.
     """
     pi = policy_table(check_mdp(mdp), pi)
-    k = _checks.positive_int("k", k, minimum=0)
+    k = checks.positive_int("k", k, minimum=0)
     return np.linalg.matrix_power(transitions_of(mdp, pi), k)
 
 

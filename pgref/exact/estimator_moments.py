@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.exact.chain import state_values
 from pgref.exact.gradient import objective
 from pgref.exact.moments import LiveChain, live_chain
@@ -47,9 +47,9 @@ def _chain_and_scores(mdp, policy, theta, needs_termination: bool):
             "policy must be a discrete policy over tabular states, with action_probs and "
             f"grad_log_prob_table (e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
         )
-    theta = _checks.parameter_vector(theta, policy.n_params)
+    theta = checks.parameter_vector(theta, policy.n_params)
     chain = live_chain(mdp, policy.action_probs(theta), needs_termination=needs_termination)
-    scores = _checks.finite_array("policy.grad_log_prob_table(theta)",
+    scores = checks.finite_array("policy.grad_log_prob_table(theta)",
                                   policy.grad_log_prob_table(theta), ndim=3)
     if scores.shape != (*chain.pi.shape, policy.n_params):
         raise ValueError(
@@ -64,8 +64,8 @@ def _baseline_table(baseline, n_states: int) -> np.ndarray:
     if baseline is None:
         return np.zeros(n_states)
     if np.ndim(baseline) == 0:
-        return np.full(n_states, _checks.finite_scalar("baseline", baseline))
-    table = _checks.finite_array("baseline", baseline)
+        return np.full(n_states, checks.finite_scalar("baseline", baseline))
+    table = checks.finite_array("baseline", baseline)
     if table.shape != (n_states,):
         raise ValueError(
             f"baseline must be None, a number (a constant b) or an array of shape (S,) = "

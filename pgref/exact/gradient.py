@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.exact.certified import (
     accurately_if_needed,
     action_values_of,
@@ -70,7 +70,7 @@ def _policy_and_scores(mdp: TabularMDP, policy, theta) -> tuple[np.ndarray, np.n
             f"grad_log_prob_table (e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
         )
     pi = policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
-    scores = _checks.finite_array("policy.grad_log_prob_table(theta)",
+    scores = checks.finite_array("policy.grad_log_prob_table(theta)",
                                   policy.grad_log_prob_table(theta), ndim=3)
     if scores.shape != (*pi.shape, policy.n_params):
         raise ValueError(

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.mdp import TabularMDP
 
 __all__ = ["DEFAULT_MAX_TRAJECTORIES", "TrajectoryForm", "trajectory_form"]
@@ -97,11 +97,11 @@ def trajectory_form(mdp, policy, theta, tolerance: float = 1e-12,
     if not isinstance(mdp, TabularMDP):
         raise ValueError(f"mdp must be a pgref.TabularMDP; got {type(mdp).__name__}")
     pi = mdp.policy_table(policy, theta)
-    theta = _checks.parameter_vector(theta, policy.n_params)
-    tolerance = _checks.finite_scalar("tolerance", tolerance)
+    theta = checks.parameter_vector(theta, policy.n_params)
+    tolerance = checks.finite_scalar("tolerance", tolerance)
     if not 0.0 < tolerance < 1.0:
         raise ValueError(f"tolerance must lie in (0, 1), e.g. 1e-12; got {tolerance!r}")
-    max_trajectories = _checks.positive_int("max_trajectories", max_trajectories)
+    max_trajectories = checks.positive_int("max_trajectories", max_trajectories)
     n_states, n_actions, n_params = mdp.n_states, mdp.n_actions, policy.n_params
     scores = policy.grad_log_prob_table(theta)  # ∇log π(a|s), (S, A, P)
     outcome = pi[:, :, None] * mdp.transitions  # π(a|s) p(s′|s, a), (S, A, S)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.lqr.problem import read_only
 from pgref.policies.gaussian import GaussianPolicy
 from pgref.rollout import Episodes
@@ -52,9 +52,9 @@ class GaussianBandit:
                 f"got shape {states.shape}"
             )
         if not np.issubdtype(states.dtype, np.integer):
-            states = _checks.finite_array("states", states)
+            states = checks.finite_array("states", states)
         n = states.shape[0]
-        probabilities = _checks.finite_array("probabilities", self.probabilities, ndim=1)
+        probabilities = checks.finite_array("probabilities", self.probabilities, ndim=1)
         if probabilities.shape != (n,):
             raise ValueError(
                 f"probabilities must have shape ({n},), one per state; got {probabilities.shape}"
@@ -64,7 +64,7 @@ class GaussianBandit:
                 "probabilities must be non-negative and sum to 1; got minimum "
                 f"{probabilities.min()!r} and sum {probabilities.sum()!r}"
             )
-        targets = _checks.finite_array("targets", self.targets, ndim=(1, 2))
+        targets = checks.finite_array("targets", self.targets, ndim=(1, 2))
         if targets.shape[0] != n:
             raise ValueError(
                 f"targets must have shape ({n},) or ({n}, d), one row per state; "
@@ -148,9 +148,9 @@ class GaussianBandit:
             ``rewards`` (K,), every length 1.
         """
         self._check_policy(policy)
-        n_episodes = _checks.positive_int("n_episodes", n_episodes)
-        _checks.positive_int("max_steps", max_steps)
-        rng = _checks.rng_generator(rng)
+        n_episodes = checks.positive_int("n_episodes", n_episodes)
+        checks.positive_int("max_steps", max_steps)
+        rng = checks.rng_generator(rng)
         rows = rng.choice(self.probabilities.shape[0], size=n_episodes, p=self.probabilities)
         states = self.states[rows]
         actions = policy.sample(theta, states, rng)

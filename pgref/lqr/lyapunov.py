@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.lqr.policy import gain_and_variance
 from pgref.lqr.problem import LinearQuadraticProblem, check_problem, checked_gain
 from pgref.policies.gaussian import GaussianPolicy
@@ -92,7 +92,7 @@ def state_second_moment(problem: LinearQuadraticProblem, gain, variance: float) 
     the uncentred moment: the mean of s₀ enters through S₀.
     """
     gain = checked_gain(problem, gain)
-    variance = _checks.positive_scalar("variance", variance)
+    variance = checks.positive_scalar("variance", variance)
     closed_loop = stable_closed_loop(problem, gain)
     gamma = problem.gamma
     noise = (gamma / (1.0 - gamma)) * variance * problem.B @ problem.B.T
@@ -240,8 +240,8 @@ def optimal_gain(
     a limit no Gaussian policy attains.
     """
     check_problem(problem)
-    tolerance = _checks.positive_scalar("tolerance", tolerance)
-    max_iterations = _checks.positive_int("max_iterations", max_iterations)
+    tolerance = checks.positive_scalar("tolerance", tolerance)
+    max_iterations = checks.positive_int("max_iterations", max_iterations)
     a, b, q, r, gamma = problem.A, problem.B, problem.Q, problem.R, problem.gamma
     value = q.copy()
     for _ in range(max_iterations):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.lqr.problem import LinearQuadraticProblem, check_problem
 from pgref.policies.gaussian import GaussianPolicy
 
@@ -47,7 +47,7 @@ def gain_matrix(policy: GaussianPolicy, theta) -> np.ndarray:
 
 def theta_for_gain(policy: GaussianPolicy, gain, variance: float | None = None) -> np.ndarray:
     r"""θ = [Lᵀ row-major, (σ² or log σ²)] for a gain L of shape (d, n)."""
-    gain = _checks.finite_array("gain", gain, ndim=2)
+    gain = checks.finite_array("gain", gain, ndim=2)
     return policy.pack(gain.T, variance)
 
 

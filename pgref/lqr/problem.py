@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 
 # Symmetry and positive semi-definiteness are checked up to this multiple of the matrix's size,
 # so that matrices built as L Lᵀ (with round-off) pass and anything visibly wrong does not.
@@ -23,7 +23,7 @@ DISCOUNT_AT_DEFAULT_HORIZON = 1e-8
 
 
 def _matrix(name: str, value, shape: tuple[int, int], meaning: str) -> np.ndarray:
-    array = _checks.finite_array(name, value, ndim=2)
+    array = checks.finite_array(name, value, ndim=2)
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape} ({meaning}); got {array.shape}")
     return array
@@ -94,11 +94,11 @@ class LinearQuadraticProblem:
     initial_cov: np.ndarray
 
     def __post_init__(self):
-        a = _checks.finite_array("A", self.A, ndim=2)
+        a = checks.finite_array("A", self.A, ndim=2)
         n = a.shape[0]
         if a.shape != (n, n) or n == 0:
             raise ValueError(f"A must be square, shape (n, n) with n ≥ 1; got {a.shape}")
-        b = _checks.finite_array("B", self.B, ndim=2)
+        b = checks.finite_array("B", self.B, ndim=2)
         if b.shape[0] != n or b.shape[1] == 0:
             raise ValueError(
                 f"B must have shape ({n}, d) with d ≥ 1 (n = {n} rows, like A); got {b.shape}"
@@ -106,14 +106,14 @@ class LinearQuadraticProblem:
         d = b.shape[1]
         q = _matrix("Q", self.Q, (n, n), "state dimension × state dimension")
         r = _matrix("R", self.R, (d, d), "action dimension × action dimension")
-        gamma = _checks.finite_scalar("gamma", self.gamma)
+        gamma = checks.finite_scalar("gamma", self.gamma)
         if not 0.0 <= gamma < 1.0:
             raise ValueError(
                 f"gamma must lie in [0, 1); got {gamma!r}. The objective is the infinite "
                 "discounted sum of costs, which diverges for γ ≥ 1 (each step costs at least "
                 "σ² tr(R) in expectation)"
             )
-        mean = _checks.finite_array("initial_mean", self.initial_mean, ndim=1)
+        mean = checks.finite_array("initial_mean", self.initial_mean, ndim=1)
         if mean.shape != (n,):
             raise ValueError(f"initial_mean must have shape ({n},) (the state); got {mean.shape}")
         cov = _matrix("initial_cov", self.initial_cov, (n, n), "state dimension squared")
@@ -211,10 +211,10 @@ def moving_particle(
 
     The gain L = 0 (standing still) is stable for every γ < 1, since √γ·ρ(I) = √γ < 1.
     """
-    dim = _checks.positive_int("dim", dim)
-    time_step = _checks.positive_scalar("time_step", time_step)
-    position_cost = _checks.positive_scalar("position_cost", position_cost)
-    action_cost = _checks.positive_scalar("action_cost", action_cost)
+    dim = checks.positive_int("dim", dim)
+    time_step = checks.positive_scalar("time_step", time_step)
+    position_cost = checks.positive_scalar("position_cost", position_cost)
+    action_cost = checks.positive_scalar("action_cost", action_cost)
     identity = np.eye(dim)
     return LinearQuadraticProblem(
         A=identity,

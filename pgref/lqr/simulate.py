@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.lqr.lyapunov import noise_cost_per_step, stable_closed_loop, value_matrix
 from pgref.lqr.policy import gain_and_variance
 from pgref.lqr.problem import LinearQuadraticProblem
@@ -50,7 +50,7 @@ def truncation_bias(problem: LinearQuadraticProblem, policy: GaussianPolicy, the
     stationary level. Raises :class:`UnstableClosedLoopError` for an unstable gain.
     """
     gain, variance = gain_and_variance(problem, policy, theta)
-    horizon = _checks.positive_int("horizon", horizon)
+    horizon = checks.positive_int("horizon", horizon)
     return _truncation_bias(problem, gain, variance, horizon)
 
 
@@ -82,9 +82,9 @@ def _episode_steps(problem, policy, theta, n_episodes, horizon, rng):
 
 def _check_simulation(problem, policy, theta, n_episodes, horizon, rng):
     gain, variance = gain_and_variance(problem, policy, theta)
-    n_episodes = _checks.positive_int("n_episodes", n_episodes)
-    horizon = _checks.positive_int("horizon", horizon)
-    rng = _checks.rng_generator(rng)
+    n_episodes = checks.positive_int("n_episodes", n_episodes)
+    horizon = checks.positive_int("horizon", horizon)
+    rng = checks.rng_generator(rng)
     return gain, variance, n_episodes, horizon, rng
 
 

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 
 __all__ = ["DiscretePolicy", "log_softmax", "sample_categorical"]
 
@@ -72,7 +72,7 @@ class DiscretePolicy(ABC):
         return states, False
 
     def _actions_batch(self, actions, n: int, single: bool) -> np.ndarray:
-        array = _checks.index_array("actions", actions, self.n_actions)
+        array = checks.index_array("actions", actions, self.n_actions)
         expected = () if single else (n,)
         if array.shape != expected:
             raise ValueError(
@@ -89,7 +89,7 @@ class DiscretePolicy(ABC):
 
     def _checked_steps(self, theta, states, actions):
         """θ checked, the states as a batch, the actions as indices, and whether one state."""
-        theta = _checks.parameter_vector(theta, self.n_params)
+        theta = checks.parameter_vector(theta, self.n_params)
         batch, single = self._states_batch(states)
         actions = self._actions_batch(actions, np.asarray(batch).shape[0], single)
         return theta, batch, actions, single
@@ -131,7 +131,7 @@ class DiscretePolicy(ABC):
 
     def probs(self, theta, states) -> np.ndarray:
         r"""π_θ(·|s) for each state in the batch, shape (N, A) (``(A,)`` for a single state)."""
-        theta = _checks.parameter_vector(theta, self.n_params)
+        theta = checks.parameter_vector(theta, self.n_params)
         batch, single = self._states_batch(states)
         result = np.exp(self.batch_log_probs(theta, batch))
         return result[0] if single else result
@@ -144,7 +144,7 @@ class DiscretePolicy(ABC):
     def grad_log_prob_table(self, theta) -> np.ndarray:
         r"""The score ∇ log π_θ(a|s) for every (s, a), shape (S, A, n_params)."""
         self._table_only("grad_log_prob_table")
-        theta = _checks.parameter_vector(theta, self.n_params)
+        theta = checks.parameter_vector(theta, self.n_params)
         states = np.repeat(np.arange(self.n_states), self.n_actions)
         actions = np.tile(np.arange(self.n_actions), self.n_states)
         scores = self.batch_scores(theta, states, actions)
@@ -163,8 +163,8 @@ class DiscretePolicy(ABC):
         -------
         actions : ndarray of int, shape (N,) (an int for a single state)
         """
-        rng = _checks.rng_generator(rng)
-        theta = _checks.parameter_vector(theta, self.n_params)
+        rng = checks.rng_generator(rng)
+        theta = checks.parameter_vector(theta, self.n_params)
         batch, single = self._states_batch(states)
         probs = np.exp(self.batch_log_probs(theta, batch))
         actions = sample_categorical(probs, rng)

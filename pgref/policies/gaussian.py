@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.features import StateFeatures
 
 __all__ = ["GaussianPolicy"]
@@ -68,8 +68,8 @@ class GaussianPolicy:
         n_features: int | None = None,
     ):
         self.features = StateFeatures.wrap(features, n_features)
-        self.action_dim = _checks.positive_int("action_dim", action_dim)
-        self.fixed_variance = _checks.positive_scalar("variance", variance)
+        self.action_dim = checks.positive_int("action_dim", action_dim)
+        self.fixed_variance = checks.positive_scalar("variance", variance)
         if not isinstance(learn_variance, bool):
             raise ValueError(f"learn_variance must be True or False; got {learn_variance!r}")
         if variance_parameter not in _PARAMETRISATIONS:
@@ -86,12 +86,12 @@ class GaussianPolicy:
 
     def weights(self, theta) -> np.ndarray:
         r"""Θ, the mean's weight matrix, shape (J, d): m(s) = Θᵀx(s)."""
-        theta = _checks.parameter_vector(theta, self.n_params)
+        theta = checks.parameter_vector(theta, self.n_params)
         return theta[: self.n_weights].reshape(self.features.n_features, self.action_dim)
 
     def variance(self, theta) -> float:
         r"""σ², the variance of each action component (not the standard deviation)."""
-        theta = _checks.parameter_vector(theta, self.n_params)
+        theta = checks.parameter_vector(theta, self.n_params)
         if not self.learn_variance:
             return self.fixed_variance
         last = theta[-1]
@@ -117,13 +117,13 @@ class GaussianPolicy:
 
     def pack(self, weights, variance: float | None = None) -> np.ndarray:
         r"""θ from Θ (J, d) and, when learned, σ² (default: the constructor's ``variance``)."""
-        weights = _checks.finite_array("weights", weights)
+        weights = checks.finite_array("weights", weights)
         shape = (self.features.n_features, self.action_dim)
         if weights.shape != shape and not (self.action_dim == 1 and weights.shape == shape[:1]):
             raise ValueError(f"weights must have shape {shape}; got {weights.shape}")
         parts = [weights.ravel()]
         if self.learn_variance:
-            sigma2 = _checks.positive_scalar(
+            sigma2 = checks.positive_scalar(
                 "variance", self.fixed_variance if variance is None else variance
             )
             parts.append([sigma2 if self.variance_parameter == "variance" else np.log(sigma2)])
@@ -144,7 +144,7 @@ class GaussianPolicy:
         return states, False
 
     def _actions_batch(self, actions, n: int, single: bool) -> np.ndarray:
-        array = _checks.finite_array("actions", actions)
+        array = checks.finite_array("actions", actions)
         d = self.action_dim
         expected = (n,) if d == 1 else (n, d)
         if single:
@@ -222,7 +222,7 @@ class GaussianPolicy:
 
     def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray:
         r"""Draw a ∼ N(Θᵀx(s), σ² I): m(s) + σ ξ with ξ ∼ N(0, I) and σ = √σ²."""
-        rng = _checks.rng_generator(rng)
+        rng = checks.rng_generator(rng)
         sigma = self.standard_deviation(theta)
         batch, single = self._states_batch(states)
         mu = self.features.at(batch) @ self.weights(theta)

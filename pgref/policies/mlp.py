@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.features import StateFeatures
 from pgref.policies.discrete import DiscretePolicy, log_softmax
 
@@ -64,14 +64,14 @@ class MLPSoftmaxPolicy(DiscretePolicy):
 
     def __init__(self, features, n_actions: int, hidden_sizes=(16,), n_features=None):
         self.features = StateFeatures.wrap(features, n_features)
-        self.n_actions = _checks.positive_int("n_actions", n_actions)
+        self.n_actions = checks.positive_int("n_actions", n_actions)
         try:
             hidden = tuple(hidden_sizes)
         except TypeError as error:
             raise ValueError(
                 f"hidden_sizes must be a sequence of positive ints; got {hidden_sizes!r}"
             ) from error
-        hidden = tuple(_checks.positive_int("hidden_sizes[i]", h) for h in hidden)
+        hidden = tuple(checks.positive_int("hidden_sizes[i]", h) for h in hidden)
         sizes = (self.features.n_features, *hidden, self.n_actions)
         self.hidden_sizes = hidden
         self.layer_shapes = list(pairwise(sizes))
@@ -82,7 +82,7 @@ class MLPSoftmaxPolicy(DiscretePolicy):
 
     def unpack(self, theta) -> list[Layer]:
         r"""Split flat θ into the layers [(W₁, b₁), …]; each W is a view into θ, row-major."""
-        theta = _checks.parameter_vector(theta, self.n_params)
+        theta = checks.parameter_vector(theta, self.n_params)
         layers, start = [], 0
         for n_in, n_out in self.layer_shapes:
             weights = theta[start : start + n_in * n_out].reshape(n_in, n_out)
@@ -103,8 +103,8 @@ class MLPSoftmaxPolicy(DiscretePolicy):
         for index, ((weights, bias), (n_in, n_out)) in enumerate(
             zip(layers, self.layer_shapes, strict=True)
         ):
-            weights = _checks.finite_array(f"layers[{index}].weights", weights)
-            bias = _checks.finite_array(f"layers[{index}].bias", bias)
+            weights = checks.finite_array(f"layers[{index}].weights", weights)
+            bias = checks.finite_array(f"layers[{index}].bias", bias)
             if weights.shape != (n_in, n_out) or bias.shape != (n_out,):
                 raise ValueError(
                     f"layers[{index}] must be weights {(n_in, n_out)} and bias ({n_out},); "
@@ -115,8 +115,8 @@ class MLPSoftmaxPolicy(DiscretePolicy):
 
     def initial_theta(self, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
         r"""Random θ: Wₗ ∼ N(0, scale²/n_in) entrywise, biases 0."""
-        rng = _checks.rng_generator(rng)
-        scale = _checks.positive_scalar("scale", scale)
+        rng = checks.rng_generator(rng)
+        scale = checks.positive_scalar("scale", scale)
         return self.pack(
             Layer(rng.normal(0.0, scale / np.sqrt(n_in), (n_in, n_out)), np.zeros(n_out))
             for n_in, n_out in self.layer_shapes

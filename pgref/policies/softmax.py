@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.features import StateActionFeatures
 from pgref.policies.discrete import DiscretePolicy, log_softmax
 
@@ -55,7 +55,7 @@ class SoftmaxLinearPolicy(DiscretePolicy):
 
     def logits(self, theta, states) -> np.ndarray:
         r"""The preferences θᵀx(s, a) for each state of the batch, shape (N, A)."""
-        theta = _checks.parameter_vector(theta, self.n_params)
+        theta = checks.parameter_vector(theta, self.n_params)
         batch, single = self._states_batch(states)
         result = self.features.at(batch) @ theta
         return result[0] if single else result

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 
 __all__ = [
     "INDEX_PAD",
@@ -99,7 +99,7 @@ class Episodes:
     truncated: np.ndarray
 
     def __post_init__(self) -> None:
-        rewards = _checks.finite_array("rewards", self.rewards, ndim=1)
+        rewards = checks.finite_array("rewards", self.rewards, ndim=1)
         lengths = np.asarray(self.lengths)
         if lengths.dtype == bool or not np.issubdtype(lengths.dtype, np.integer):
             raise ValueError(f"lengths must be integers (steps per episode); got dtype "
@@ -157,7 +157,7 @@ class Episodes:
                     f"{name} must hold one sequence per episode, K = {n_episodes} like rewards; "
                     f"got {len(value)}"
                 )
-        rows = [_checks.finite_array(f"rewards[{k}]", r, ndim=1) for k, r in enumerate(rewards)]
+        rows = [checks.finite_array(f"rewards[{k}]", r, ndim=1) for k, r in enumerate(rewards)]
         lengths = np.array([row.shape[0] for row in rows], dtype=np.int64)
         columns = {}
         for name, value in (("states", states), ("actions", actions)):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from pgref import _checks
+from pgref import checks
 from pgref.mdp import TabularMDP
 from pgref.rollout.episodes import Episodes
 from pgref.rollout.inverse_cdf import InverseCdfTable
@@ -80,9 +80,9 @@ def sample_episodes(mdp: TabularMDP, policy, theta, n_episodes: int, rng: np.ran
     :func:`sample_episodes_loop`; the random numbers are used differently, so the two agree in
     law, not draw by draw.
     """
-    n_episodes = _checks.positive_int("n_episodes", n_episodes)
-    max_steps = _checks.positive_int("max_steps", max_steps)
-    rng = _checks.rng_generator(rng)
+    n_episodes = checks.positive_int("n_episodes", n_episodes)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    rng = checks.rng_generator(rng)
     pi = checked_policy_table(mdp, policy, theta)
     return _sample_tabular(mdp, pi, n_episodes, rng, max_steps)
 
@@ -205,9 +205,9 @@ def sample_episodes_loop(mdp: TabularMDP, policy, theta, n_episodes: int,
 
     Slow by design (Python-level work per step); :func:`sample_episodes` is the same law.
     """
-    n_episodes = _checks.positive_int("n_episodes", n_episodes)
-    max_steps = _checks.positive_int("max_steps", max_steps)
-    rng = _checks.rng_generator(rng)
+    n_episodes = checks.positive_int("n_episodes", n_episodes)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    rng = checks.rng_generator(rng)
     pi = checked_policy_table(mdp, policy, theta)
     n_states, n_actions = mdp.n_states, mdp.n_actions
     all_states, all_actions, all_rewards, truncated = [], [], [], []
@@ -259,7 +259,7 @@ def _checked_step(result) -> tuple[object, float, bool, bool]:
             f"truncated, info), as in Gymnasium; got {_describe(result)}{hint}"
         )
     observation, reward, terminated, truncated, info = result
-    reward = _checks.finite_scalar("the reward returned by env.step", reward)
+    reward = checks.finite_scalar("the reward returned by env.step", reward)
     for name, flag in (("terminated", terminated), ("truncated", truncated)):
         if not isinstance(flag, bool | np.bool_):
             raise ValueError(
@@ -320,10 +320,10 @@ def sample_env_episodes(env, policy, theta, n_episodes: int, rng: np.random.Gene
     with Sₜ the observation the environment returns and Aₜ ∼ π_θ(·|Sₜ). Integer actions are
     passed to ``step`` as Python ints, others as the policy returns them.
     """
-    n_episodes = _checks.positive_int("n_episodes", n_episodes)
-    max_steps = _checks.positive_int("max_steps", max_steps)
-    rng = _checks.rng_generator(rng)
-    theta = _checks.parameter_vector(theta, policy.n_params)
+    n_episodes = checks.positive_int("n_episodes", n_episodes)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    rng = checks.rng_generator(rng)
+    theta = checks.parameter_vector(theta, policy.n_params)
     all_states, all_actions, all_rewards, all_truncated = [], [], [], []
     for _k in range(n_episodes):
         observation = _checked_reset(env.reset(seed=int(rng.integers(2**31 - 1))))
