@@ -80,7 +80,7 @@ def variance_data(quick: bool = False) -> VarianceData:
     X₀ − bY, Y = Σₜ ∇ log π_θ(Aₜ|Sₜ), so its variance Var X₀ − 2b E[X₀Y] + b² E[Y²] is a
     parabola in b with its minimum at b* = E[X₀Y]/E[Y²]. The interval for s² treats
     (xₖ − x̄)² as K i.i.d. terms (:meth:`pgref.estimators.MonteCarloEstimate.confidence_interval`);
-    the terms are heavy-tailed (kurtosis 80–180 here), so it needs a large K.
+    the terms are heavy-tailed (exact kurtosis 59–127 here), so it needs a large K.
     """
     mdp, policy = common.corridor()
     theta = common.CORRIDOR_THETA
