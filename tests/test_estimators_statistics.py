@@ -627,14 +627,76 @@ def _bandit_coverage(p_rare: float, n_episodes: int, level: float = 0.95) -> flo
 
 
 def test_the_normal_interval_undercovers_for_small_k_and_rare_actions():
-    """Exact coverage (no sampling, no false failure) of the nominal 95 % interval:
-    a frequent action (p = 0.3) at K = 1000 covers 0.950; the rare action (p = 0.008, 8 pulls
-    per 1000 episodes) covers 0.893 at K = 1000 and 0.077 at K = 10 (usually unseen: SE = 0),
-    and 0.944–0.946 from K = 2000 on (16 or more expected pulls)."""
-    assert 0.94 <= _bandit_coverage(0.3, 1000) <= 0.96
-    assert _bandit_coverage(0.008, 1000) < 0.90
-    assert _bandit_coverage(0.008, 10) < 0.1
-    assert _bandit_coverage(0.008, 2000) > 0.94
+    """Exact coverage (no sampling, no false failure) of the nominal 95 % interval, the numbers
+    of the MonteCarloEstimate.confidence_interval docstring: a frequent action (p = 0.3) at
+    K = 1000 covers 0.950; the rare action (p = 0.008) covers 0.077 at K = 10 (usually unseen:
+    SE = 0) and 0.893 at K = 1000 (8 expected pulls)."""
+    assert _bandit_coverage(0.3, 1000) == pytest.approx(0.950, abs=5e-4)
+    assert _bandit_coverage(0.008, 10) == pytest.approx(0.077, abs=5e-4)
+    assert _bandit_coverage(0.008, 1000) == pytest.approx(0.893, abs=5e-4)
+
+
+@cache
+def _log_factorials(n_max: int) -> np.ndarray:
+    """log n! for n = 0 … n_max, each to a few ulp (math.lgamma; a cumulative sum would not be)."""
+    return np.array([math.lgamma(n + 1) for n in range(n_max + 1)])
+
+
+def _two_point_coverage(p_rare: float, n_episodes: int, z: float) -> float:
+    """The coverage of _bandit_coverage in closed form: with n pulls of the rare arm, the rare
+    arm's component of the terms is −p (n_episodes − n times) or 0, so the mean is −p (1 − f)
+    and the standard error p √(f (1 − f) / (K − 1)), f = n / K; ∇J = −p (1 − p). The sum runs
+    over n ≤ Kp + 20√(Kp) + 50: the mass left out plus rounding stays below 1e-10 (checked)."""
+    K = n_episodes
+    n = np.arange(min(K, math.ceil(K * p_rare + 20 * math.sqrt(K * p_rare) + 50)) + 1)
+    f = n / K
+    mean, standard_error = -p_rare * (1 - f), p_rare * np.sqrt(f * (1 - f) / (K - 1))
+    covered = np.abs(mean + p_rare * (1 - p_rare)) <= z * standard_error
+    log_factorial = _log_factorials(16_000)
+    probability = np.exp(log_factorial[K] - log_factorial[n] - log_factorial[K - n]
+                         + n * math.log(p_rare) + (K - n) * math.log1p(-p_rare))
+    assert abs(probability.sum() - 1) < 1e-10  # the tail left out, and rounding
+    return float(probability @ covered)
+
+
+def test_closed_form_coverage_is_the_library_s_and_oscillates_with_k():
+    """The closed form agrees with the library's intervals (_bandit_coverage) at sample K; then,
+    for every K: coverage of the rare arm lies in [0.920, 0.954] for 2000 ≤ K < 4000 (0.945 at
+    K = 2000, 16 expected pulls, yet 0.920 at K = 2186) and in [0.939, 0.954] for
+    8000 ≤ K ≤ 16000. No sampling: no false failure."""
+    z = statistics.NormalDist().inv_cdf(0.975)
+    for p_rare, n_episodes in [(0.3, 1000), (0.008, 10), (0.008, 1000), (0.008, 2186)]:
+        assert _two_point_coverage(p_rare, n_episodes, z) == pytest.approx(
+            _bandit_coverage(p_rare, n_episodes), abs=1e-9)
+    middle = [_two_point_coverage(0.008, K, z) for K in range(2000, 4000)]
+    assert (round(min(middle), 3), round(max(middle), 3)) == (0.920, 0.954)
+    assert min(middle) == _two_point_coverage(0.008, 2186, z)
+    assert round(_two_point_coverage(0.008, 2000, z), 3) == 0.945
+    large = [_two_point_coverage(0.008, K, z) for K in range(8000, 16001)]
+    assert (round(min(large), 3), round(max(large), 3)) == (0.939, 0.954)
+
+
+def test_the_exact_standard_error_is_the_root_of_the_exact_covariance_over_k():
+    """√(diag estimator_covariance / K) is Var(mean of K i.i.d. terms)^½: on the bandit the rare
+    arm's term is −p with probability 1 − p, else 0, so its variance is p² · p (1 − p) (a
+    two-point distribution), and the mean of K terms has p^{3/2} √((1 − p)/K); the sample
+    standard error of a batch estimates the same number."""
+    p_rare, n_episodes = 0.3, 1000
+    problem = envs.bandit([1.0, 0.0])
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([0.0, math.log(p_rare / (1 - p_rare))])
+    covariance = exact.estimator_covariance(problem.mdp, policy, theta, "reinforce")
+    exact_se = np.sqrt(np.diag(covariance) / n_episodes)
+    assert exact_se[1] == pytest.approx(p_rare ** 1.5 * math.sqrt((1 - p_rare) / n_episodes),
+                                        rel=1e-12)
+    # a batch with exactly K p pulls of the rare arm has the sample SE √(K/(K − 1)) · exact SE
+    n = round(n_episodes * p_rare)
+    terms = problem.mdp.expected_rewards[0][:, None] * policy.grad_log_prob_table(theta)[0]
+    np.testing.assert_allclose(terms, [[p_rare, -p_rare], [0.0, 0.0]], rtol=1e-12, atol=0)
+    per_episode = np.repeat(terms, [n_episodes - n, n], axis=0)  # r(A) ∇ log π(A) per episode
+    estimate = GradientEstimate(per_episode.mean(axis=0), per_episode)
+    assert estimate.standard_error()[1] == pytest.approx(
+        exact_se[1] * math.sqrt(n_episodes / (n_episodes - 1)), rel=1e-12)
 
 
 def test_a_zero_standard_error_gives_a_zero_width_interval_that_misses():
