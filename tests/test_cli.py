@@ -135,6 +135,10 @@ def test_every_pgref_module_and_function_the_readme_names_exists():
             if dotted.startswith("pgref.") or first in top:
                 names.add(dotted)
     assert len(names) > 50  # the check reads the README's names at all
+    import importlib.util
+
+    if importlib.util.find_spec("gymnasium") is None:  # pgref.gym needs the [gym] extra
+        names = {name for name in names if not name.startswith("pgref.gym")}
     missing = []
     for dotted in sorted(names):
         try:
