@@ -525,3 +525,19 @@ def test_moving_particle_defaults_are_the_documented_start():
     problem = lqr.moving_particle(dim=3)
     np.testing.assert_array_equal(problem.initial_mean, np.ones(3))  # default (1, …, 1)
     np.testing.assert_array_equal(problem.initial_cov, 0.25 * np.eye(3))  # default 0.25 I
+
+
+def test_one_step_trajectories_are_the_start_and_one_reward():
+    """H = 1: each episode is (s₀, a₀, r₁) with r₁ = −(s₀ᵀQs₀ + a₀ᵀRa₀), and the discounted
+    return is r₁ itself."""
+    problem = _problem_2d()
+    policy = lqr.linear_gaussian_policy(problem, variance=0.3)
+    theta = lqr.theta_for_gain(policy, [[-0.8, 0.1], [0.3, -0.6]])
+    episodes = lqr.sample_trajectories(problem, policy, theta, 4, 1, np.random.default_rng(2))
+    assert episodes.states.shape == (4, 2) and episodes.actions.shape == (4, 2)
+    np.testing.assert_array_equal(episodes.lengths, [1, 1, 1, 1])
+    s, a = episodes.states, episodes.actions
+    np.testing.assert_allclose(episodes.rewards, -(np.einsum("ki,ij,kj->k", s, problem.Q, s)
+                                                   + np.einsum("ki,ij,kj->k", a, problem.R, a)))
+    returns = lqr.sample_discounted_returns(problem, policy, theta, 4, 1, np.random.default_rng(2))
+    np.testing.assert_allclose(returns.returns, episodes.rewards)

@@ -252,3 +252,14 @@ def test_ascent_stops_with_an_error_naming_alpha_where_J_leaves_float64():
     # at θ₀ itself the solver's own error is raised, not blamed on α
     with pytest.raises(exact.NonTerminatingPolicyError):
         alg.exact_gradient_ascent(problem.mdp, policy, np.array([-800.0, 800.0]), 0.1, 3)
+
+
+@pytest.mark.parametrize("damping", [1e-2, 0.7])
+def test_damped_natural_gradient_solves_the_damped_fisher_system(damping):
+    """(F + λI) w = ∇J for the returned w, with F and ∇J from their own functions."""
+    problem, policy, theta = _random_problem()
+    natural = alg.natural_policy_gradient(problem.mdp, policy, theta, damping=damping)
+    fisher = alg.fisher_information(problem.mdp, policy, theta)
+    gradient = exact.policy_gradient(problem.mdp, policy, theta)
+    np.testing.assert_allclose((fisher + damping * np.eye(policy.n_params)) @ natural, gradient,
+                               rtol=1e-10, atol=1e-12 * np.abs(gradient).max())

@@ -168,6 +168,7 @@ def test_from_lists_refuses_ragged_steps():
 
 @pytest.mark.parametrize(("probabilities", "uniform", "outcome"), [
     ([0.3, 0.7 - 1e-15, 0.0], 1.0 - 2.0**-53, 1),  # past the rounded total: the last possible
+    ([0.3, 0.7 - 1e-15, 0.0, 0.0], 1.0 - 2.0**-53, 1),
     ([0.0, 1.0], 0.0, 1),  # u = 0 never lands on a probability-0 outcome
     ([0.5, 0.0, 0.5], 0.5, 2),  # F(0) = 0.5 is not > 0.5, and outcome 1 has probability 0
     ([0.5, 0.0, 0.5], 0.5 - 2.0**-54, 0),  # just below the boundary
