@@ -85,6 +85,24 @@ TARGETS = {
 """Formula module → the test files that should kill its mutants."""
 
 EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("pgref/exact/trajectory.py", "while probability.sum() >= tolerance:", "GtE → Gt"):
+        "differs only when the unfinished mass equals the tolerance exactly",
+    ("pgref/exact/solver.py", "norm_inverse = sizes[1] / (1.0 - slack[1])", "Sub → Add"):
+        "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
+    ("pgref/exact/solver.py", "norm_inverse = sizes[1] / (1.0 - slack[1])", "Div → Mult"):
+        "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
+    ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
+        "only entries where B > 0 are read, and B's diagonal is 0",
+    ("pgref/lqr/problem.py", "n = a.shape[0]", "0 → 1"):
+        "A is checked square on the next line, so shape[0] = shape[1] wherever n is used",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "3.0 → 4.0"):
+        "the extra probe point is arbitrary: any point off the axes catches a non-linear map",
+    ("pgref/lqr/lyapunov.py", "if change <= tolerance * max(1.0, float(np.abs(value).max())):",
+     "LtE → Lt"):
+        "differs only when the change equals the tolerance exactly (then one more iteration)",
+    ("pgref/rollout/samplers.py", "for array in columns[:3]:", "3 → 4"):
+        "also freezes the lengths, which Episodes copies read-only anyway: same arrays, flags",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 

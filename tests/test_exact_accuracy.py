@@ -250,7 +250,15 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     1e73 steps, LAPACK cannot be certified and the GTH path's 2n³ε bound exceeds 1e−9 at
     n = 200, so the error says so (the answer, about −1e73, is representable: this is the
     solver's limit, not float64's, stated in pgref.exact.solver)."""
-    n = 200
+    mdp, pi = _drifting_corridor(200, gamma=1.0)
+    with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
+        exact.state_values(mdp, pi)
+    assert isinstance(caught.value, ValueError) and caught.value.states
+    assert "γ-discounted" not in str(caught.value)
+
+
+def _drifting_corridor(n, gamma):
+    """n states in a row and an exit on the right; π(right) = 0.3 in every state."""
     transitions = np.zeros((n + 1, 2, n + 1))
     for s in range(n):
         transitions[s, 0, s + 1] = 1.0   # right
@@ -258,11 +266,17 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     transitions[n, :, n] = 1.0
     rewards = np.full((n + 1, 2), -1.0)
     rewards[n] = 0.0
-    mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n)
-    pi = np.tile([0.3, 0.7], (n + 1, 1))
-    with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
+    mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n,
+                     gamma=gamma)
+    return mdp, np.tile([0.3, 0.7], (n + 1, 1))
+
+
+def test_precision_error_below_gamma_one_speaks_of_discounted_lengths():
+    """γ = 1 − 10⁻⁶ on the same corridor: the discounted length, about 10⁶ steps, is the cause."""
+    mdp, pi = _drifting_corridor(200, gamma=1.0 - 1e-6)
+    with pytest.raises(exact.PrecisionError, match=r"episodes last about 1e\+06 steps "
+                                                   r"\(γ-discounted\)"):
         exact.state_values(mdp, pi)
-    assert isinstance(caught.value, ValueError) and caught.value.states
 
 
 def test_a_tiny_gradient_of_a_nearly_deterministic_policy_keeps_its_sign():

@@ -541,3 +541,19 @@ def test_one_step_trajectories_are_the_start_and_one_reward():
                                                    + np.einsum("ki,ij,kj->k", a, problem.R, a)))
     returns = lqr.sample_discounted_returns(problem, policy, theta, 4, 1, np.random.default_rng(2))
     np.testing.assert_allclose(returns.returns, episodes.rewards)
+
+
+@pytest.mark.parametrize("size", [0.1, 100.0])
+def test_symmetry_and_definiteness_are_checked_to_1e_10_of_max_one_and_the_largest_entry(size):
+    """Round-off up to 1e−10·max(1, max|entry|) passes; 1.5 times that is refused."""
+    scale = max(1.0, size)
+    for excess, accepted in ((0.5, True), (1.5, False)):
+        nudge = excess * 1e-10 * scale
+        asymmetric = size * np.ones((2, 2)) + np.array([[0.0, nudge], [0.0, 0.0]])
+        indefinite = np.diag([size, -nudge])
+        for changes in (dict(Q=asymmetric), dict(initial_cov=indefinite)):
+            if accepted:
+                lqr.LinearQuadraticProblem(**_arguments(**changes))
+            else:
+                with pytest.raises(ValueError, match=r"symmetric|semi-definite"):
+                    lqr.LinearQuadraticProblem(**_arguments(**changes))
