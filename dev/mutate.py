@@ -3,14 +3,14 @@ r"""Mutation testing of pgref's formula lines: does the suite notice a changed o
 Usage (from the repository root, with the project's venv; CPU-heavy, so niced):
 
     nice -n 10 .venv/bin/python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS]
-                                              [--list] [MODULE[:LINE] ...]
+                                              [--list] [MODULE[:LINE[:NODE]] ...]
 
 MODULE is a path such as ``pgref/exact/estimator_moments.py`` (``:LINE`` keeps the mutants of
-one line); default: every formula module of :data:`TARGETS`. Each mutant changes ONE node of a
-formula line: an arithmetic operator (+ ↔ −, * ↔ /, ** → *, // → *), a comparison (< ↔ ≤,
-> ↔ ≥, == ↔ !=), a unary minus dropped, a number c → c + 1 (0 → 1, 1 → 2, 0.5 → 1.5), or a
-discount γ read as 1 (a name or attribute ``gamma`` replaced by ``1.0``: the lecture's most
-common slip, invisible at γ = 1).
+one line, ``:LINE:NODE`` one mutant, as the survivors are printed); default: every formula
+module of :data:`TARGETS`. Each mutant changes ONE node of a formula line: an arithmetic
+operator (+ ↔ −, * ↔ /, ** → *, // → *), a comparison (< ↔ ≤, > ↔ ≥, == ↔ !=), a unary minus
+dropped, a number c → c + 1 (0 → 1, 1 → 2, 0.5 → 1.5), or a discount γ read as 1 (a name or
+attribute ``gamma`` replaced by ``1.0``: the lecture's most common slip, invisible at γ = 1).
 
 A formula line is a line inside a function body (default values included), except docstrings,
 ``raise`` and ``assert`` statements, f-strings (messages), and the condition of an input guard
@@ -221,12 +221,17 @@ def run_tests(workdir: Path, tests: list[str], timeout: float | None) -> str:
 
 
 def _selected(spec: str, include_guards: bool) -> list[tuple[str, int, int, str]]:
-    module, _, line = spec.partition(":")
+    """The mutants of ``MODULE``, ``MODULE:LINE`` or ``MODULE:LINE:NODE`` (as survivors print)."""
+    module, *where = spec.split(":")
     if module not in TARGETS:
         raise SystemExit(f"{module} is not a formula module of TARGETS; add it with its tests")
     found = [(module, *mutant) for mutant in
              mutants((ROOT / module).read_text(), include_guards)]
-    return [mutant for mutant in found if not line or mutant[2] == int(line)]
+    if where:
+        found = [mutant for mutant in found if mutant[2] == int(where[0])]
+    if len(where) > 1:
+        found = [mutant for mutant in found if mutant[1] == int(where[1])]
+    return found
 
 
 def _key(module: str, line: int, description: str) -> tuple[str, str, str]:
@@ -275,12 +280,12 @@ def main(argv=None) -> int:
                 (workdir / module).write_text(original)
             key = _key(module, line, description)
             if key in EQUIVALENT:
-                equivalent.append(f"{module}:{line}  {description}  ({outcome}; "
+                equivalent.append(f"{module}:{line}:{index}  {description}  ({outcome}; "
                                   f"{EQUIVALENT[key]})")
             else:
                 counts[outcome] += 1
                 if outcome == "survived":
-                    survivors.append(f"{module}:{line}  {description}  | {key[1]}")
+                    survivors.append(f"{module}:{line}:{index}  {description}  | {key[1]}")
             print(f"[{number}/{len(candidates)}] {module}:{line} {description}: {outcome}",
                   file=sys.stderr, flush=True)
     total = sum(counts.values())
