@@ -93,6 +93,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
         "only entries where B > 0 are read, and B's diagonal is 0",
+    ("pgref/exact/solver.py", "if index.size and index[-1] - index[0] == index.size - 1:   "
+     "# a contiguous block: a view", "Eq → NotEq"):
+        "both branches build the same matrix (−γ times a slice or a fancy-indexed copy of P_π)",
+    ("pgref/rollout/samplers.py", "if n_states * n_actions * n_states <= JOINT_TABLE_LIMIT:",
+     "LtE → Lt"):
+        "at S·A·S = 2²² exactly both steppers draw the same law (tested); only the uniforms differ",
+    ("pgref/lqr/simulate.py", "states = problem.initial_mean + rng.standard_normal((n_episodes, "
+     "problem.state_dim)) @ factor.T", "Add → Sub"):
+        "s₀ = m − Lξ has the law of m + Lξ (ξ is a centred Gaussian)",
     ("pgref/lqr/problem.py", "n = a.shape[0]", "0 → 1"):
         "A is checked square on the next line, so shape[0] = shape[1] wherever n is used",
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
