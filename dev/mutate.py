@@ -99,6 +99,16 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/rollout/samplers.py", "if n_states * n_actions * n_states <= JOINT_TABLE_LIMIT:",
      "LtE → Lt"):
         "at S·A·S = 2²² exactly both steppers draw the same law (tested); only the uniforms differ",
+    ("pgref/rollout/samplers.py", "columns = [np.concatenate(parts) if len(blocks) > 1 "
+     "else parts[0]", "Gt → GtE"):
+        "concatenating a single block copies it: the same values",
+    ("pgref/exact/gradient.py", "lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread",
+     "Lt → LtE"):
+        "differs only for a probability equal to the smallest normal float, 2.2e−308, exactly",
+    ("pgref/rollout/inverse_cdf.py", "per_outcome = 4 if n_rows * n_outcomes <= GUIDE_LIMIT "
+     "else 1", "Mult → Div"):
+        "only the guide's size changes (4 slices per outcome for large tables too): the same "
+        "draws, found in a different number of steps",
     ("pgref/lqr/simulate.py", "states = problem.initial_mean + rng.standard_normal((n_episodes, "
      "problem.state_dim)) @ factor.T", "Add → Sub"):
         "s₀ = m − Lξ has the law of m + Lξ (ξ is a centred Gaussian)",
@@ -107,6 +117,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
      "np.linspace(-1.5, 3.0, n)[None, :]])", "3.0 → 4.0"):
         "the extra probe point is arbitrary: any point off the axes catches a non-linear map",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "unary minus dropped"):
+        "the probe points are arbitrary: the last row (negative entries) still catches |s| or s³",
     ("pgref/lqr/lyapunov.py", "if change <= tolerance * max(1.0, float(np.abs(value).max())):",
      "LtE → Lt"):
         "differs only when the change equals the tolerance exactly (then one more iteration)",

@@ -304,3 +304,39 @@ def test_where_lapacks_bound_is_too_loose_gth_certifies_the_gradient(monkeypatch
     monkeypatch.setattr(certified, "accurate_path_helps", lambda n: False)  # LAPACK alone
     with pytest.raises(exact.PrecisionError, match="cannot be certified"):
         exact.policy_gradient(problem.mdp, policy, theta)
+
+
+def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
+    """action_values_of and advantages_of against their docstrings' bounds, by loops: δ = γ(‖v̂ −
+    v‖ + sum_rounding(S) max|v|), q's bound δ + ε max|q|, and A's bound
+    Σ_{b≠a} π_b (2δ + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|)."""
+    from pgref.exact import certified, solver
+
+    problem = envs.random_mdp(np.random.default_rng(8), 4, 3, gamma=0.9, n_terminal=1)
+    mdp = problem.mdp
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(
+        9.0 * np.random.default_rng(9).standard_normal(problem.features.shape[2]))
+    values = solver.Solution(np.array([-3.0, 1.5, 0.25, 0.0]), 1e-12, np.ones(4), False)
+    q = certified.action_values_of(mdp, values)
+    eps = np.finfo(float).eps
+    delta = 0.9 * (1e-12 + solver.sum_rounding(4) * 3.0)
+    r = mdp.expected_rewards
+    future = np.array([[0.9 * mdp.transitions[s, a] @ values.x for a in range(3)]
+                       for s in range(4)])
+    np.testing.assert_allclose(q.q, r + future, rtol=1e-14)
+    assert q.next_bound == pytest.approx(delta, rel=1e-14, abs=0)
+    assert q.bound == pytest.approx(delta + eps * np.abs(r + future).max(), rel=1e-14, abs=0)
+
+    rho = solver.policy_relative_error(pi)
+    expected = np.zeros((4, 3))
+    for s in range(4):
+        for a in range(3):
+            for b in range(3):
+                gap = (r[s, a] - r[s, b]) + (future[s, a] - future[s, b])
+                expected[s, a] += pi[s, b] * ((2 * delta if b != a else 0.0)
+                                              + (6 * eps + rho[s, b]) * abs(gap)
+                                              + 2 * eps * abs(r[s, a] - r[s, b]))
+    advantages = certified.advantages_of(pi, q)
+    np.testing.assert_allclose(advantages.bound, expected, rtol=1e-12)
+    np.testing.assert_allclose(advantages.advantage, q.q - (pi * q.q).sum(axis=1, keepdims=True),
+                               rtol=1e-9, atol=1e-12)

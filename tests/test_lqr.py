@@ -557,3 +557,25 @@ def test_symmetry_and_definiteness_are_checked_to_1e_10_of_max_one_and_the_large
             else:
                 with pytest.raises(ValueError, match=r"symmetric|semi-definite"):
                     lqr.LinearQuadraticProblem(**_arguments(**changes))
+
+
+@pytest.mark.parametrize("tolerance", [1e-3, 1e-6])
+def test_the_riccati_iteration_stops_where_its_docstring_says(tolerance):
+    """Scalar problem, |X| < 1: the iteration written out by hand, stopped at the first k with
+    |Xₖ₊₁ − Xₖ| ≤ tolerance · max(1, |Xₖ₊₁|), gives the same gain to rounding."""
+    a, b, q, r, gamma = 1.0, 0.1, 0.05, 0.1, 0.9
+    problem = lqr.moving_particle(dim=1, time_step=b, gamma=gamma, position_cost=q,
+                                  action_cost=r)
+    value = q
+    while True:
+        gain = -gamma * b * value * a / (r + gamma * b * b * value)
+        new_value = q + gamma * a * a * value + gamma * a * value * b * gain
+        change, value = abs(new_value - value), new_value
+        if change <= tolerance * max(1.0, abs(value)):
+            break
+    assert abs(value) < 1.0
+    expected = -gamma * b * value * a / (r + gamma * b * b * value)
+    computed = lqr.optimal_gain(problem, tolerance=tolerance)
+    assert computed[0, 0] == pytest.approx(expected, rel=1e-12)
+    assert lqr.optimal_gain(problem, tolerance=tolerance / 4)[0, 0] != pytest.approx(
+        expected, rel=1e-9)  # a finer stop moves the gain: the test can see where it stopped

@@ -569,3 +569,16 @@ def test_single_state_calls_are_the_batch_of_one(kind):
     if kind in ("softmax", "mlp"):
         np.testing.assert_array_equal(policy.logits(theta, state),
                                       policy.logits(theta, [state])[0])
+
+
+def test_mlp_initial_theta_draws_weights_from_n_0_scale2_over_n_in_and_zero_biases():
+    """The first layer's 50·40 = 2000 weights: z-tests of the mean (0) and of the variance
+    (scale²/n_in = 4/50), |z| < 5 each (false failure 6e−7 each for a fresh seed); a mean of
+    1 (z ≈ 160) or a variance off by 2× (z ≈ 22) fails. Biases are exactly 0."""
+    policy = MLPSoftmaxPolicy(np.zeros((3, 50)), 3, hidden_sizes=(40,))
+    layers = policy.unpack(policy.initial_theta(np.random.default_rng(7), scale=2.0))
+    weights = layers[0].weights.ravel()
+    variance = 4.0 / 50
+    assert abs(weights.mean()) < 5.0 * np.sqrt(variance / weights.size)
+    assert abs(weights.var(ddof=1) / variance - 1.0) < 5.0 * np.sqrt(2.0 / (weights.size - 1))
+    assert all(np.all(layer.bias == 0.0) for layer in layers)
