@@ -94,11 +94,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
         "only entries where B > 0 are read, and B's diagonal is 0",
     ("pgref/exact/solver.py", "if index.size and index[-1] - index[0] == index.size - 1:   "
-     "# a contiguous block: a view", "Eq → NotEq"):
-        "both branches build the same matrix (−γ times a slice or a fancy-indexed copy of P_π)",
-    ("pgref/rollout/samplers.py", "if n_states * n_actions * n_states <= JOINT_TABLE_LIMIT:",
-     "LtE → Lt"):
-        "at S·A·S = 2²² exactly both steppers draw the same law (tested); only the uniforms differ",
+     "# a contiguous block: a view", "1 → 2"):
+        "index[−2] or size − 2 can only send a contiguous block to the fancy-indexed copy, "
+        "which holds the same matrix",
+    ("pgref/estimators.py", "first_steps = np.flatnonzero(np.diff(episode, prepend=-1))  "
+     "# each episode's first", "1 → 2"):
+        "any negative value before the first episode index marks the chunk's first step",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "2.5 → 3.5"):
+        "the probe points are arbitrary: −3.5 I checks homogeneity as −2.5 I does",
     ("pgref/rollout/samplers.py", "columns = [np.concatenate(parts) if len(blocks) > 1 "
      "else parts[0]", "Gt → GtE"):
         "concatenating a single block copies it: the same values",
