@@ -559,3 +559,16 @@ def test_relabelling_the_states_permutes_every_exact_value(gamma):
         exact.objective(mdp, policy, theta), rel=1e-12)
     np.testing.assert_allclose(exact.policy_gradient(relabelled, moved, theta),
                                exact.policy_gradient(mdp, policy, theta), rtol=1e-10, atol=1e-14)
+
+
+def test_the_underflow_note_appears_only_when_some_probability_is_exactly_zero():
+    stay = np.eye(3)[:, None, :]  # one action: stay put, forever
+    mdp = TabularMDP(stay, np.zeros((3, 1)), np.eye(3)[0])
+    with pytest.raises(exact.NonTerminatingPolicyError) as caught:
+        exact.state_values(mdp, np.ones((3, 1)))  # π > 0 everywhere: no note
+    assert "exactly 0" not in str(caught.value)
+    gridworld = envs.gridworld(width=3, height=2).mdp
+    always_up = np.zeros((6, 4))
+    always_up[:, 1] = 1.0
+    with pytest.raises(exact.NonTerminatingPolicyError, match=r"π\(a\|s\) there are exactly 0"):
+        exact.state_values(gridworld, always_up)

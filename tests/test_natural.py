@@ -10,8 +10,9 @@ gradient-flow limit t·(J* − J(θₜ)) → k / ((k + 1) α), with k the number
 import numpy as np
 import pytest
 
+from pgref import TabularMDP, envs, exact
 from pgref import algorithms as alg
-from pgref import envs, exact
+from pgref.features import one_hot_features
 from pgref.policies import SoftmaxLinearPolicy
 
 
@@ -263,3 +264,21 @@ def test_damped_natural_gradient_solves_the_damped_fisher_system(damping):
     gradient = exact.policy_gradient(problem.mdp, policy, theta)
     np.testing.assert_allclose((fisher + damping * np.eye(policy.n_params)) @ natural, gradient,
                                rtol=1e-10, atol=1e-12 * np.abs(gradient).max())
+
+
+def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
+    """State 1 has no way in (p₀ on state 0, no transition into 1): n(1) = 0, F has no rows
+    there, and the min-norm natural gradient leaves its preferences alone."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, 0, 2] = 1.0           # action 0 ends the episode
+    transitions[0, 1, [0, 2]] = 0.5      # action 1 stays or ends
+    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 2.0], [5.0, -5.0], [0.0, 0.0]])
+    mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=0.9,
+                     terminal=np.array([False, False, True]))
+    policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
+    theta = np.array([0.2, -0.4, 1.0, -1.0, 0.0, 0.0])
+    natural = alg.natural_policy_gradient(mdp, policy, theta).reshape(3, 2)
+    np.testing.assert_array_equal(natural[1], 0.0)
+    advantages = exact.advantages(mdp, policy.action_probs(theta))
+    np.testing.assert_allclose(natural[0], advantages[0] - advantages[0].mean(), rtol=1e-10)

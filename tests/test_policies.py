@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pgref import GaussianPolicy, MLPSoftmaxPolicy, SoftmaxLinearPolicy
 from pgref.features import moving_particle_features, one_hot_features
 from pgref.numerics import central_difference
-from pgref.policies.discrete import sample_categorical
+from pgref.policies.discrete import log_softmax, sample_categorical
 
 seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 4)
@@ -582,3 +582,14 @@ def test_mlp_initial_theta_draws_weights_from_n_0_scale2_over_n_in_and_zero_bias
     assert abs(weights.mean()) < 5.0 * np.sqrt(variance / weights.size)
     assert abs(weights.var(ddof=1) / variance - 1.0) < 5.0 * np.sqrt(2.0 / (weights.size - 1))
     assert all(np.all(layer.bias == 0.0) for layer in layers)
+
+
+def test_log_softmax_works_over_the_last_axis_of_any_shape():
+    """log π = z − log Σ exp z along the last axis, for one vector and for a (2, 2, 3) stack."""
+    def by_formula(z):
+        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+    vector = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(log_softmax(vector), by_formula(vector), rtol=1e-14)
+    stack = np.arange(12.0).reshape(2, 2, 3) / 5.0
+    np.testing.assert_allclose(log_softmax(stack), by_formula(stack), rtol=1e-14)
