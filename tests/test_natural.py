@@ -282,3 +282,17 @@ def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
     np.testing.assert_array_equal(natural[1], 0.0)
     advantages = exact.advantages(mdp, policy.action_probs(theta))
     np.testing.assert_allclose(natural[0], advantages[0] - advantages[0].mean(), rtol=1e-10)
+
+
+def test_the_natural_gradient_is_covariant_under_a_rescaling_of_the_features():
+    """Features c·x and θ/c give the same policy: F → c²F, ∇J → c∇J, so the natural gradient
+    is w/c. With c = 1e−7 the Fisher matrix's eigenvalues are all below 1e−13: the cut-off for
+    'zero' must be relative to the largest one, not absolute."""
+    problem, policy, theta = _random_problem()
+    scale = 1e-7
+    scaled = SoftmaxLinearPolicy(scale * problem.features)
+    natural = alg.natural_policy_gradient(problem.mdp, policy, theta)
+    rescaled = alg.natural_policy_gradient(problem.mdp, scaled, theta / scale)
+    assert np.linalg.eigvalsh(alg.fisher_information(problem.mdp, scaled, theta / scale)).max() \
+        < 1e-13
+    np.testing.assert_allclose(rescaled * scale, natural, rtol=1e-6, atol=1e-9)
