@@ -109,10 +109,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/exact/gradient.py", "lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread",
      "Lt → LtE"):
         "differs only for a probability equal to the smallest normal float, 2.2e−308, exactly",
-    ("pgref/rollout/inverse_cdf.py", "per_outcome = 4 if n_rows * n_outcomes <= GUIDE_LIMIT "
-     "else 1", "Mult → Div"):
-        "only the guide's size changes (4 slices per outcome for large tables too): the same "
-        "draws, found in a different number of steps",
+    **{("pgref/rollout/inverse_cdf.py", "per_outcome = 4 if n_rows * n_outcomes <= GUIDE_LIMIT "
+        "else 1", mutation): "only the guide's size changes (still a power of two ≥ n slices): "
+        "the same draws, found in a different number of steps"
+       for mutation in ("Mult → Div", "4 → 5", "1 → 2", "LtE → Lt")},
     ("pgref/lqr/simulate.py", "states = problem.initial_mean + rng.standard_normal((n_episodes, "
      "problem.state_dim)) @ factor.T", "Add → Sub"):
         "s₀ = m − Lξ has the law of m + Lξ (ξ is a centred Gaussian)",

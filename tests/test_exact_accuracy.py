@@ -340,3 +340,46 @@ def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
     np.testing.assert_allclose(advantages.bound, expected, rtol=1e-12)
     np.testing.assert_allclose(advantages.advantage, q.q - (pi * q.q).sum(axis=1, keepdims=True),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_certification_does_not_depend_on_the_unit_of_reward():
+    """The γ = 0.999 case above with every reward times 1e−6 (∇J of size below 1): LAPACK alone
+    is still refused, GTH still certifies, and ∇J is 1e−6 times the original."""
+    from pgref.exact import certified
+
+    problem = envs.random_mdp(np.random.default_rng(0), 2, 3, gamma=0.999)
+    mdp = problem.mdp
+    small = TabularMDP(mdp.transitions, 1e-6 * mdp.rewards, mdp.initial, gamma=mdp.gamma,
+                       terminal=mdp.terminal)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([0.3267, -5.1103, -24.4228, -32.2144, 37.6492, 6.2091])
+    gradient = exact.policy_gradient(small, policy, theta)
+    assert np.abs(gradient).max() < 1.0
+    np.testing.assert_allclose(gradient, 1e-6 * exact.policy_gradient(mdp, policy, theta),
+                               rtol=1e-9)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(certified, "accurate_path_helps", lambda n: False)  # LAPACK alone
+        with pytest.raises(exact.PrecisionError, match="cannot be certified"):
+            exact.policy_gradient(small, policy, theta)
+
+
+def test_the_values_carry_the_documented_error_of_the_reward_vector():
+    """solve_values passes δr = max_s Σ_a (ρ(s, a) + (A + 1)ε) π(a|s) |r(s, a)| to the solver:
+    the same bound as solving M v = r_π with that δr by hand."""
+    from pgref.exact import certified, solver
+    from pgref.exact.chain import chain
+
+    problem = envs.random_mdp(np.random.default_rng(1), 5, 3, gamma=0.9, n_terminal=1)
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(
+        8.0 * np.random.default_rng(2).standard_normal(problem.features.shape[2]))
+    solved = chain(problem.mdp, pi, 0.9, "the values")
+    index = solved.system.index
+    rewards = problem.mdp.expected_rewards[index]
+    rho = solver.policy_relative_error(pi[index]) + 4 * np.finfo(float).eps
+    r_error = max(sum(rho[i, a] * pi[s, a] * abs(rewards[i, a]) for a in range(3))
+                  for i, s in enumerate(index))
+    r_pi = np.einsum("sa,sa->s", pi[index], rewards)
+    by_hand = solver.solve(solved.system, r_pi, rhs_error=r_error)
+    values = certified.solve_values(problem.mdp, solved, "the values")
+    assert values.bound == pytest.approx(by_hand.bound, rel=1e-12, abs=0)
+    np.testing.assert_allclose(values.x[index], by_hand.x, rtol=1e-14)
