@@ -177,8 +177,9 @@ def _bound_terms(mdp, pi, gamma):
 
 
 def _bound_case(case):
-    """(mdp, π, γ): random with max ρ below 64ε; random with some π < 1e−7 (ρ above 64ε); and
-    a hand chain whose exit is the rare action, so the exit ratio is the largest data error."""
+    """(mdp, π, γ): random with max ρ below 64ε; random with some π < 1e−7 (ρ above 64ε); a
+    hand chain whose exit is the rare action, so the exit ratio is the largest data error; and
+    one whose ‖M‖_∞ is below 1."""
     if case == "tiny exit":
         transitions = np.zeros((3, 2, 3))
         transitions[0, 0, 1] = transitions[1, 0, 0] = 1.0    # between the two live states
@@ -187,13 +188,22 @@ def _bound_case(case):
         mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
                          terminal=np.array([False, False, True]))
         return mdp, np.array([[1.0 - 1e-10, 1e-10], [0.5, 0.5], [0.5, 0.5]]), 1.0
+    if case == "self loops":  # stay 0.8, cross 0.1, end 0.1: ‖M‖_∞ = 2D − e = 0.3 < 1
+        transitions = np.zeros((3, 2, 3))
+        transitions[0, :] = [0.8, 0.1, 0.1]
+        transitions[1, :] = [0.1, 0.8, 0.1]
+        transitions[2, :, 2] = 1.0
+        rewards = np.array([[-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
+        mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
+                         terminal=np.array([False, False, True]))
+        return mdp, np.full((3, 2), 0.5), 1.0
     problem = envs.random_mdp(np.random.default_rng(4), 5, 3, gamma=0.95, n_terminal=1)
     scale = 1.0 if case == "random" else 12.0
     theta = scale * np.random.default_rng(5).standard_normal(problem.features.shape[2])
     return problem.mdp, SoftmaxLinearPolicy(problem.features).action_probs(theta), 0.95
 
 
-@pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit"])
+@pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "self loops"])
 @pytest.mark.parametrize("transpose", [False, True])
 def test_each_error_bound_is_its_documented_formula(case, transpose):
     """ChainSystem's parts, its row and column errors, the data error, ‖M‖, and the bounds of
@@ -201,7 +211,7 @@ def test_each_error_bound_is_its_documented_formula(case, transpose):
     mdp, pi, gamma = _bound_case(case)
     system = chain(mdp, pi, gamma, "the values").system
     terms = _bound_terms(mdp, pi, gamma)
-    assert bool(terms["largest_rho"] > 64 * EPS) is (case != "random")
+    assert bool(terms["largest_rho"] > 64 * EPS) is (case in ("random, π < 1e-7", "tiny exit"))
     np.testing.assert_allclose(system.off_diagonal(), terms["off_diagonal"], rtol=1e-14)
     for name in ("exits", "diagonal", "row_error", "column_sums", "column_error"):
         np.testing.assert_allclose(getattr(system, name), terms[name], rtol=1e-12, err_msg=name)
