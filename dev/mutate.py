@@ -1,19 +1,33 @@
 r"""Mutation testing of pgref's formula lines: does the suite notice a changed operator or constant?
 
-Usage (from the repository root, with the project's venv):
+Usage (from the repository root, with the project's venv; CPU-heavy, so niced):
 
-    python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS] [MODULE ...]
+    nice -n 10 .venv/bin/python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS]
+                                              [--list] [MODULE[:LINE[:NODE]] ...]
 
-MODULE is a path such as ``pgref/exact/estimator_moments.py``; default: every formula module of
-:data:`TARGETS`. Each mutant changes ONE node of a formula line (inside a function body, not in
-a docstring, an error message or a ``raise``): an arithmetic operator (+ ↔ −, * ↔ /, ** → *),
-a comparison (< ↔ ≤, > ↔ ≥, == ↔ !=), a unary minus dropped, or a number c → c + 1 (0 → 1,
-1 → 2, 0.5 → 1.5). The mutated module is written into a scratch copy of the repository, and the
-module's tests (:data:`TARGETS`) run there with ``pytest -x`` and a per-mutant timeout; a mutant
-is killed when they fail or time out. Survivors are listed with their line: read each one, and
-either add a test or note it as equivalent (the program cannot tell).
+MODULE is a path such as ``pgref/exact/estimator_moments.py`` (``:LINE`` keeps the mutants of
+one line, ``:LINE:NODE`` one mutant, as the survivors are printed); default: every formula
+module of :data:`TARGETS`. Each mutant changes ONE node of a formula line: an arithmetic
+operator (+ ↔ −, * ↔ /, ** → *, // → *), a comparison (< ↔ ≤, > ↔ ≥, == ↔ !=), a unary minus
+dropped, a number c → c + 1 (0 → 1, 1 → 2, 0.5 → 1.5), or a discount γ read as 1 (a name or
+attribute ``gamma`` replaced by ``1.0``: the lecture's most common slip, invisible at γ = 1).
 
-Not in CI: it runs the tests once per mutant (about 3–15 s each on two cores).
+A formula line is a line inside a function body (default values included), except docstrings,
+``raise`` and ``assert`` statements, f-strings (messages), and the condition of an input guard
+(an ``if`` whose body only raises: a check of the arguments, not a formula; ``--include-guards``
+mutates those too). The −1 of ``reshape(…, -1)`` is not made −2 (NumPy reads any negative size
+as "unknown").
+
+The unmutated tests are run first in the scratch copy of the repository (a mutant would count as
+killed by a suite that fails anyway); then each mutant is written there and the module's tests
+(:data:`TARGETS`) run with ``pytest -x`` and a per-mutant timeout (default: 4 × the unmutated
+run, at least 30 s); a mutant is killed when they fail or time out. Hypothesis runs its ``dev``
+profile (10 examples), so the score is a lower bound for the full suite. Mutants listed in
+:data:`EQUIVALENT` (read and found not to change behaviour) are run anyway and reported apart;
+the score is killed / (mutants − equivalent ones). Other survivors are listed with their line:
+read each one, and either add a test or record it in :data:`EQUIVALENT` with the reason.
+
+Not in CI: it runs the tests once per mutant (about 3–40 s each on two cores).
 """
 
 from __future__ import annotations
@@ -31,20 +45,97 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+_EXACT = ["tests/test_exact.py", "tests/test_exact_solver.py", "tests/test_exact_accuracy.py"]
+_LQR = ["tests/test_lqr.py", "tests/test_learning_lqr.py"]
 TARGETS = {
-    "pgref/exact/chain.py": ["tests/test_exact.py", "tests/test_exact_moments.py"],
-    "pgref/exact/gradient.py": ["tests/test_exact.py"],
+    # the exact layer (tabular)
+    "pgref/exact/chain.py": [*_EXACT, "tests/test_exact_moments.py"],
+    "pgref/exact/solver.py": _EXACT,
+    "pgref/exact/certified.py": [*_EXACT, "tests/test_natural.py"],
+    "pgref/exact/gradient.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/moments.py": ["tests/test_exact_moments.py"],
-    "pgref/exact/estimator_moments.py": ["tests/test_exact_moments.py"],
-    "pgref/estimators.py": ["tests/test_estimators.py", "tests/test_estimators_statistics.py"],
-    "pgref/policies/softmax.py": ["tests/test_policies.py"],
-    "pgref/policies/gaussian.py": ["tests/test_policies.py"],
-    "pgref/policies/discrete.py": ["tests/test_policies.py"],
-    "pgref/rollout/samplers.py": ["tests/test_rollout.py"],
-    "pgref/lqr/exact.py": ["tests/test_lqr.py"],
+    "pgref/exact/estimator_moments.py": ["tests/test_exact_moments.py",
+                                         "tests/test_estimators_statistics.py"],
+    "pgref/exact/trajectory.py": ["tests/test_trajectory_form.py"],
+    # the estimators
+    "pgref/estimators.py": ["tests/test_estimators.py", "tests/test_exact_moments.py",
+                            "tests/test_estimators_statistics.py"],
+    # the policies
+    "pgref/policies/discrete.py": ["tests/test_policies.py", "tests/test_rollout.py",
+                                   "tests/test_exact.py"],
+    "pgref/policies/softmax.py": ["tests/test_policies.py", "tests/test_exact.py"],
+    "pgref/policies/mlp.py": ["tests/test_policies.py", "tests/test_exact.py",
+                              "tests/test_estimators.py"],
+    "pgref/policies/gaussian.py": ["tests/test_policies.py", *_LQR, "tests/test_rollout.py"],
+    # sampling
+    "pgref/rollout/inverse_cdf.py": ["tests/test_rollout.py"],
+    "pgref/rollout/samplers.py": ["tests/test_rollout.py", "tests/test_estimators.py"],
+    "pgref/rollout/episodes.py": ["tests/test_rollout.py", "tests/test_estimators.py"],
+    # the linear-quadratic problems
+    "pgref/lqr/problem.py": _LQR,
+    "pgref/lqr/lyapunov.py": _LQR,
+    "pgref/lqr/policy.py": _LQR,
+    "pgref/lqr/simulate.py": _LQR,
+    "pgref/lqr/bandit.py": [*_LQR, "tests/test_estimators_statistics.py"],
+    # the natural gradient and the batch loops (per_step.py and history.py: not yet)
     "pgref/algorithms/natural.py": ["tests/test_natural.py"],
+    "pgref/algorithms/batch.py": ["tests/test_algorithms.py", "tests/test_learning_lqr.py"],
+    "pgref/algorithms/baselines.py": ["tests/test_algorithms.py", "tests/test_learning_lqr.py"],
 }
 """Formula module → the test files that should kill its mutants."""
+
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("pgref/exact/trajectory.py", "while probability.sum() >= tolerance:", "GtE → Gt"):
+        "differs only when the unfinished mass equals the tolerance exactly",
+    ("pgref/exact/solver.py", "norm_inverse = sizes[1] / (1.0 - slack[1])", "Sub → Add"):
+        "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
+    ("pgref/exact/solver.py", "norm_inverse = sizes[1] / (1.0 - slack[1])", "Div → Mult"):
+        "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
+    ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
+        "only entries where B > 0 are read, and B's diagonal is 0",
+    ("pgref/exact/solver.py", "if index.size and index[-1] - index[0] == index.size - 1:   "
+     "# a contiguous block: a view", "1 → 2"):
+        "index[−2] or size − 2 can only send a contiguous block to the fancy-indexed copy, "
+        "which holds the same matrix",
+    ("pgref/estimators.py", "first_steps = np.flatnonzero(np.diff(episode, prepend=-1))  "
+     "# each episode's first", "1 → 2"):
+        "any negative value before the first episode index marks the chunk's first step",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "2.5 → 3.5"):
+        "the probe points are arbitrary: −3.5 I checks homogeneity as −2.5 I does",
+    ("pgref/rollout/samplers.py", "columns = [np.concatenate(parts) if len(blocks) > 1 "
+     "else parts[0]", "Gt → GtE"):
+        "concatenating a single block copies it: the same values",
+    ("pgref/exact/gradient.py", "lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread",
+     "Lt → LtE"):
+        "differs only for a probability equal to the smallest normal float, 2.2e−308, exactly",
+    **{("pgref/rollout/inverse_cdf.py", "per_outcome = 4 if n_rows * n_outcomes <= GUIDE_LIMIT "
+        "else 1", mutation): "only the guide's size changes (still a power of two ≥ n slices): "
+        "the same draws, found in a different number of steps"
+       for mutation in ("Mult → Div", "4 → 5", "1 → 2", "LtE → Lt")},
+    ("pgref/lqr/simulate.py", "states = problem.initial_mean + rng.standard_normal((n_episodes, "
+     "problem.state_dim)) @ factor.T", "Add → Sub"):
+        "s₀ = m − Lξ has the law of m + Lξ (ξ is a centred Gaussian)",
+    ("pgref/algorithms/natural.py", "cutoff = (EIGENVALUE_TOLERANCE_FACTOR * fisher.shape[0] * "
+     "np.finfo(float).eps", "0 → 1"):
+        "F is square: shape[1] = shape[0]",
+    ("pgref/exact/solver.py", "if slack[1] >= 0.5:", "GtE → Gt"):
+        "differs only when the bound's relative slack is 0.5 exactly",
+    ("pgref/lqr/problem.py", "n = a.shape[0]", "0 → 1"):
+        "A is checked square on the next line, so shape[0] = shape[1] wherever n is used",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "3.0 → 4.0"):
+        "the extra probe point is arbitrary: any point off the axes catches a non-linear map",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "unary minus dropped"):
+        "the probe points are arbitrary: the last row (negative entries) still catches |s| or s³",
+    ("pgref/lqr/lyapunov.py", "if change <= tolerance * max(1.0, float(np.abs(value).max())):",
+     "LtE → Lt"):
+        "differs only when the change equals the tolerance exactly (then one more iteration)",
+    ("pgref/rollout/samplers.py", "for array in columns[:3]:", "3 → 4"):
+        "also freezes the lengths, which Episodes copies read-only anyway: same arrays, flags",
+}
+"""(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 
 SWAPS = {
     ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
@@ -54,12 +145,19 @@ SWAPS = {
 }
 
 
-def _excluded_lines(tree: ast.Module) -> set[int]:
-    """Lines of docstrings, raise statements and f-strings (messages, not formulas)."""
+def _only_raises(body: list[ast.stmt]) -> bool:
+    return all(isinstance(statement, ast.Raise) for statement in body)
+
+
+def _excluded_lines(tree: ast.Module, include_guards: bool = False) -> set[int]:
+    """Lines of docstrings, raise/assert statements, f-strings and (unless told) input guards."""
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise | ast.JoinedStr | ast.Assert):
             lines.update(range(node.lineno, node.end_lineno + 1))
+        if (not include_guards and isinstance(node, ast.If) and _only_raises(node.body)
+                and not node.orelse):
+            lines.update(range(node.test.lineno, node.test.end_lineno + 1))
         if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
@@ -75,14 +173,15 @@ def _in_functions(tree: ast.Module) -> set[int]:
     return lines
 
 
-def mutants(source: str) -> list[tuple[int, int, str]]:
+def mutants(source: str, include_guards: bool = False) -> list[tuple[int, int, str]]:
     """(node index in ast.walk order, line, description) of every mutation of formula lines."""
     tree = ast.parse(source)
-    allowed = _in_functions(tree) - _excluded_lines(tree)
+    allowed = _in_functions(tree) - _excluded_lines(tree, include_guards)
+    unknown_sizes = _reshape_unknowns(tree)
     found = []
     for index, node in enumerate(ast.walk(tree)):
         line = getattr(node, "lineno", None)
-        if line not in allowed:
+        if line not in allowed or id(node) in unknown_sizes:
             continue
         if isinstance(node, ast.BinOp) and SWAPS.get(type(node.op)):
             found.append((index, line, f"{type(node.op).__name__} → "
@@ -96,7 +195,27 @@ def mutants(source: str) -> list[tuple[int, int, str]]:
         elif (isinstance(node, ast.Constant) and type(node.value) in (int, float)
               and not isinstance(node.value, bool)):
             found.append((index, line, f"{node.value!r} → {node.value + 1!r}"))
+        elif _is_gamma(node):
+            found.append((index, line, "γ → 1"))
     return found
+
+
+def _reshape_unknowns(tree: ast.Module) -> set[int]:
+    """The 1 of each ``reshape(…, -1, …)``: NumPy reads every negative size as "unknown", so
+    −1 → −2 cannot change anything."""
+    unknown = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "reshape"):
+            for argument in node.args:
+                if isinstance(argument, ast.UnaryOp) and isinstance(argument.op, ast.USub):
+                    unknown.add(id(argument.operand))
+    return unknown
+
+
+def _is_gamma(node: ast.AST) -> bool:
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+    return name == "gamma" and isinstance(getattr(node, "ctx", None), ast.Load)
 
 
 def mutate(source: str, target: int) -> str:
@@ -113,14 +232,16 @@ def mutate(source: str, target: int) -> str:
             node.op = ast.UAdd()
         elif isinstance(node, ast.Constant):
             node.value = node.value + 1
+        elif _is_gamma(node):
+            node.__class__, node.value, node.kind = ast.Constant, 1.0, None
         break
     return ast.unparse(tree)
 
 
-def run_tests(workdir: Path, tests: list[str], timeout: float) -> str:
+def run_tests(workdir: Path, tests: list[str], timeout: float | None) -> str:
     """'killed', 'survived' or 'timeout' for the tests run in ``workdir``."""
     environment = {**os.environ, "HYPOTHESIS_PROFILE": "dev", "PYTHONDONTWRITEBYTECODE": "1",
-                   "OMP_NUM_THREADS": "1"}
+                   "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     try:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
@@ -130,41 +251,81 @@ def run_tests(workdir: Path, tests: list[str], timeout: float) -> str:
     return "survived" if result.returncode == 0 else "killed"
 
 
+def _selected(spec: str, include_guards: bool) -> list[tuple[str, int, int, str]]:
+    """The mutants of ``MODULE``, ``MODULE:LINE`` or ``MODULE:LINE:NODE`` (as survivors print)."""
+    module, *where = spec.split(":")
+    if module not in TARGETS:
+        raise SystemExit(f"{module} is not a formula module of TARGETS; add it with its tests")
+    found = [(module, *mutant) for mutant in
+             mutants((ROOT / module).read_text(), include_guards)]
+    if where:
+        found = [mutant for mutant in found if mutant[2] == int(where[0])]
+    if len(where) > 1:
+        found = [mutant for mutant in found if mutant[1] == int(where[1])]
+    return found
+
+
+def _key(module: str, line: int, description: str) -> tuple[str, str, str]:
+    return module, (ROOT / module).read_text().splitlines()[line - 1].strip(), description
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", default=list(TARGETS))
     parser.add_argument("--sample", type=int, default=0, help="mutants drawn at random (0: all)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--timeout", type=float, default=0.0,
+                        help="seconds per mutant (0: 4 × the unmutated run, at least 30)")
+    parser.add_argument("--include-guards", action="store_true",
+                        help="also mutate the conditions of input guards")
+    parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     arguments = parser.parse_args(argv)
-    candidates = []
-    for module in arguments.modules:
-        source = (ROOT / module).read_text()
-        candidates += [(module, *mutant) for mutant in mutants(source)]
+    candidates = [mutant for spec in arguments.modules
+                  for mutant in _selected(spec, arguments.include_guards)]
+    if arguments.list:
+        for module in dict.fromkeys(mutant[0] for mutant in candidates):
+            print(f"{sum(m[0] == module for m in candidates):5d}  {module}")
+        print(f"{len(candidates):5d}  in all")
+        return 0
     if arguments.sample:
         candidates = random.Random(arguments.seed).sample(
             candidates, min(arguments.sample, len(candidates)))
-    started, counts, survivors = time.time(), {"killed": 0, "survived": 0, "timeout": 0}, []
+    started, counts = time.time(), {"killed": 0, "survived": 0, "timeout": 0}
+    survivors, equivalent = [], []
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch) / "repo"
         shutil.copytree(ROOT, workdir, ignore=shutil.ignore_patterns(
             ".venv", ".git", "figures", "notebooks_src", "__pycache__", ".hypothesis"))
+        timeouts = {}
+        for tests in dict.fromkeys(tuple(TARGETS[m[0]]) for m in candidates):
+            begun = time.time()
+            if run_tests(workdir, list(tests), None) != "survived":
+                raise SystemExit(f"the unmutated tests fail: {' '.join(tests)}")
+            timeouts[tests] = arguments.timeout or max(30.0, 4 * (time.time() - begun))
         for number, (module, index, line, description) in enumerate(candidates, 1):
             original = (ROOT / module).read_text()
             (workdir / module).write_text(mutate(original, index))
             try:
-                outcome = run_tests(workdir, TARGETS[module], arguments.timeout)
+                outcome = run_tests(workdir, TARGETS[module], timeouts[tuple(TARGETS[module])])
             finally:
                 (workdir / module).write_text(original)
-            counts[outcome] += 1
-            if outcome == "survived":
-                survivors.append(f"{module}:{line}  {description}")
+            key = _key(module, line, description)
+            if key in EQUIVALENT:
+                equivalent.append(f"{module}:{line}:{index}  {description}  ({outcome}; "
+                                  f"{EQUIVALENT[key]})")
+            else:
+                counts[outcome] += 1
+                if outcome == "survived":
+                    survivors.append(f"{module}:{line}:{index}  {description}  | {key[1]}")
             print(f"[{number}/{len(candidates)}] {module}:{line} {description}: {outcome}",
                   file=sys.stderr, flush=True)
     total = sum(counts.values())
     killed = counts["killed"] + counts["timeout"]
-    print(f"{killed}/{total} mutants killed ({100 * killed / max(total, 1):.1f} %), "
-          f"{counts['timeout']} by timeout, in {time.time() - started:.0f} s")
+    print(f"{killed}/{total} non-equivalent mutants killed ({100 * killed / max(total, 1):.1f} %),"
+          f" {counts['timeout']} by timeout; {len(equivalent)} equivalent; "
+          f"in {time.time() - started:.0f} s")
+    for line in equivalent:
+        print("equivalent:", line)
     for survivor in survivors:
         print("survived:", survivor)
     return 0

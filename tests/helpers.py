@@ -34,3 +34,20 @@ def chi_square_quantile(probability: float, dof: int) -> float:
     z = statistics.NormalDist().inv_cdf(probability)
     c = 2.0 / (9.0 * dof)
     return dof * (1.0 - c + z * math.sqrt(c)) ** 3
+
+
+class FixedUniforms(np.random.Generator):
+    """A generator whose ``random(n)`` returns the given uniforms (then fails): draws by hand.
+
+    A real ``np.random.Generator`` (the samplers refuse anything else) with ``random`` replaced,
+    so a test can put u exactly on a cumulative probability or past a rounded total.
+    """
+
+    def __init__(self, *batches):
+        super().__init__(np.random.PCG64(0))
+        self.batches = [np.array(batch, dtype=float) for batch in batches]
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        uniforms = self.batches.pop(0)
+        assert uniforms.shape == (size,), f"asked for {size} uniforms, have {uniforms.shape}"
+        return uniforms

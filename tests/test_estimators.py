@@ -309,3 +309,11 @@ def test_discount_weighting_must_be_a_bool():
     policy, theta = _tabular_policy()
     with pytest.raises(ValueError, match="discount_weighting must be True or False"):
         reinforce(policy, theta, _hand_batch(), 0.9, discount_weighting=0)
+
+
+def test_the_default_confidence_interval_is_the_95_percent_one():
+    per_episode = np.array([[1.0, -2.0], [2.0, 0.5], [4.0, 1.0], [5.0, 3.0]])
+    estimate = GradientEstimate(per_episode.mean(axis=0), per_episode)
+    default, explicit = estimate.confidence_interval(), estimate.confidence_interval(0.95)
+    np.testing.assert_array_equal(default.lower, explicit.lower)
+    np.testing.assert_array_equal(default.upper, explicit.upper)

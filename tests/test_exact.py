@@ -504,3 +504,55 @@ def test_quick_benchmark_prints_a_table_whose_two_gradients_agree():
     for row in solves:
         theorem_time, solves_time, ratio, accurate_time = (float(cell) for cell in row[1:])
         assert theorem_time > 0 and solves_time > 0 and ratio > 0 and accurate_time > 0
+
+
+def test_zero_rewards_give_exact_zeros_not_a_precision_error():
+    """All rewards 0: v, q, A, J and ∇J are exactly 0, certified with a bound of 0 against a size
+    of 0 (the certificate's ≤ must accept equality)."""
+    problem = envs.random_mdp(np.random.default_rng(2), 4, 2, gamma=0.9, n_terminal=1)
+    mdp = TabularMDP(problem.mdp.transitions, np.zeros((4, 2)), problem.mdp.initial,
+                     gamma=0.9, terminal=problem.mdp.terminal)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.random.default_rng(3).standard_normal(policy.n_params)
+    pi = policy.action_probs(theta)
+    np.testing.assert_array_equal(exact.state_values(mdp, pi), 0.0)
+    np.testing.assert_array_equal(exact.action_values(mdp, pi), 0.0)
+    np.testing.assert_array_equal(exact.advantages(mdp, pi), 0.0)
+    assert exact.objective(mdp, policy, theta) == 0.0
+    np.testing.assert_array_equal(exact.policy_gradient(mdp, policy, theta), 0.0)
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_relabelling_the_states_permutes_every_exact_value(gamma):
+    """A terminal state moved into the middle (the non-terminal states no longer a contiguous
+    block): v, q, n and μ are permuted, J and ∇J unchanged."""
+    problem = envs.random_mdp(np.random.default_rng(2), 5, 2, gamma=gamma, n_terminal=1)
+    mdp, features = problem.mdp, problem.features
+    order = np.array([0, 4, 1, 2, 3])  # new state i is old state order[i]: the terminal at 1
+    assert mdp.terminal[4] and not mdp.terminal[:4].any()
+    relabelled = TabularMDP(mdp.transitions[order][:, :, order], mdp.rewards[order],
+                            mdp.initial[order], gamma=gamma, terminal=mdp.terminal[order])
+    policy, moved = SoftmaxLinearPolicy(features), SoftmaxLinearPolicy(features[order])
+    theta = np.random.default_rng(3).standard_normal(policy.n_params)
+    pi, moved_pi = policy.action_probs(theta), moved.action_probs(theta)
+    for name in ("state_values", "action_values", "discounted_visits", "on_policy_distribution"):
+        np.testing.assert_allclose(getattr(exact, name)(relabelled, moved_pi),
+                                   getattr(exact, name)(mdp, pi)[order], rtol=1e-12,
+                                   atol=1e-14, err_msg=name)
+    assert exact.objective(relabelled, moved, theta) == pytest.approx(
+        exact.objective(mdp, policy, theta), rel=1e-12)
+    np.testing.assert_allclose(exact.policy_gradient(relabelled, moved, theta),
+                               exact.policy_gradient(mdp, policy, theta), rtol=1e-10, atol=1e-14)
+
+
+def test_the_underflow_note_appears_only_when_some_probability_is_exactly_zero():
+    stay = np.eye(3)[:, None, :]  # one action: stay put, forever
+    mdp = TabularMDP(stay, np.zeros((3, 1)), np.eye(3)[0])
+    with pytest.raises(exact.NonTerminatingPolicyError) as caught:
+        exact.state_values(mdp, np.ones((3, 1)))  # π > 0 everywhere: no note
+    assert "exactly 0" not in str(caught.value)
+    gridworld = envs.gridworld(width=3, height=2).mdp
+    always_up = np.zeros((6, 4))
+    always_up[:, 1] = 1.0
+    with pytest.raises(exact.NonTerminatingPolicyError, match=r"π\(a\|s\) there are exactly 0"):
+        exact.state_values(gridworld, always_up)

@@ -250,7 +250,15 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     1e73 steps, LAPACK cannot be certified and the GTH path's 2n³ε bound exceeds 1e−9 at
     n = 200, so the error says so (the answer, about −1e73, is representable: this is the
     solver's limit, not float64's, stated in pgref.exact.solver)."""
-    n = 200
+    mdp, pi = _drifting_corridor(200, gamma=1.0)
+    with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
+        exact.state_values(mdp, pi)
+    assert isinstance(caught.value, ValueError) and caught.value.states
+    assert "γ-discounted" not in str(caught.value)
+
+
+def _drifting_corridor(n, gamma):
+    """n states in a row and an exit on the right; π(right) = 0.3 in every state."""
     transitions = np.zeros((n + 1, 2, n + 1))
     for s in range(n):
         transitions[s, 0, s + 1] = 1.0   # right
@@ -258,11 +266,17 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     transitions[n, :, n] = 1.0
     rewards = np.full((n + 1, 2), -1.0)
     rewards[n] = 0.0
-    mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n)
-    pi = np.tile([0.3, 0.7], (n + 1, 1))
-    with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
+    mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n,
+                     gamma=gamma)
+    return mdp, np.tile([0.3, 0.7], (n + 1, 1))
+
+
+def test_precision_error_below_gamma_one_speaks_of_discounted_lengths():
+    """γ = 1 − 10⁻⁶ on the same corridor: the discounted length, about 10⁶ steps, is the cause."""
+    mdp, pi = _drifting_corridor(200, gamma=1.0 - 1e-6)
+    with pytest.raises(exact.PrecisionError, match=r"episodes last about 1e\+06 steps "
+                                                   r"\(γ-discounted\)"):
         exact.state_values(mdp, pi)
-    assert isinstance(caught.value, ValueError) and caught.value.states
 
 
 def test_a_tiny_gradient_of_a_nearly_deterministic_policy_keeps_its_sign():
@@ -290,3 +304,82 @@ def test_where_lapacks_bound_is_too_loose_gth_certifies_the_gradient(monkeypatch
     monkeypatch.setattr(certified, "accurate_path_helps", lambda n: False)  # LAPACK alone
     with pytest.raises(exact.PrecisionError, match="cannot be certified"):
         exact.policy_gradient(problem.mdp, policy, theta)
+
+
+def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
+    """action_values_of and advantages_of against their docstrings' bounds, by loops: δ = γ(‖v̂ −
+    v‖ + sum_rounding(S) max|v|), q's bound δ + ε max|q|, and A's bound
+    Σ_{b≠a} π_b (2δ + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|)."""
+    from pgref.exact import certified, solver
+
+    problem = envs.random_mdp(np.random.default_rng(8), 4, 3, gamma=0.9, n_terminal=1)
+    mdp = problem.mdp
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(
+        9.0 * np.random.default_rng(9).standard_normal(problem.features.shape[2]))
+    values = solver.Solution(np.array([-3.0, 1.5, 0.25, 0.0]), 1e-12, np.ones(4), False)
+    q = certified.action_values_of(mdp, values)
+    eps = np.finfo(float).eps
+    delta = 0.9 * (1e-12 + solver.sum_rounding(4) * 3.0)
+    r = mdp.expected_rewards
+    future = np.array([[0.9 * mdp.transitions[s, a] @ values.x for a in range(3)]
+                       for s in range(4)])
+    np.testing.assert_allclose(q.q, r + future, rtol=1e-14)
+    assert q.next_bound == pytest.approx(delta, rel=1e-14, abs=0)
+    assert q.bound == pytest.approx(delta + eps * np.abs(r + future).max(), rel=1e-14, abs=0)
+
+    rho = solver.policy_relative_error(pi)
+    expected = np.zeros((4, 3))
+    for s in range(4):
+        for a in range(3):
+            for b in range(3):
+                gap = (r[s, a] - r[s, b]) + (future[s, a] - future[s, b])
+                expected[s, a] += pi[s, b] * ((2 * delta if b != a else 0.0)
+                                              + (6 * eps + rho[s, b]) * abs(gap)
+                                              + 2 * eps * abs(r[s, a] - r[s, b]))
+    advantages = certified.advantages_of(pi, q)
+    np.testing.assert_allclose(advantages.bound, expected, rtol=1e-12)
+    np.testing.assert_allclose(advantages.advantage, q.q - (pi * q.q).sum(axis=1, keepdims=True),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_certification_does_not_depend_on_the_unit_of_reward():
+    """The γ = 0.999 case above with every reward times 1e−6 (∇J of size below 1): LAPACK alone
+    is still refused, GTH still certifies, and ∇J is 1e−6 times the original."""
+    from pgref.exact import certified
+
+    problem = envs.random_mdp(np.random.default_rng(0), 2, 3, gamma=0.999)
+    mdp = problem.mdp
+    small = TabularMDP(mdp.transitions, 1e-6 * mdp.rewards, mdp.initial, gamma=mdp.gamma,
+                       terminal=mdp.terminal)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([0.3267, -5.1103, -24.4228, -32.2144, 37.6492, 6.2091])
+    gradient = exact.policy_gradient(small, policy, theta)
+    assert np.abs(gradient).max() < 1.0
+    np.testing.assert_allclose(gradient, 1e-6 * exact.policy_gradient(mdp, policy, theta),
+                               rtol=1e-9)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(certified, "accurate_path_helps", lambda n: False)  # LAPACK alone
+        with pytest.raises(exact.PrecisionError, match="cannot be certified"):
+            exact.policy_gradient(small, policy, theta)
+
+
+def test_the_values_carry_the_documented_error_of_the_reward_vector():
+    """solve_values passes δr = max_s Σ_a (ρ(s, a) + (A + 1)ε) π(a|s) |r(s, a)| to the solver:
+    the same bound as solving M v = r_π with that δr by hand."""
+    from pgref.exact import certified, solver
+    from pgref.exact.chain import chain
+
+    problem = envs.random_mdp(np.random.default_rng(1), 5, 3, gamma=0.9, n_terminal=1)
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(
+        8.0 * np.random.default_rng(2).standard_normal(problem.features.shape[2]))
+    solved = chain(problem.mdp, pi, 0.9, "the values")
+    index = solved.system.index
+    rewards = problem.mdp.expected_rewards[index]
+    rho = solver.policy_relative_error(pi[index]) + 4 * np.finfo(float).eps
+    r_error = max(sum(rho[i, a] * pi[s, a] * abs(rewards[i, a]) for a in range(3))
+                  for i, s in enumerate(index))
+    r_pi = np.einsum("sa,sa->s", pi[index], rewards)
+    by_hand = solver.solve(solved.system, r_pi, rhs_error=r_error)
+    values = certified.solve_values(problem.mdp, solved, "the values")
+    assert values.bound == pytest.approx(by_hand.bound, rel=1e-12, abs=0)
+    np.testing.assert_allclose(values.x[index], by_hand.x, rtol=1e-14)

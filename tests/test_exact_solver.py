@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from pgref import envs, exact
+from pgref import TabularMDP, envs, exact
 from pgref.exact import solver
 from pgref.exact.chain import chain
 from pgref.policies import SoftmaxLinearPolicy
@@ -131,3 +131,116 @@ def test_precision_error_is_a_value_error_and_names_states():
         exact.policy_gradient(corridor.mdp, policy, np.array([372.0, -372.0]))
     assert isinstance(caught.value, exact.PrecisionError)
     assert set(caught.value.states) <= {0, 1, 2} and caught.value.states
+
+
+# -- the error bounds, written out term by term from the docstrings ------------------------------
+
+EPS = float(np.finfo(float).eps)
+
+
+def _sum_rounding(n):
+    return min(n + 1.0, 8.0 * math.sqrt(n) + 2.0) * EPS
+
+
+def _bound_terms(mdp, pi, gamma):
+    """B, e, D, ρ and the error bounds of ChainSystem, by loops over states and actions."""
+    index = [s for s in range(mdp.n_states) if not mdp.terminal[s]]
+    n, n_actions = len(index), mdp.n_actions
+    p = mdp.transitions
+    exits_of = [sum(pi[s, a] * ((1 - gamma) + gamma * p[s, a, mdp.terminal].sum())
+                    for a in range(n_actions)) for s in index]
+    B = np.array([[0.0 if s == z else gamma * sum(pi[s, a] * p[s, a, z] for a in range(n_actions))
+                   for z in index] for s in index])
+    e = np.array(exits_of)
+    D = B.sum(axis=1) + e
+    rho = np.array([[4 * EPS * (1 - math.log(pi[s, a])) if pi[s, a] > 0 else 4 * EPS
+                     for a in range(n_actions)] for s in index])
+    entry_error = (n_actions + 2) * EPS
+    diagonal_error = np.array([(1 + gamma) * sum(rho[i, a] * pi[s, a] for a in range(n_actions))
+                               + (_sum_rounding(n) + entry_error) * D[i]
+                               for i, s in enumerate(index)])
+    column_sums = B.sum(axis=0)
+    column_error = (rho.max() + entry_error) * column_sums + diagonal_error
+    if rho.max() <= 64 * EPS:
+        data_error = rho.max() + _sum_rounding(n) + entry_error
+    else:
+        ratios = [gamma * sum(rho[i, a] * pi[s, a] * p[s, a, z] for a in range(n_actions))
+                  / B[i, j] for i, s in enumerate(index) for j, z in enumerate(index)
+                  if B[i, j] > 0]
+        ratios += [sum(rho[i, a] * pi[s, a] * ((1 - gamma) + gamma * p[s, a, mdp.terminal].sum())
+                       for a in range(n_actions)) / e[i] for i, s in enumerate(index) if e[i] > 0]
+        data_error = max(ratios) + _sum_rounding(n) + entry_error
+    return dict(largest_rho=rho.max(), off_diagonal=B, exits=e, diagonal=D,
+                row_error=2 * diagonal_error, column_sums=column_sums,
+                column_error=column_error, data_error=data_error,
+                norms=(max(2 * D - e), max(D + column_sums)))
+
+
+def _bound_case(case):
+    """(mdp, π, γ): random with max ρ below 64ε; random with some π < 1e−7 (ρ above 64ε); a
+    hand chain whose exit is the rare action, so the exit ratio is the largest data error; and
+    one whose ‖M‖_∞ is below 1."""
+    if case == "tiny exit":
+        transitions = np.zeros((3, 2, 3))
+        transitions[0, 0, 1] = transitions[1, 0, 0] = 1.0    # between the two live states
+        transitions[0, 1, 2] = transitions[1, 1, 2] = transitions[2, :, 2] = 1.0  # to the end
+        rewards = np.array([[-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
+        mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
+                         terminal=np.array([False, False, True]))
+        return mdp, np.array([[1.0 - 1e-10, 1e-10], [0.5, 0.5], [0.5, 0.5]]), 1.0
+    if case == "self loops":  # stay 0.8, cross 0.1, end 0.1: ‖M‖_∞ = 2D − e = 0.3 < 1
+        transitions = np.zeros((3, 2, 3))
+        transitions[0, :] = [0.8, 0.1, 0.1]
+        transitions[1, :] = [0.1, 0.8, 0.1]
+        transitions[2, :, 2] = 1.0
+        rewards = np.array([[-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
+        mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
+                         terminal=np.array([False, False, True]))
+        return mdp, np.full((3, 2), 0.5), 1.0
+    problem = envs.random_mdp(np.random.default_rng(4), 5, 3, gamma=0.95, n_terminal=1)
+    scale = 1.0 if case == "random" else 12.0
+    theta = scale * np.random.default_rng(5).standard_normal(problem.features.shape[2])
+    return problem.mdp, SoftmaxLinearPolicy(problem.features).action_probs(theta), 0.95
+
+
+@pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "self loops"])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_each_error_bound_is_its_documented_formula(case, transpose):
+    """ChainSystem's parts, its row and column errors, the data error, ‖M‖, and the bounds of
+    both paths of solve, against the formulas of their docstrings written out by loops."""
+    mdp, pi, gamma = _bound_case(case)
+    system = chain(mdp, pi, gamma, "the values").system
+    terms = _bound_terms(mdp, pi, gamma)
+    assert bool(terms["largest_rho"] > 64 * EPS) is (case in ("random, π < 1e-7", "tiny exit"))
+    np.testing.assert_allclose(system.off_diagonal(), terms["off_diagonal"], rtol=1e-14)
+    for name in ("exits", "diagonal", "row_error", "column_sums", "column_error"):
+        np.testing.assert_allclose(getattr(system, name), terms[name], rtol=1e-12, err_msg=name)
+    assert system.data_error() == pytest.approx(terms["data_error"], rel=1e-12, abs=0)
+    assert system.norm(False) == pytest.approx(terms["norms"][0], rel=1e-14, abs=0)
+    assert system.norm(True) == pytest.approx(terms["norms"][1], rel=1e-14, abs=0)
+
+    n = system.index.size
+    rhs = np.random.default_rng(6).standard_normal(n)
+    rhs_error = 1e-15
+    fast = solver.solve(system, rhs, transpose, rhs_error)
+    assert not fast.accurate_path
+    matrix = system.matrix.T if transpose else system.matrix
+    columns = np.column_stack([rhs, np.ones(n)])
+    solution = np.column_stack([fast.x, fast.lengths])
+    residual = np.abs(columns - matrix @ solution).max(axis=0)
+    sizes = np.abs(solution).max(axis=0)
+    norm = terms["norms"][1] if transpose else terms["norms"][0]
+    errors = terms["column_error"] if transpose else terms["row_error"]
+    slack = (residual + _sum_rounding(n + 1) * (norm * sizes + np.abs(columns).max(axis=0))
+             + errors.max() * sizes)
+    slack[0] += rhs_error
+    assert fast.bound == pytest.approx(sizes[1] / (1 - slack[1]) * slack[0], rel=1e-9, abs=0)
+
+    accurate = solver.solve(system, rhs, transpose, rhs_error, accurate=True)
+    assert accurate.accurate_path
+    split = [_exact_solution(system, part, transpose)
+             for part in (np.maximum(rhs, 0), np.maximum(-rhs, 0), np.ones(n))]
+    expected = ((2 * n**3 * EPS + 2 * n * terms["data_error"]) * np.max(split[0] + split[1])
+                + rhs_error * np.max(split[2]))
+    assert accurate.bound == pytest.approx(expected, rel=1e-9, abs=0)
+    np.testing.assert_allclose(accurate.x, split[0] - split[1], rtol=1e-12)

@@ -525,3 +525,57 @@ def test_moving_particle_defaults_are_the_documented_start():
     problem = lqr.moving_particle(dim=3)
     np.testing.assert_array_equal(problem.initial_mean, np.ones(3))  # default (1, …, 1)
     np.testing.assert_array_equal(problem.initial_cov, 0.25 * np.eye(3))  # default 0.25 I
+
+
+def test_one_step_trajectories_are_the_start_and_one_reward():
+    """H = 1: each episode is (s₀, a₀, r₁) with r₁ = −(s₀ᵀQs₀ + a₀ᵀRa₀), and the discounted
+    return is r₁ itself."""
+    problem = _problem_2d()
+    policy = lqr.linear_gaussian_policy(problem, variance=0.3)
+    theta = lqr.theta_for_gain(policy, [[-0.8, 0.1], [0.3, -0.6]])
+    episodes = lqr.sample_trajectories(problem, policy, theta, 4, 1, np.random.default_rng(2))
+    assert episodes.states.shape == (4, 2) and episodes.actions.shape == (4, 2)
+    np.testing.assert_array_equal(episodes.lengths, [1, 1, 1, 1])
+    s, a = episodes.states, episodes.actions
+    np.testing.assert_allclose(episodes.rewards, -(np.einsum("ki,ij,kj->k", s, problem.Q, s)
+                                                   + np.einsum("ki,ij,kj->k", a, problem.R, a)))
+    returns = lqr.sample_discounted_returns(problem, policy, theta, 4, 1, np.random.default_rng(2))
+    np.testing.assert_allclose(returns.returns, episodes.rewards)
+
+
+@pytest.mark.parametrize("size", [0.1, 100.0])
+def test_symmetry_and_definiteness_are_checked_to_1e_10_of_max_one_and_the_largest_entry(size):
+    """Round-off up to 1e−10·max(1, max|entry|) passes; 1.5 times that is refused."""
+    scale = max(1.0, size)
+    for excess, accepted in ((0.5, True), (1.5, False)):
+        nudge = excess * 1e-10 * scale
+        asymmetric = size * np.ones((2, 2)) + np.array([[0.0, nudge], [0.0, 0.0]])
+        indefinite = np.diag([size, -nudge])
+        for changes in (dict(Q=asymmetric), dict(initial_cov=indefinite)):
+            if accepted:
+                lqr.LinearQuadraticProblem(**_arguments(**changes))
+            else:
+                with pytest.raises(ValueError, match=r"symmetric|semi-definite"):
+                    lqr.LinearQuadraticProblem(**_arguments(**changes))
+
+
+@pytest.mark.parametrize("tolerance", [1e-3, 1e-6])
+def test_the_riccati_iteration_stops_where_its_docstring_says(tolerance):
+    """Scalar problem, |X| < 1: the iteration written out by hand, stopped at the first k with
+    |Xₖ₊₁ − Xₖ| ≤ tolerance · max(1, |Xₖ₊₁|), gives the same gain to rounding."""
+    a, b, q, r, gamma = 1.0, 0.1, 0.05, 0.1, 0.9
+    problem = lqr.moving_particle(dim=1, time_step=b, gamma=gamma, position_cost=q,
+                                  action_cost=r)
+    value = q
+    while True:
+        gain = -gamma * b * value * a / (r + gamma * b * b * value)
+        new_value = q + gamma * a * a * value + gamma * a * value * b * gain
+        change, value = abs(new_value - value), new_value
+        if change <= tolerance * max(1.0, abs(value)):
+            break
+    assert abs(value) < 1.0
+    expected = -gamma * b * value * a / (r + gamma * b * b * value)
+    computed = lqr.optimal_gain(problem, tolerance=tolerance)
+    assert computed[0, 0] == pytest.approx(expected, rel=1e-12)
+    assert lqr.optimal_gain(problem, tolerance=tolerance / 4)[0, 0] != pytest.approx(
+        expected, rel=1e-9)  # a finer stop moves the gain: the test can see where it stopped

@@ -10,8 +10,9 @@ gradient-flow limit t·(J* − J(θₜ)) → k / ((k + 1) α), with k the number
 import numpy as np
 import pytest
 
+from pgref import TabularMDP, envs, exact
 from pgref import algorithms as alg
-from pgref import envs, exact
+from pgref.features import one_hot_features
 from pgref.policies import SoftmaxLinearPolicy
 
 
@@ -252,3 +253,46 @@ def test_ascent_stops_with_an_error_naming_alpha_where_J_leaves_float64():
     # at θ₀ itself the solver's own error is raised, not blamed on α
     with pytest.raises(exact.NonTerminatingPolicyError):
         alg.exact_gradient_ascent(problem.mdp, policy, np.array([-800.0, 800.0]), 0.1, 3)
+
+
+@pytest.mark.parametrize("damping", [1e-2, 0.7])
+def test_damped_natural_gradient_solves_the_damped_fisher_system(damping):
+    """(F + λI) w = ∇J for the returned w, with F and ∇J from their own functions."""
+    problem, policy, theta = _random_problem()
+    natural = alg.natural_policy_gradient(problem.mdp, policy, theta, damping=damping)
+    fisher = alg.fisher_information(problem.mdp, policy, theta)
+    gradient = exact.policy_gradient(problem.mdp, policy, theta)
+    np.testing.assert_allclose((fisher + damping * np.eye(policy.n_params)) @ natural, gradient,
+                               rtol=1e-10, atol=1e-12 * np.abs(gradient).max())
+
+
+def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
+    """State 1 has no way in (p₀ on state 0, no transition into 1): n(1) = 0, F has no rows
+    there, and the min-norm natural gradient leaves its preferences alone."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, 0, 2] = 1.0           # action 0 ends the episode
+    transitions[0, 1, [0, 2]] = 0.5      # action 1 stays or ends
+    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 2.0], [5.0, -5.0], [0.0, 0.0]])
+    mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=0.9,
+                     terminal=np.array([False, False, True]))
+    policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
+    theta = np.array([0.2, -0.4, 1.0, -1.0, 0.0, 0.0])
+    natural = alg.natural_policy_gradient(mdp, policy, theta).reshape(3, 2)
+    np.testing.assert_array_equal(natural[1], 0.0)
+    advantages = exact.advantages(mdp, policy.action_probs(theta))
+    np.testing.assert_allclose(natural[0], advantages[0] - advantages[0].mean(), rtol=1e-10)
+
+
+def test_the_natural_gradient_is_covariant_under_a_rescaling_of_the_features():
+    """Features c·x and θ/c give the same policy: F → c²F, ∇J → c∇J, so the natural gradient
+    is w/c. With c = 1e−7 the Fisher matrix's eigenvalues are all below 1e−13: the cut-off for
+    'zero' must be relative to the largest one, not absolute."""
+    problem, policy, theta = _random_problem()
+    scale = 1e-7
+    scaled = SoftmaxLinearPolicy(scale * problem.features)
+    natural = alg.natural_policy_gradient(problem.mdp, policy, theta)
+    rescaled = alg.natural_policy_gradient(problem.mdp, scaled, theta / scale)
+    assert np.linalg.eigvalsh(alg.fisher_information(problem.mdp, scaled, theta / scale)).max() \
+        < 1e-13
+    np.testing.assert_allclose(rescaled * scale, natural, rtol=1e-6, atol=1e-9)

@@ -7,12 +7,14 @@ false-failure probability; the lecture's density written out as a formula.
 
 import numpy as np
 import pytest
+from helpers import FixedUniforms
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pgref import GaussianPolicy, MLPSoftmaxPolicy, SoftmaxLinearPolicy
 from pgref.features import moving_particle_features, one_hot_features
 from pgref.numerics import central_difference
+from pgref.policies.discrete import log_softmax, sample_categorical
 
 seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 4)
@@ -502,3 +504,92 @@ def test_sampling_needs_an_explicit_generator():
         policy.sample(theta, [0, 1], 0)
     with pytest.raises(ValueError, match="needs tabular features"):
         SoftmaxLinearPolicy(lambda s: np.ones((len(s), 2, 1)), 2, 1).action_probs(np.zeros(1))
+
+
+# -- sampling by hand: the rounding guard and the tie rule ---------------------------------------
+
+
+@pytest.mark.parametrize(("probabilities", "uniform", "action"), [
+    ([0.3, 0.7 - 1e-15, 0.0], 1.0 - 2.0**-53, 1),  # u past the rounded total: the last possible a
+    ([0.3, 0.0, 0.7 - 1e-15], 1.0 - 2.0**-53, 2),
+    ([0.3, 0.7 - 1e-15, 0.0, 0.0], 1.0 - 2.0**-53, 1),  # the last positive p, read backwards
+    ([0.0, 1.0], 0.0, 1),  # F(0) = 0 is not > u = 0: never the probability-0 action
+    ([0.5, 0.0, 0.5], 0.5, 2),  # F(0) = F(1) = 0.5 is not > 0.5; action 1 has probability 0
+    ([0.5, 0.0, 0.5], 0.5 - 2.0**-54, 0),  # just below the boundary
+    ([0.25, 0.25, 0.25, 0.25], 0.75, 3),
+    ([1.0, 0.0], 1.0 - 2.0**-53, 0),
+])
+def test_sample_categorical_draws_the_first_action_whose_cumulative_exceeds_u(
+        probabilities, uniform, action):
+    """Deterministic draws through a generator that returns chosen uniforms (no statistics)."""
+    probs = np.array([[1.0] + [0.0] * (len(probabilities) - 1), probabilities])
+    drawn = sample_categorical(probs, FixedUniforms([0.9, uniform]))
+    np.testing.assert_array_equal(drawn, [0, action])
+    assert probs[1, drawn[1]] > 0
+
+
+def test_policy_sample_never_draws_a_zero_probability_action_even_at_the_edges_of_u():
+    """π = (0, 1, 0) exactly (logits ∓800): u = 0 and u = 1 − 2⁻⁵³ both give action 1."""
+    policy = SoftmaxLinearPolicy(np.eye(3)[None])
+    theta = np.array([-800.0, 0.0, -800.0])
+    np.testing.assert_array_equal(policy.action_probs(theta), [[0.0, 1.0, 0.0]])
+    drawn = policy.sample(theta, np.zeros(2, int), FixedUniforms([0.0, 1.0 - 2.0**-53]))
+    np.testing.assert_array_equal(drawn, [1, 1])
+    assert policy.sample(theta, 0, FixedUniforms([0.0])) == 1  # a single state: an int
+
+
+@pytest.mark.parametrize("kind", ["softmax", "mlp", "gaussian", "gaussian_2d"])
+def test_single_state_calls_are_the_batch_of_one(kind):
+    """log π, the score, π(·|s), μ(s) and a draw for a state s equal those of the batch [s]."""
+    if kind == "softmax":
+        policy, theta, _ = random_softmax(4, 3, 3, 2)
+        action = 2
+    elif kind == "mlp":
+        policy, theta, _ = random_mlp(4, 3, 3, (4,))
+        action = 2
+    else:
+        d = 1 if kind == "gaussian" else 2
+        policy, theta, _ = random_gaussian(4, d, True, "log_variance")
+        action = 0.3 if d == 1 else np.array([0.3, -1.2])
+    state = 2
+    batch_action = np.asarray(action)[None, ...]
+    np.testing.assert_array_equal(policy.log_prob(theta, state, action),
+                                  policy.log_prob(theta, [state], batch_action)[0])
+    np.testing.assert_array_equal(policy.grad_log_prob(theta, state, action),
+                                  policy.grad_log_prob(theta, [state], batch_action)[0])
+    np.testing.assert_array_equal(policy.sample(theta, state, np.random.default_rng(3)),
+                                  policy.sample(theta, [state], np.random.default_rng(3))[0])
+    if kind.startswith("gaussian"):
+        np.testing.assert_array_equal(policy.mean(theta, state), policy.mean(theta, [state])[0])
+        np.testing.assert_array_equal(policy.density(theta, state, action),
+                                      policy.density(theta, [state], batch_action)[0])
+    else:
+        np.testing.assert_array_equal(policy.probs(theta, state), policy.probs(theta, [state])[0])
+        assert policy.probs(theta, state).shape == (3,)
+    if kind in ("softmax", "mlp"):
+        np.testing.assert_array_equal(policy.logits(theta, state),
+                                      policy.logits(theta, [state])[0])
+
+
+def test_mlp_initial_theta_draws_weights_from_n_0_scale2_over_n_in_and_zero_biases():
+    """The first layer's 50·40 = 2000 weights: z-tests of the mean (0) and of the variance
+    (scale²/n_in = 4/50), |z| < 5 each (false failure 6e−7 each for a fresh seed); a mean of
+    1 (z ≈ 160) or a variance off by 2× (z ≈ 22) fails. Biases are exactly 0."""
+    policy = MLPSoftmaxPolicy(np.zeros((3, 50)), 3, hidden_sizes=(40,))
+    layers = policy.unpack(policy.initial_theta(np.random.default_rng(7), scale=2.0))
+    weights = layers[0].weights.ravel()
+    variance = 4.0 / 50
+    assert abs(weights.mean()) < 5.0 * np.sqrt(variance / weights.size)
+    assert abs(weights.var(ddof=1) / variance - 1.0) < 5.0 * np.sqrt(2.0 / (weights.size - 1))
+    assert all(np.all(layer.bias == 0.0) for layer in layers)
+
+
+def test_log_softmax_works_over_the_last_axis_of_any_shape():
+    """log π = z − log Σ exp z along the last axis, for one vector and for a (2, 2, 3) stack."""
+    def by_formula(z):
+        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+    vector = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(log_softmax(vector), by_formula(vector), rtol=1e-14)
+    stack = np.arange(12.0).reshape(2, 2, 3) / 5.0
+    np.testing.assert_allclose(log_softmax(stack), by_formula(stack), rtol=1e-14)

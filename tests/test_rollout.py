@@ -9,7 +9,7 @@ from dataclasses import FrozenInstanceError
 
 import numpy as np
 import pytest
-from helpers import chi_square_quantile, z_critical
+from helpers import FixedUniforms, chi_square_quantile, z_critical
 
 from pgref import envs, exact
 from pgref.estimators import reinforce, returns
@@ -168,6 +168,7 @@ def test_from_lists_refuses_ragged_steps():
 
 @pytest.mark.parametrize(("probabilities", "uniform", "outcome"), [
     ([0.3, 0.7 - 1e-15, 0.0], 1.0 - 2.0**-53, 1),  # past the rounded total: the last possible
+    ([0.3, 0.7 - 1e-15, 0.0, 0.0], 1.0 - 2.0**-53, 1),
     ([0.0, 1.0], 0.0, 1),  # u = 0 never lands on a probability-0 outcome
     ([0.5, 0.0, 0.5], 0.5, 2),  # F(0) = 0.5 is not > 0.5, and outcome 1 has probability 0
     ([0.5, 0.0, 0.5], 0.5 - 2.0**-54, 0),  # just below the boundary
@@ -470,3 +471,42 @@ def test_quick_sampling_benchmark_prints_its_table():
     assert rows[1].startswith("| per-step loop") and rows[2].startswith("| vectorised")
     assert any(line.startswith("goal: vectorised ≥ 500× the loop") for line in lines)
     assert any(line.startswith("goal: peak ≤ 48 bytes per transition") for line in lines)
+
+
+def _three_state_mdp() -> TabularMDP:
+    """State 0: action 0 goes to 1 or ends (½ each), action 1 stays; state 1: every action ends."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, 0] = [0.0, 0.5, 0.5]
+    transitions[0, 1] = [1.0, 0.0, 0.0]
+    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, 0.0]])
+    return TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
+                      terminal=np.array([False, False, True]))
+
+
+@pytest.mark.parametrize("two_draws", [False, True])
+def test_sample_episodes_inverts_the_cdf_draw_by_draw(two_draws, monkeypatch):
+    """Chosen uniforms through a stub generator, π(·|0) = (¼, ¾), π(·|1) = (½, ½).
+
+    Joint draws (one u per step) over (a, s′) = (0,0), (0,1), (0,2), (1,0), …: CDF from state 0
+    (0, ⅛, ¼, 1, 1, 1). Two draws (when S·A·S exceeds JOINT_TABLE_LIMIT): u for the action,
+    then u for the next state."""
+    from pgref.rollout import samplers
+
+    mdp = _three_state_mdp()
+    policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
+    theta = np.array([0.0, np.log(3.0), 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(policy.action_probs(theta)[0], [0.25, 0.75])
+    # S·A·S = 18 entries: joint draws up to a limit of 18, two draws above it
+    monkeypatch.setattr(samplers, "JOINT_TABLE_LIMIT", 17 if two_draws else 18)
+    if two_draws:
+        # S₀ = 0; a = 1 (u ≥ ¼), stay; a = 0, s′ = 1 (½ > 0.2); a = 1, s′ = 2 (ends)
+        uniforms = [[0.3], [0.5], [0.99], [0.1], [0.2], [0.7], [0.0]]
+    else:
+        # S₀ = 0; (1, 0) for u ∈ [¼, 1); (0, 1) for u ∈ [0, ⅛); from 1: (1, 2) for u ≥ ½
+        uniforms = [[0.3], [0.5], [0.1], [0.7]]
+    episodes = sample_episodes(mdp, policy, theta, 1, FixedUniforms(*uniforms))
+    np.testing.assert_array_equal(episodes.states, [0, 0, 1])
+    np.testing.assert_array_equal(episodes.actions, [1, 0, 1])
+    np.testing.assert_array_equal(episodes.rewards, [2.0, 1.0, 4.0])
+    assert not episodes.truncated[0]

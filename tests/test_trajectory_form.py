@@ -93,3 +93,12 @@ def test_bad_arguments_are_refused_by_name(changes, message):
     arguments = dict(mdp=mdp, policy=policy, theta=np.zeros(2)) | changes
     with pytest.raises(ValueError, match=message):
         exact.trajectory_form(**arguments)
+
+
+def test_the_refusal_names_the_length_and_the_count_where_enumeration_stopped():
+    """The geometric chain has 2ᴸ running paths after L steps, each with 4 continuations:
+    4·2⁵ = 128 > 100 is the first count over the limit, at length 6."""
+    policy = SoftmaxLinearPolicy(one_hot_features(2, 2))
+    with pytest.raises(ValueError, match=r"max_trajectories = 100 is too small to enumerate "
+                                         r"this MDP: at length 6 there are 128 running"):
+        exact.trajectory_form(_geometric_chain(1.0), policy, np.zeros(4), max_trajectories=100)
