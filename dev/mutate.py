@@ -80,11 +80,39 @@ TARGETS = {
     # the natural gradient and the batch loops (per_step.py and history.py: not yet)
     "pgref/algorithms/natural.py": ["tests/test_natural.py"],
     "pgref/algorithms/batch.py": ["tests/test_algorithms.py", "tests/test_learning_lqr.py"],
-    "pgref/algorithms/baselines.py": ["tests/test_algorithms.py", "tests/test_learning_lqr.py"],
+    "pgref/algorithms/baselines.py": ["tests/test_algorithms.py", "tests/test_learning_lqr.py",
+                                      "tests/test_per_step.py"],
+    "pgref/algorithms/per_step.py": ["tests/test_per_step.py"],
+    "pgref/algorithms/lockstep.py": ["tests/test_per_step.py", "tests/test_sutton_barto.py"],
+    "pgref/algorithms/tabular_walk.py": ["tests/test_per_step.py"],
+    "pgref/algorithms/tabular_softmax.py": ["tests/test_per_step.py"],
+    "pgref/algorithms/exact_trace.py": ["tests/test_per_step.py"],
+    "pgref/algorithms/learner.py": ["tests/test_per_step.py"],
 }
 """Formula module → the test files that should kill its mutants."""
 
 EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("pgref/algorithms/lockstep.py", "enough = max(1, int(WAITING_SHARE * len(runs.ids)))",
+     "Mult → Div"): "how many waiting runs are walked together: when, not what (each run's "
+                    "episodes depend on its own stream and θ only)",
+    ("pgref/algorithms/lockstep.py",
+     "if np.count_nonzero(runs.finished) * 2 > len(runs.ids):", "Gt → GtE"):
+        "when finished rows are compacted away: memory, not results",
+    ("pgref/algorithms/lockstep.py", "self.length[rows], self.t[rows] = 0, 0", "0 → 1"):
+        "a finished row has length 0, so t < length stays false whatever t is",
+    ("pgref/algorithms/per_step.py",
+     "if n_runs > 1 and learner.softmax is not None:", "1 → 2"):
+        "lockstep or one run after another for n_runs = 2: equal to 1e−12 by design (tested)",
+    ("pgref/algorithms/per_step.py",
+     "if n_runs > 1 and learner.softmax is not None and tabular_baseline:", "1 → 2"):
+        "lockstep or one run after another for n_runs = 2: equal to 1e−12 by design (tested)",
+    ("pgref/algorithms/tabular_walk.py", "if stream.position + 1 > len(stream.values):",
+     "1 → 2"): "refilling the stream one uniform earlier keeps the same sequence of uniforms",
+    ("pgref/algorithms/tabular_walk.py",
+     "if following < 0:                                           # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)",
+     "0 → 1"): "a certain move to state 0 searched anyway finds state 0 (its row is (1, 0, …))",
+    ("pgref/algorithms/learner.py", "if self.floor is not None and theta[-1] < self.floor:",
+     "Lt → LtE"): "differs only when an update lands exactly on the floor",
     ("pgref/exact/trajectory.py", "while probability.sum() >= tolerance:", "GtE → Gt"):
         "differs only when the unfinished mass equals the tolerance exactly",
     ("pgref/exact/solver.py", "norm_inverse = sizes[1] / (1.0 - slack[1])", "Sub → Add"):

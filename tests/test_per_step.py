@@ -191,6 +191,83 @@ def test_a_walk_uses_one_plus_two_uniforms_per_step_and_picks_the_last_possible_
     np.testing.assert_array_equal(actions, (uniforms[1 : 1 + 2 * len(actions) : 2] >= 0.4))
 
 
+def _first_exceeding(probabilities, u):
+    """The oracle: the first index j with Σ_{j′≤j} p_{j′} > u, else the last possible index."""
+    cumulative = np.cumsum(probabilities)
+    last = len(probabilities) - 1 - int(np.argmax(np.asarray(probabilities)[::-1] > 0))
+    return min(int(np.sum(cumulative <= u)), last)
+
+
+def test_a_walk_on_a_stochastic_mdp_draws_each_index_from_its_own_uniform():
+    """S₀, every Aₜ and every Sₜ₊₁ against the first-exceeding oracle, uniform by uniform, on a
+    random MDP with a random start, ties at a boundary and a u past a sum rounded below 1."""
+    example = envs.random_mdp(np.random.default_rng(3), 5, 3, gamma=1.0, n_terminal=1,
+                              termination_prob=0.3, next_state_rewards=True)
+    mdp = example.mdp
+    pi = np.tile(np.random.default_rng(4).dirichlet(np.ones(3)), (5, 1))  # one row, every s
+    pi[:, 2] = 0.0
+    pi[:, 1] = 1.0 - pi[:, 0] - 1e-15  # rows sum to 1 − 1e−15; action 2 impossible
+    walker = TabularWalker(mdp, 1_000)
+    for seed in range(20):
+        uniforms = np.random.default_rng(seed).random(4000)
+        uniforms[1:60:7] = 1.0 - 2.0**-53                                  # past every sum
+        uniforms[1:60:6] = np.cumsum(pi[0])[0]                            # exactly on a boundary
+        if seed % 2:
+            uniforms[0] = 1.0 - 2.0**-53  # S₀ past the start distribution's rounded sum
+        uniforms[3] = 1.0 - 2.0**-53  # A₁ past π's rounded sum: the last possible action
+        stream = UniformStream(np.random.default_rng(0))
+        stream.values, stream.position = uniforms.tolist(), 0
+        states, actions, rewards, ended = walker.episode(np.cumsum(pi, axis=1).tolist(),
+                                                         [1] * 5, stream)
+        assert ended and stream.position == 1 + 2 * len(states)
+        assert states[0] == _first_exceeding(mdp.initial, uniforms[0])
+        for t, (state, action) in enumerate(zip(states, actions, strict=True)):
+            assert action == _first_exceeding(pi[state], uniforms[1 + 2 * t])
+            following = _first_exceeding(mdp.transitions[state, action], uniforms[2 + 2 * t])
+            assert rewards[t] == mdp.rewards[state, action, following]
+            if t + 1 < len(states):
+                assert states[t + 1] == following
+            else:
+                assert mdp.terminal[following]
+
+
+def test_the_general_path_samples_one_episode_per_update_from_the_problem():
+    """On a problem of one's own the per-step loop asks for one episode at a time and learns
+    from exactly that episode (θ replayed by hand from the same generator)."""
+    problem = envs.random_mdp(np.random.default_rng(5), 4, 2, gamma=0.9, n_terminal=1,
+                              termination_prob=0.4)
+    policy = SoftmaxLinearPolicy(problem.features)
+
+    class Counting:
+        gamma, requests = problem.mdp.gamma, []
+
+        def sample_episodes(self, policy, theta, n_episodes, rng, max_steps=None):
+            self.requests.append(n_episodes)
+            return problem.mdp.sample_episodes(policy, theta, n_episodes, rng, max_steps)
+
+    theta_0 = np.random.default_rng(6).normal(size=policy.n_params)
+    history = alg.REINFORCE(Counting(), policy, theta_0, 0.1, 3, np.random.default_rng(7))
+    assert Counting.requests == [1, 1, 1]
+    rng, theta = np.random.default_rng(7), theta_0.copy()
+    for _ in range(3):
+        episode = problem.mdp.sample_episodes(policy, theta, 1, rng, 100_000)[0]
+        G = [sum(0.9**i * r for i, r in enumerate(episode.rewards[t:]))
+             for t in range(len(episode.rewards))]
+        for t, (s, a) in enumerate(zip(episode.states, episode.actions, strict=True)):
+            theta = theta + 0.1 * 0.9**t * G[t] * policy.grad_log_prob(theta, s, a)
+    np.testing.assert_allclose(history.final_theta, theta, rtol=0, atol=1e-12)
+
+
+def test_last_possible_is_the_last_index_of_non_zero_probability_along_the_last_axis():
+    from pgref.algorithms.tabular_walk import last_possible
+
+    table = np.array([[0.5, 0.5, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0],
+                      [0.2, 0.3, 0.4, 0.1]])
+    np.testing.assert_array_equal(last_possible(table), [1, 1, 0, 3])
+    assert int(last_possible(np.array([0.3, 0.0, 0.7, 0.0, 0.0]))) == 2
+    np.testing.assert_array_equal(last_possible(table.reshape(2, 2, 4)), [[1, 1], [0, 3]])
+
+
 def test_the_walk_has_the_law_of_the_mdp():
     # Mean return of N = 4000 episodes at p = π(right) = 0.4 against the exact J(0.4) = −16.67.
     # z = (mean − J)/(s/√N) is within ±4.4 with probability 1 − 1.1e−5 (false failures).
