@@ -149,6 +149,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "F is square: shape[1] = shape[0]",
     ("pgref/exact/solver.py", "if slack[1] >= 0.5:", "GtE → Gt"):
         "differs only when the bound's relative slack is 0.5 exactly",
+    ("pgref/lqr/problem.py", "scale = max(1.0, float(np.abs(matrix).max(initial=0.0)))",
+     "0.0 → 1.0"):
+        "max(1, max(|M|, 1)) = max(1, max |M|)",
+    ("pgref/exact/solver.py", "if not np.all(np.isfinite(solution)) or "
+     "np.any(solution[:, 1] <= 0):", "LtE → Lt"):
+        "a length M⁻¹1 of exactly 0 never comes out of a finite solve (M⁻¹1 ≥ 1/‖M‖_∞ > 0)",
     ("pgref/lqr/problem.py", "n = a.shape[0]", "0 → 1"):
         "A is checked square on the next line, so shape[0] = shape[1] wherever n is used",
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "

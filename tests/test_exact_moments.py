@@ -259,3 +259,13 @@ def test_refuses_a_chain_too_close_to_never_ending():
     assert CONDITION_LIMIT < 1e12
     with pytest.raises(ValueError, match="barely ends its episodes"):
         exact.return_variance(mdp, np.ones((2, 1)))
+
+
+def test_second_moments_at_gamma_one_name_the_states_that_never_end():
+    """γ = 1 and a policy that never leaves states 0, 1, 3, 4 of the gridworld: the return's
+    variance raises NonTerminatingPolicyError, as v_π does."""
+    problem = envs.gridworld(width=3, height=2)
+    always_up = np.zeros((6, 4))
+    always_up[:, 1] = 1.0
+    with pytest.raises(exact.NonTerminatingPolicyError, match=r"\[0, 1, 3, 4\]"):
+        exact.return_variance(problem.mdp, always_up)

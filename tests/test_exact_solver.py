@@ -244,3 +244,11 @@ def test_each_error_bound_is_its_documented_formula(case, transpose):
                 + rhs_error * np.max(split[2]))
     assert accurate.bound == pytest.approx(expected, rel=1e-9, abs=0)
     np.testing.assert_allclose(accurate.x, split[0] - split[1], rtol=1e-12)
+
+
+def test_sum_rounding_is_exactly_its_formula():
+    """min(n + 1, 8√n + 2) ε, compared exactly (its values are far below pytest.approx's
+    default absolute tolerance, so relative equality is asked for)."""
+    assert solver.sum_rounding(3) == 4 * EPS
+    assert solver.sum_rounding(100) == 82 * EPS  # 8·10 + 2 < 101
+    assert solver.sum_rounding(10_000) == 802 * EPS

@@ -579,3 +579,10 @@ def test_the_riccati_iteration_stops_where_its_docstring_says(tolerance):
     assert computed[0, 0] == pytest.approx(expected, rel=1e-12)
     assert lqr.optimal_gain(problem, tolerance=tolerance / 4)[0, 0] != pytest.approx(
         expected, rel=1e-9)  # a finer stop moves the gain: the test can see where it stopped
+
+
+@pytest.mark.parametrize(("gamma", "horizon"), [(0.0, 1), (0.5, 27), (0.9, 175)])
+def test_default_horizon_is_the_least_h_with_gamma_to_the_h_below_1e_8(gamma, horizon):
+    problem = lqr.moving_particle(dim=1, gamma=gamma)
+    assert problem.default_horizon == horizon
+    assert gamma**horizon <= 1e-8 and (horizon == 1 or gamma ** (horizon - 1) > 1e-8)

@@ -510,3 +510,15 @@ def test_sample_episodes_inverts_the_cdf_draw_by_draw(two_draws, monkeypatch):
     np.testing.assert_array_equal(episodes.actions, [1, 0, 1])
     np.testing.assert_array_equal(episodes.rewards, [2.0, 1.0, 4.0])
     assert not episodes.truncated[0]
+
+
+def test_more_episodes_than_one_block_are_all_sampled_exactly_once():
+    """K = 2¹⁵ + 3 crosses EPISODES_PER_BLOCK: exactly K episodes, every one finished."""
+    from pgref.rollout import samplers
+
+    mdp = _three_state_mdp()
+    policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
+    n_episodes = samplers.EPISODES_PER_BLOCK + 3
+    episodes = sample_episodes(mdp, policy, np.zeros(6), n_episodes, np.random.default_rng(0))
+    assert episodes.n_episodes == n_episodes and not episodes.truncated.any()
+    assert episodes.lengths.sum() == episodes.n_transitions
