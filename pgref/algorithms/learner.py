@@ -131,7 +131,7 @@ class VarianceFloor:
 
 def checked_learner(problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps,
                     variance_floor):
-    r"""Check a per-step loop's arguments once; return (learner, θ₀ copy, α per run (R,), K,
+    r"""Check a per-step loop's arguments once; return (learner, θ₀ copy, α per run (R,), E,
     rng, R, σ² floor)."""
     theta, _ = checked_loop_inputs(problem, policy, theta, 1.0, rng)
     max_steps = checks.positive_int("max_steps", max_steps)

@@ -97,18 +97,18 @@ class _Runs:
 def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalker,
                     theta: np.ndarray, n_episodes: int, rngs: list[np.random.Generator],
                     weights: StepWeights, baseline=None, allow_truncated: bool = False) -> None:
-    r"""Advance R = ``len(rngs)`` runs from θ₀ through K episodes each, recording into ``trace``.
+    r"""Advance R = ``len(rngs)`` runs from θ₀ through E episodes each, recording into ``trace``.
 
     Parameters
     ----------
     trace : RunTrace
-        For R runs and K episodes.
+        For R runs and E episodes.
     policy : TabularSoftmax
     walker : TabularWalker
     theta : ndarray, shape (n_params,)
         θ₀.
     n_episodes : int
-        K.
+        E.
     rngs : list of numpy.random.Generator
         Run r's generator.
     weights : StepWeights

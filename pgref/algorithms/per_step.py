@@ -54,7 +54,8 @@ def PG_v1(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator, *
     alpha : float, or array_like of shape (n_runs,)
         α > 0; one per run to compare step sizes in one call (Sutton & Barto, Figure 13.1).
     n_episodes : int
-        K ≥ 1.
+        E ≥ 1, the episodes the loop runs (the slide's "for episode = 1 : K"; pgref keeps K
+        for the episodes one estimate averages over).
     rng : numpy.random.Generator
     n_runs : int, default 1
         R independent learners from θ₀; run r uses ``rng.spawn(n_runs)[r]``.
@@ -148,7 +149,7 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
     alpha : float, or array_like of shape (n_runs,)
         α > 0 (α^θ of Sutton & Barto); one per run to compare step sizes in one call.
     n_episodes : int
-        K ≥ 1.
+        E ≥ 1, as in :func:`PG_v1`.
     rng : numpy.random.Generator
     baseline : None, float or LinearValueBaseline
         None: b = 0. A number: a constant b. ``LinearValueBaseline(state_features, alpha_w)``:

@@ -1,6 +1,6 @@
 r"""The record the per-step loops keep of R runs: θ (and w) after every episode, returns, stops.
 
-Arrays are allocated once for R runs × K episodes and filled as episodes end; a stopped run
+Arrays are allocated once for R runs × E episodes and filled as episodes end; a stopped run
 keeps NaN from its stop on. :meth:`RunTrace.history` turns the record into a
 :class:`~pgref.algorithms.History`, with the exact 𝒥 of every recorded θ evaluated at the end in
 one call.
@@ -23,7 +23,7 @@ class RunTrace:
     Parameters
     ----------
     n_runs, n_episodes : int
-        R and K.
+        R and E (the episodes of each run).
     theta : ndarray, shape (n_params,)
         θ₀, shared by all runs.
     value_weights : ndarray, shape (J,), or None
