@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref.mdp import TabularMDP
+from pgref.policies.discrete import last_possible
 
 __all__ = ["TabularWalker", "UniformStream", "Walks", "last_possible", "rewards_to_go"]
 
@@ -56,12 +57,6 @@ class Walks(NamedTuple):
     rewards: np.ndarray
     lengths: np.ndarray
     ended: np.ndarray
-
-
-def last_possible(probabilities: np.ndarray) -> np.ndarray:
-    """The last index of non-zero probability along the last axis."""
-    n = probabilities.shape[-1]
-    return n - 1 - np.argmax(probabilities[..., ::-1] > 0, axis=-1)
 
 
 def rewards_to_go(rewards: list[float], lengths: list[int], gamma: float) -> list[float]:

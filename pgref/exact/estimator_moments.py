@@ -358,10 +358,8 @@ def baseline_variances(mdp: TabularMDP, policy, theta,
 
     Parameters
     ----------
-    mdp : TabularMDP
-    policy : discrete policy with tabular states
-    theta : array_like, shape (n_params,)
-    discount_weighting : bool, default True
+    mdp, policy, theta, discount_weighting
+        As in :func:`optimal_constant_baseline`.
 
     Returns
     -------

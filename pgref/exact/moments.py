@@ -208,8 +208,8 @@ def visit_count_covariance(mdp: TabularMDP, pi) -> np.ndarray:
 
     Parameters
     ----------
-    mdp : TabularMDP
-    pi : array_like, shape (S, A)
+    mdp, pi
+        As in :func:`return_variance`.
 
     Returns
     -------

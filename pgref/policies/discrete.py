@@ -15,7 +15,7 @@ import numpy as np
 
 from pgref import checks
 
-__all__ = ["DiscretePolicy", "log_softmax", "sample_categorical"]
+__all__ = ["DiscretePolicy", "last_possible", "log_softmax", "sample_categorical"]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -171,6 +171,13 @@ class DiscretePolicy(ABC):
         return actions[0] if single else actions
 
 
+def last_possible(probabilities: np.ndarray) -> np.ndarray:
+    """The last index of non-zero probability along the last axis: where a draw whose uniform
+    lies past a cumulative sum rounded below 1 belongs (pgref's samplers all use this rule)."""
+    n = probabilities.shape[-1]
+    return n - 1 - np.argmax(probabilities[..., ::-1] > 0, axis=-1)
+
+
 def sample_categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     r"""One draw from each row of ``probs`` (N, A): the first a with Σ_{b≤a} p_b > u, u ∼ U[0, 1).
 
@@ -182,6 +189,5 @@ def sample_categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarra
     actions = (cumulative <= uniforms[:, None]).sum(axis=1)
     overshoot = actions >= probs.shape[1]
     if np.any(overshoot):
-        last_nonzero = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
-        actions[overshoot] = last_nonzero[overshoot]
+        actions[overshoot] = last_possible(probs)[overshoot]
     return actions

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pgref.policies.discrete import last_possible
+
 __all__ = ["GUIDE_LIMIT", "InverseCdfTable"]
 
 GUIDE_LIMIT = 1 << 16
@@ -43,8 +45,8 @@ class InverseCdfTable:
     def __init__(self, probabilities: np.ndarray):
         n_rows, n_outcomes = probabilities.shape
         cumulative = np.cumsum(probabilities, axis=1)
-        last_possible = n_outcomes - 1 - np.argmax(probabilities[:, ::-1] > 0, axis=1)
-        cumulative[np.arange(n_outcomes) >= last_possible[:, None]] = np.inf
+        last = last_possible(probabilities)
+        cumulative[np.arange(n_outcomes) >= last[:, None]] = np.inf
         # M slices of [0, 1), M a power of two (so M·u and M·F are exact): M ≥ 4n where the
         # guide stays small, else M ≥ n.
         per_outcome = 4 if n_rows * n_outcomes <= GUIDE_LIMIT else 1
