@@ -16,6 +16,7 @@ FORBIDDEN = {
     "the objective written J": re.compile(
         r"∇̂?J(?![A-Za-z_0-9])|∂J/|(?<![A-Za-z_0-9])J\((?:θ|π|p\))|(?<![A-Za-z_0-9])J\*"),
     "the Gaussian mean written μ": re.compile(r"μ\(s\) = Θ|N\(μ"),
+    "the features counted by 𝒥": re.compile(r"𝒥 is\s+the number of features|ℝ𝒥|\(S, A, 𝒥\)"),
     "the gain written K": re.compile(r"N\(K s|K = Θᵀ|(?<![A-Za-z_0-9])K\*"),
 }
 
@@ -47,5 +48,6 @@ def test_the_check_finds_what_it_forbids():
     """Positive controls: each pattern catches the old spelling."""
     for what, old in (("the objective written J", "θ ← θ + α ∇J(π_θ); J* = −11.66"),
                       ("the Gaussian mean written μ", "mean μ(s) = Θᵀx(s)"),
-                      ("the gain written K", "a ∼ N(K s, σ² I), K* from Riccati")):
+                      ("the gain written K", "a ∼ N(K s, σ² I), K* from Riccati"),
+                      ("the features counted by 𝒥", "𝒥 is the number of features")):
         assert FORBIDDEN[what].search(old)
