@@ -12,13 +12,20 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pgref import algorithms as alg
 from pgref import envs, exact, lqr
 from pgref.algorithms import exact_trace
 from pgref.algorithms.history import EPISODE_NOT_ENDED, THETA_NOT_FINITE
 from pgref.algorithms.tabular_softmax import TabularSoftmax
-from pgref.algorithms.tabular_walk import TabularWalker, UniformStream, rewards_to_go
+from pgref.algorithms.tabular_walk import (
+    TabularWalker,
+    UniformStream,
+    batch_rewards_to_go,
+    rewards_to_go,
+)
 from pgref.features import one_hot_state_features, shared_action_features
 from pgref.mdp import TabularEnv, TabularMDP
 from pgref.policies import GaussianPolicy, SoftmaxLinearPolicy
@@ -174,6 +181,18 @@ def test_rewards_to_go_follows_the_backward_recursion():
     assert rewards_to_go(rewards, lengths, gamma) == [2.75, 3.5, 3.0, 1.0, 4.0]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(-1e3, 1e3), min_size=0, max_size=12), min_size=1,
+                max_size=8),
+       st.sampled_from([1.0, 0.9, 0.5, 0.0]))
+def test_batch_rewards_to_go_is_the_backward_recursion_to_the_last_bit(episodes, gamma):
+    lengths = np.array([len(e) for e in episodes])
+    rewards = np.array([r for e in episodes for r in e])
+    times = np.concatenate([np.arange(n) for n in lengths])
+    expected = rewards_to_go(rewards.tolist(), lengths.tolist(), gamma)
+    np.testing.assert_array_equal(batch_rewards_to_go(rewards, lengths, times, gamma), expected)
+
+
 def test_a_walk_uses_one_plus_two_uniforms_per_step_and_picks_the_last_possible_index():
     mdp, _ = _corridor()
     stream = UniformStream(np.random.default_rng(0))
@@ -300,6 +319,31 @@ def test_stacked_exact_J_agrees_with_exact_objective_and_refuses_what_float_cann
     np.testing.assert_allclose(J[[0, 2, 3]], _corridor_J(p[[0, 2, 3]]), rtol=1e-13)
     assert np.isnan(J[1])
     assert np.isnan(J[4])                         # κ ≈ 1e12 > CONDITION_LIMIT: not guessed
+    # π(right) = 1: 0 → 1 → 0 → … forever, I − P_NN exactly singular, in a stack with others
+    pi = np.array([corridor.action_probs(np.log([q, 1 - q])) for q in (0.3, 0.3)])
+    pi[1] = [0.0, 1.0]
+    J = exact_trace.objectives(mdp, pi)
+    assert J[0] == pytest.approx(_corridor_J(0.3), rel=1e-13) and np.isnan(J[1])
+
+
+def test_stacked_exact_J_is_refused_exactly_where_the_condition_number_passes_the_limit():
+    """κ∞ = ‖M‖∞‖M⁻¹‖∞ of M = I − P_NN, by an explicit inverse (the independent route), across
+    the limit: 𝒥 is recorded where κ∞ ≤ CONDITION_LIMIT and NaN beyond."""
+    mdp, corridor = _corridor()
+    p = np.geomspace(1e-3, 1e-9, 25)
+    pi = np.array([corridor.action_probs(np.log([q, 1 - q])) for q in p])
+    J = exact_trace.objectives(mdp, pi)
+    acting = ~mdp.terminal
+    kappa = []
+    for table in pi:
+        P = np.einsum("sa,saz->sz", table[acting], mdp.transitions[acting][:, :, acting])
+        M = np.eye(3) - P
+        kappa.append(np.abs(M).sum(axis=1).max() * np.abs(np.linalg.inv(M)).sum(axis=1).max())
+    kappa = np.array(kappa)
+    limit = exact_trace.CONDITION_LIMIT
+    assert np.any(kappa > limit) and np.any(kappa < limit)
+    np.testing.assert_array_equal(np.isnan(J), kappa > limit)
+    np.testing.assert_allclose(J[~np.isnan(J)], _corridor_J(p[~np.isnan(J)]), rtol=1e-9)
 
 
 # -- lockstep runs equal single runs --------------------------------------------------------------

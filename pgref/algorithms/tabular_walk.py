@@ -17,6 +17,7 @@ tabular problem that is several times faster per step than any NumPy call.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import NamedTuple
 
 import numpy as np
@@ -24,7 +25,8 @@ import numpy as np
 from pgref.mdp import TabularMDP
 from pgref.policies.discrete import last_possible
 
-__all__ = ["TabularWalker", "UniformStream", "Walks", "last_possible", "rewards_to_go"]
+__all__ = ["TabularWalker", "UniformStream", "Walks", "batch_rewards_to_go", "cumulative_rows",
+           "last_possible", "rewards_to_go"]
 
 
 class UniformStream:
@@ -73,6 +75,24 @@ def rewards_to_go(rewards: list[float], lengths: list[int], gamma: float) -> lis
     return G
 
 
+def batch_rewards_to_go(rewards: np.ndarray, lengths: np.ndarray, times: np.ndarray,
+                        gamma: float) -> np.ndarray:
+    r""":func:`rewards_to_go` of many episodes stored flat (``times[j]``: t of row j), the same
+    numbers to the last bit.
+
+    At γ = 1 the recursion Gₜ = Rₜ₊₁ + Gₜ₊₁ is a running sum from the end of the episode: each
+    episode is laid out reversed in a zero-padded row and summed with ``np.cumsum``, which adds
+    in the same order. For γ < 1 the recursion runs as written.
+    """
+    if gamma != 1.0:
+        return np.array(rewards_to_go(rewards.tolist(), lengths.tolist(), gamma))
+    episode = np.repeat(np.arange(lengths.size), lengths)
+    from_end = np.repeat(lengths, lengths) - 1 - times                 # T − 1 − t
+    reversed_rows = np.zeros((lengths.size, int(lengths.max(initial=0))))
+    reversed_rows[episode, from_end] = rewards
+    return np.cumsum(reversed_rows, axis=1)[episode, from_end]
+
+
 class TabularWalker:
     r"""Samples episodes of one tabular MDP under policy tables π (S, A), cut at ``max_steps``.
 
@@ -82,75 +102,104 @@ class TabularWalker:
     max_steps : int
         An episode that has not reached a terminal state after this many steps is returned
         with ``ended=False``.
+
+    Notes
+    -----
+    A draw from probabilities p₀ … p_{n−1} with uniform u is the first index j with
+    p₀ + … + p_j > u, or the last index ℓ of non-zero probability if there is none (the sums can
+    round below 1). That is the number of the partial sums p₀, p₀ + p₁, … before ℓ that are
+    ≤ u: ``bisect_right`` of u among the first ℓ sums. The walker keeps, for each pair s·A + a,
+    the transition's sums before its last possible next state (and the next state itself where
+    it is certain); the policy's are given with each episode.
     """
 
     def __init__(self, mdp: TabularMDP, max_steps: int):
-        self.max_steps = max_steps
+        self.mdp, self.max_steps = mdp, max_steps
         self.n_actions = mdp.n_actions
-        self.initial = np.cumsum(mdp.initial).tolist()
-        self.initial_last = int(last_possible(mdp.initial))
-        self.next_state = np.cumsum(mdp.transitions, axis=2).tolist()   # [s][a] → CDF over s′
-        self.next_state_last = last_possible(mdp.transitions).tolist()
+        self.initial = cumulative_rows(mdp.initial)
+        pairs = mdp.n_states * mdp.n_actions
+        self.next_state = cumulative_rows(mdp.transitions.reshape(pairs, mdp.n_states))
         # s′ where p(·|s, a) is one state (the draw then needs no search), −1 elsewhere
         self.certain = np.where(mdp.transitions.max(axis=2) == 1.0,
-                                mdp.transitions.argmax(axis=2), -1).tolist()
-        self.rewards = mdp.rewards.tolist()                             # [s][a] or [s][a][s′]
-        self.per_transition = mdp.rewards.ndim == 3
+                                mdp.transitions.argmax(axis=2), -1).ravel().tolist()
+        self.first_pair = (np.arange(mdp.n_states) * mdp.n_actions).tolist()   # s·A
         self.terminal = mdp.terminal.tolist()
 
     def walks(self, pi: np.ndarray, streams: list[UniformStream]) -> Walks:
         r"""One episode per stream, episode i under the policy table ``pi[i]`` (S, A)."""
+        pairs, last_states, lengths, ended = [], [], [], []
         action_cdf, action_last = np.cumsum(pi, axis=2).tolist(), last_possible(pi).tolist()
-        states, actions, rewards, lengths, ended = [], [], [], [], []
         for cdf, last, stream in zip(action_cdf, action_last, streams, strict=False):
-            walk = self.episode(cdf, last, stream)
-            states += walk[0]
-            actions += walk[1]
-            rewards += walk[2]
-            lengths.append(len(walk[0]))
-            ended.append(walk[3])
-        return Walks(np.array(states, dtype=np.intp), np.array(actions, dtype=np.intp),
-                     np.array(rewards), np.array(lengths, dtype=np.intp), np.array(ended))
+            walk_pairs, last_state, walk_ended = self.walk(cdf, last, stream)
+            pairs += walk_pairs
+            last_states.append(last_state)
+            lengths.append(len(walk_pairs))
+            ended.append(walk_ended)
+        states, actions = np.divmod(np.array(pairs, dtype=np.intp), self.n_actions)
+        lengths = np.array(lengths, dtype=np.intp)
+        return Walks(states, actions, self.rewards(states, actions, lengths, last_states),
+                     lengths, np.array(ended))
+
+    def rewards(self, states: np.ndarray, actions: np.ndarray, lengths: np.ndarray,
+                last_states: list[int]) -> np.ndarray:
+        r"""Rₜ₊₁ = r(Sₜ, Aₜ[, Sₜ₊₁]) of episodes stored flat (S_T of each in ``last_states``)."""
+        rewards = self.mdp.rewards
+        if rewards.ndim == 2:
+            return rewards[states, actions]
+        following = np.empty_like(states)                 # Sₜ₊₁: the next row's Sₜ, or S_T
+        following[:-1] = states[1:]
+        following[np.cumsum(lengths)[lengths > 0] - 1] = np.array(last_states)[lengths > 0]
+        return rewards[states, actions, following]
 
     def episode(self, action_cdf: list[list[float]], action_last: list[int],
                 stream: UniformStream) -> tuple[list[int], list[int], list[float], bool]:
         r"""(S₀ … S_{T−1}, A₀ … A_{T−1}, R₁ … R_T, ended) under the policy whose cumulative
         table is ``action_cdf`` [s][a] (``action_last[s]``: its last action of non-zero
         probability), with the uniforms of ``stream``."""
-        next_state, next_last, certain = self.next_state, self.next_state_last, self.certain
-        reward_table, per_transition, terminal = self.rewards, self.per_transition, self.terminal
-        states, actions, rewards = [], [], []
-        add_state, add_action, add_reward = states.append, actions.append, rewards.append
+        pairs, last_state, ended = self.walk(action_cdf, action_last, stream)
+        states, actions = np.divmod(np.array(pairs, dtype=np.intp), self.n_actions)
+        rewards = self.rewards(states, actions, np.array([len(pairs)]), [last_state])
+        return states.tolist(), actions.tolist(), rewards.tolist(), ended
+
+    def walk(self, action_cdf: list[list[float]], action_last: list[int],
+             stream: UniformStream) -> tuple[list[int], int, bool]:
+        r"""(Sₜ·A + Aₜ for t = 0 … T − 1, S_T, ended) of one episode under the policy whose
+        cumulative table is ``action_cdf`` [s][a] (``action_last[s]``: its last action of
+        non-zero probability), with the uniforms of ``stream``."""
+        next_state, certain, first_pair = self.next_state, self.certain, self.first_pair
+        terminal = self.terminal
+        pairs = []
+        add_pair = pairs.append
         if stream.position + 1 > len(stream.values):
             stream.refill()
         u, i = stream.values, stream.position
-        state, row, last = 0, self.initial, self.initial_last
-        while state < last and row[state] <= u[i]:                      # S₀ ∼ p(s₀)
-            state += 1
+        state = bisect_right(self.initial, u[i])                            # S₀ ∼ p(s₀)
         i += 1
-        end = len(u) - 2                                                # last i with 2 left
+        end = len(u) - 2                                                    # last i with 2 left
         for _t in range(self.max_steps):
             if i > end:
                 stream.position = i
                 stream.refill()
                 u, i, end = stream.values, 0, len(stream.values) - 2
-            action, row, last = 0, action_cdf[state], action_last[state]
-            while action < last and row[action] <= u[i]:                # Aₜ ∼ π(·|Sₜ)
-                action += 1
-            following = certain[state][action]
-            if following < 0:                                           # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
-                following, row = 0, next_state[state][action]
-                last = next_last[state][action]
-                while following < last and row[following] <= u[i + 1]:
-                    following += 1
+            pair = first_pair[state] + bisect_right(action_cdf[state], u[i], 0,
+                                                    action_last[state])   # Aₜ ∼ π(·|Sₜ)
+            state = certain[pair]
+            if state < 0:
+                state = bisect_right(next_state[pair], u[i + 1])           # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
             i += 2
-            reward = reward_table[state][action]                        # Rₜ₊₁
-            add_state(state)
-            add_action(action)
-            add_reward(reward[following] if per_transition else reward)
-            if terminal[following]:
+            add_pair(pair)
+            if terminal[state]:
                 stream.position = i
-                return states, actions, rewards, True
-            state = following
+                return pairs, state, True
         stream.position = i
-        return states, actions, rewards, False
+        return pairs, state, False
+
+
+def cumulative_rows(probabilities: np.ndarray) -> list:
+    r"""For each row p of ``probabilities`` (n,) or (N, n): the partial sums p₀, p₀ + p₁, …
+    before the row's last index of non-zero probability ℓ (ℓ sums), as (nested) lists."""
+    sums = np.cumsum(probabilities, axis=-1).tolist()
+    lasts = last_possible(probabilities).tolist()
+    if probabilities.ndim == 1:
+        return sums[:lasts]
+    return [row[:last] for row, last in zip(sums, lasts, strict=True)]
