@@ -56,12 +56,21 @@ class LinearValueBaseline:
                                  f"feature; got {weights.shape}")
         weights.setflags(write=False)
         self.initial_weights = weights
+        self._feature_lists = (np.asarray(self.features.source, dtype=float).tolist()
+                               if self.features.n_states is not None else None)
 
     def state_features(self, state) -> np.ndarray:
         r"""x(s) of one state, shape (J,): the gradient ∇_w v̂(s) of the linear v̂."""
         if self.features.n_states is not None:
             return self.features.source[state]
         return self.features.at(np.asarray(state)[None])[0]
+
+    def state_feature_list(self, state) -> list[float]:
+        r"""x(s) of one state as a list of J floats (the per-step loop's form of
+        :meth:`state_features`)."""
+        if self._feature_lists is None:
+            return self.state_features(state).tolist()
+        return self._feature_lists[state]
 
     def values(self, weights: np.ndarray, states) -> np.ndarray:
         r"""v̂(s) = wᵀx(s) for a batch of states, shape (N,)."""

@@ -18,6 +18,8 @@ algorithm, divergence included.
 
 from __future__ import annotations
 
+from operator import mul
+
 import numpy as np
 
 from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR
@@ -225,8 +227,9 @@ def _reinforce_run(learner: Learner, theta, alpha, n_episodes, rng, baseline,
                    trace: RunTrace, run: int, allow_truncated: bool, floor: VarianceFloor):
     sample, score, gamma = learner.sampler(rng), learner.score, learner.gamma
     learned = isinstance(baseline, LinearValueBaseline)
-    w = baseline.initial_weights.copy() if learned else None
-    x_of, alpha_w = (baseline.state_features, baseline.alpha) if learned else (None, None)
+    # w and x(s) as lists of floats: the few products per step are cheaper than NumPy calls
+    w = baseline.initial_weights.tolist() if learned else None
+    x_of, alpha_w = (baseline.state_feature_list, baseline.alpha) if learned else (None, None)
     with np.errstate(over="ignore", invalid="ignore"):   # a diverging θ is recorded, not raised
         for k in range(n_episodes):                                # 2: for episode = 1 : K
             tau = sample(theta)                                    # 3: τ ∼ π_θ
@@ -238,11 +241,12 @@ def _reinforce_run(learner: Learner, theta, alpha, n_episodes, rng, baseline,
                 S, A = tau.states[t], tau.actions[t]
                 if learned:
                     x = x_of(S)                                    # x(Sₜ)
-                    delta = G[t] - w @ x                           # δ = Gₜ − v̂(Sₜ)
-                    w += alpha_w * delta * x                       # w ← w + α_w δ x(Sₜ)
+                    delta = G[t] - sum(map(mul, w, x))             # δ = Gₜ − v̂(Sₜ)
+                    w = [w_j + alpha_w * delta * x_j                # w ← w + α_w δ x(Sₜ)
+                         for w_j, x_j in zip(w, x, strict=True)]
                 else:
                     delta = G[t] - baseline                        # Gₜ − b
                 theta = floor(theta + alpha * gamma**t * delta * score(theta, S, A))  # 5
-            if not trace.episode(run, k, G[0], T, theta, w):
+            if not trace.episode(run, k, G[0], T, theta, None if w is None else np.array(w)):
                 return None
     return None

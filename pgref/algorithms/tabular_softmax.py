@@ -56,9 +56,10 @@ class TabularSoftmax:
 
     def score(self, theta: np.ndarray, state: int, action: int) -> np.ndarray:
         r"""∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b) for one θ (J,) and one (s, a)."""
-        x = self.features[state]           # x(s, ·), (A, J)
-        pi = softmax(x @ theta)            # π_θ(·|s), (A,)
-        return x[action] - pi @ x
+        x = self.features[state]                       # x(s, ·), (A, J)
+        logits = x @ theta                             # θᵀx(s, b), (A,)
+        shifted = np.exp(logits - logits.max())
+        return x[action] - (shifted / shifted.sum()) @ x   # x(s, a) − Σ_b π_θ(b|s) x(s, b)
 
     def scores(self, theta: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         r"""The score of run r at its (s_r, a_r) and θ_r, one column per run: θ (J, R) and the

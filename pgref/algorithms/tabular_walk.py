@@ -175,23 +175,23 @@ class TabularWalker:
         u, i = stream.values, stream.position
         state = bisect_right(self.initial, u[i])                            # S₀ ∼ p(s₀)
         i += 1
-        end = len(u) - 2                                                    # last i with 2 left
-        for _t in range(self.max_steps):
-            if i > end:
-                stream.position = i
+        while len(pairs) < self.max_steps:
+            # the next n steps: both uniforms of each are in the stream, and n ≤ the steps left
+            n = min((len(u) - i) // 2, self.max_steps - len(pairs))
+            for j in range(i, i + 2 * n, 2):
+                pair = first_pair[state] + bisect_right(action_cdf[state], u[j], 0,
+                                                        action_last[state])  # Aₜ ∼ π(·|Sₜ)
+                state = certain[pair]
+                if state < 0:
+                    state = bisect_right(next_state[pair], u[j + 1])       # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
+                add_pair(pair)
+                if terminal[state]:
+                    stream.position = j + 2
+                    return pairs, state, True
+            stream.position = i + 2 * n
+            if len(pairs) < self.max_steps:
                 stream.refill()
-                u, i, end = stream.values, 0, len(stream.values) - 2
-            pair = first_pair[state] + bisect_right(action_cdf[state], u[i], 0,
-                                                    action_last[state])   # Aₜ ∼ π(·|Sₜ)
-            state = certain[pair]
-            if state < 0:
-                state = bisect_right(next_state[pair], u[i + 1])           # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
-            i += 2
-            add_pair(pair)
-            if terminal[state]:
-                stream.position = i
-                return pairs, state, True
-        stream.position = i
+                u, i = stream.values, 0
         return pairs, state, False
 
 
