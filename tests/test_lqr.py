@@ -252,6 +252,22 @@ def test_trajectories_follow_the_dynamics_and_match_the_returns():
     assert returns.truncation_bias == lqr.truncation_bias(problem, policy, theta, 12)
 
 
+@pytest.mark.parametrize("learn_variance", [False, True])
+def test_trajectories_draw_the_actions_that_policy_sample_draws(learn_variance):
+    """Replayed step by step with ``policy.sample`` on the same generator: the same actions."""
+    problem = _problem_2d()
+    policy = lqr.linear_gaussian_policy(problem, variance=0.3, learn_variance=learn_variance)
+    theta = lqr.theta_for_gain(policy, [[-0.8, 0.1], [0.3, -0.6]],
+                               0.3 if learn_variance else None)
+    episodes = lqr.sample_trajectories(problem, policy, theta, 5, 6, np.random.default_rng(4))
+    padded = episodes.padded()
+    rng = np.random.default_rng(4)
+    rng.standard_normal((5, 2))                   # the draws of S₀
+    for t in range(6):
+        actions = policy.sample(theta, padded.states[:, t], rng)
+        np.testing.assert_allclose(padded.actions[:, t], actions, rtol=1e-12, atol=1e-12)
+
+
 def test_point_start_is_a_point_and_scalar_actions_are_flat():
     problem = lqr.moving_particle(dim=1, initial_mean=[2.0], initial_cov=[[0.0]])
     policy = lqr.linear_gaussian_policy(problem, variance=0.1)

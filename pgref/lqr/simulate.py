@@ -65,18 +65,20 @@ def _truncation_bias(problem, gain, variance, horizon) -> float:
     return float(-(problem.gamma**horizon) * (np.sum(value * moment) + constant))
 
 
-def _episode_steps(problem, policy, theta, n_episodes, horizon, rng):
-    """Yield (Sₜ, Aₜ, Rₜ₊₁) for t = 0 … H−1, all K episodes at once."""
+def _episode_steps(problem, gain, variance, n_episodes, horizon, rng):
+    """Yield (Sₜ, Aₜ, Rₜ₊₁) for t = 0 … H−1, all K episodes at once, with Aₜ = L Sₜ + σ ξₜ,
+    ξₜ ∼ N(0, I): the draw of ``GaussianPolicy.sample`` on the identity features, with the
+    gain L and σ² checked once by the caller."""
     eigenvalues, eigenvectors = np.linalg.eigh(problem.initial_cov)
     # Validation allowed eigenvalues down to −1e-10·scale (round-off); they are zero here.
     factor = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))
     states = problem.initial_mean + rng.standard_normal((n_episodes, problem.state_dim)) @ factor.T
+    sigma = np.sqrt(variance)
     for _ in range(horizon):
-        actions = policy.sample(theta, states, rng)
-        flat = np.asarray(actions).reshape(n_episodes, problem.action_dim)
+        flat = states @ gain.T + sigma * rng.standard_normal((n_episodes, problem.action_dim))
         rewards = -(np.einsum("ki,ij,kj->k", states, problem.Q, states)
                     + np.einsum("ki,ij,kj->k", flat, problem.R, flat))
-        yield states, actions, rewards
+        yield states, (flat[:, 0] if problem.action_dim == 1 else flat), rewards
         states = states @ problem.A.T + flat @ problem.B.T
 
 
@@ -102,8 +104,8 @@ def sample_trajectories(
     ----------
     problem : LinearQuadraticProblem
     policy : GaussianPolicy
-        On the identity features (see :func:`linear_gaussian_policy`); actions come from
-        ``policy.sample``.
+        On the identity features (see :func:`linear_gaussian_policy`); actions are drawn as
+        ``policy.sample`` draws them, Aₜ = L Sₜ + σ ξₜ with ξₜ ∼ N(0, I).
     theta : array_like, shape (n_params,)
     n_episodes : int
         K.
@@ -120,15 +122,15 @@ def sample_trajectories(
 
     Notes
     -----
-    s₀ ∼ N(initial_mean, initial_cov), Aₜ ∼ N(KSₜ, σ² I), Rₜ₊₁ = −(SₜᵀQSₜ + AₜᵀRAₜ),
+    s₀ ∼ N(initial_mean, initial_cov), Aₜ ∼ N(LSₜ, σ² I), Rₜ₊₁ = −(SₜᵀQSₜ + AₜᵀRAₜ),
     Sₜ₊₁ = ASₜ + BAₜ. Raises :class:`UnstableClosedLoopError` for an unstable gain (the
     truncation bias would be unbounded in H).
     """
-    gain, _, n_episodes, horizon, rng = _check_simulation(
+    gain, variance, n_episodes, horizon, rng = _check_simulation(
         problem, policy, theta, n_episodes, horizon, rng
     )
     stable_closed_loop(problem, gain)
-    steps = list(_episode_steps(problem, policy, theta, n_episodes, horizon, rng))
+    steps = list(_episode_steps(problem, gain, variance, n_episodes, horizon, rng))
     # Step t of episode k goes to row k·H + t: stack along time, then episodes first.
     states, actions, rewards = (np.stack(part, axis=1).reshape(n_episodes * horizon,
                                                                *np.shape(part[0])[1:])
@@ -152,7 +154,7 @@ def sample_discounted_returns(problem: LinearQuadraticProblem, policy: GaussianP
     bias = _truncation_bias(problem, gain, variance, horizon)
     returns = np.zeros(n_episodes)
     discount = 1.0
-    for _, _, rewards in _episode_steps(problem, policy, theta, n_episodes, horizon, rng):
+    for _, _, rewards in _episode_steps(problem, gain, variance, n_episodes, horizon, rng):
         returns += discount * rewards
         discount *= problem.gamma
     return DiscountedReturns(returns, horizon, bias)
