@@ -191,5 +191,5 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
                 start(going)
 
 
-WAITING_SHARE = 1 / 4
+WAITING_SHARE = 1 / 2
 """The share of runs that wait for their next episode before all waiting runs walk it."""
