@@ -141,7 +141,7 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     advantage = advantages_of(pi, action_values_of(mdp, values))
     if visits_gamma is not None and visits_gamma != mdp.gamma:
         solved = chain(mdp, pi, visits_gamma, "the undiscounted visit counts n₁",
-                       N1_NEEDS_TERMINATION, P_pi=solved.P_pi)
+                       N1_NEEDS_TERMINATION)
         visits = solve_visits(mdp, solved, "the undiscounted visit counts n₁", accurate)
     else:
         visits = solve_visits(mdp, solved, accurate=accurate)

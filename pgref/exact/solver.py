@@ -209,7 +209,7 @@ def policy_relative_error(pi: np.ndarray) -> np.ndarray:
 
 
 def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
-                 P_pi: np.ndarray, gamma: float) -> ChainSystem:
+                 gamma: float) -> ChainSystem:
     r"""M = I − γ P_NN in parts B, e, D, each computed without subtraction.
 
     Parameters
@@ -218,30 +218,35 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
         p(s′|s, a).
     terminal : ndarray of bool, shape (S,)
     pi : ndarray, shape (S, A)
-    P_pi : ndarray, shape (S, S)
-        Σ_a π(a|s) p(s′|s, a).
     gamma : float
 
     Notes
     -----
-    The exit mass of (s, a) is (1 − γ) + γ Σ_{s′ terminal} p(s′|s, a), read from the terminal
-    columns: a row of p is taken to sum to exactly 1 (the MDP checks it to 1e−9), so its
-    non-terminal part is 1 minus its terminal part.
+    B(s, s′) = Σ_a (γ π(a|s)) p(s′|s, a) is read from p and π on the non-terminal block only,
+    straight into the array that becomes M (P_π itself is never formed): one pass over the
+    (n, A, n) block of p and two matrix–vector products for D and Σ_s B(s, ·). The exit mass
+    of (s, a) is (1 − γ) + γ Σ_{s′ terminal} p(s′|s, a), read from the terminal columns: a row
+    of p is taken to sum to exactly 1 (the MDP checks it to 1e−9), so its non-terminal part is
+    1 minus its terminal part.
     """
     index = np.flatnonzero(~terminal)
-    if index.size and index[-1] - index[0] == index.size - 1:   # a contiguous block: a view
-        matrix = -gamma * P_pi[index[0]:index[-1] + 1, index[0]:index[-1] + 1]
+    n = index.size
+    scaled = -gamma * pi[index]                                         # −γ π(a|s), (n, A)
+    if n and index[-1] - index[0] == n - 1:   # a contiguous block: read p in place
+        block = transitions[index[0]:index[-1] + 1, :, index[0]:index[-1] + 1]
     else:
-        matrix = -gamma * P_pi[np.ix_(index, index)]
+        block = transitions[np.ix_(index, np.arange(pi.shape[1]), index)]
+    matrix = np.matmul(scaled[:, None, :], block)[:, 0, :]              # −γ P_NN
     np.fill_diagonal(matrix, 0.0)                                       # −B, for now
     to_terminal = transitions[:, :, terminal][index].sum(axis=2)        # (n, A)
     exits = np.einsum("sa,sa->s", pi[index], (1.0 - gamma) + gamma * to_terminal)
-    diagonal = exits - matrix.sum(axis=1)                               # Σ B + e: no cancelling
-    column_sums = -matrix.sum(axis=0)
+    ones = np.ones(n)
+    diagonal = exits - matrix @ ones                                    # Σ B + e: no cancelling
+    column_sums = -(ones @ matrix)
     rho = policy_relative_error(pi[index])
     entry_error = (pi.shape[1] + 2) * EPS
     diagonal_error = ((1.0 + gamma) * np.einsum("sa,sa->s", rho, pi[index])
-                      + (sum_rounding(index.size) + entry_error) * diagonal)
+                      + (sum_rounding(n) + entry_error) * diagonal)
     row_error = 2.0 * diagonal_error
     column_error = (float(rho.max(initial=0.0)) + entry_error) * column_sums + diagonal_error
     np.fill_diagonal(matrix, diagonal)                                  # M = diag(D) − B
