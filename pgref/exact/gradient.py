@@ -170,7 +170,7 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
     n_states, n_actions, n_params = scores.shape
     flat_scores = scores.reshape(-1, n_params)
     result = weights.reshape(-1) @ flat_scores / scale
-    score_norms = np.abs(scores).max(axis=2)                         # (S, A)
+    score_norms = np.abs(scores).transpose(2, 0, 1).max(axis=0)      # (S, A), max over θ
     score_error = (n_actions + 4) * EPS * score_norms.max(axis=1, keepdims=True)
     terms_size = np.abs(weights).reshape(-1) @ np.abs(flat_scores) / scale
     bound = (float(np.sum(terms.weight_bounds * score_norms) + np.sum(np.abs(weights)

@@ -137,7 +137,7 @@ class ChainSystem(NamedTuple):
         np.fill_diagonal(spread, 0.0)
         off_diagonal = self.off_diagonal()
         positive = off_diagonal > 0
-        to_terminal = self.transitions[:, :, self.terminal][self.index].sum(axis=2)
+        to_terminal = _terminal_mass(self.transitions, self.terminal, self.index)
         exit_spread = np.einsum("sa,sa->s", weighted[self.index],
                                 (1.0 - self.gamma) + self.gamma * to_terminal)
         exiting = self.exits > 0
@@ -208,6 +208,13 @@ def policy_relative_error(pi: np.ndarray) -> np.ndarray:
     return 4.0 * EPS * (1.0 - logs)
 
 
+def _terminal_mass(transitions: np.ndarray, terminal: np.ndarray,
+                   index: np.ndarray) -> np.ndarray:
+    """Σ_{s′ terminal} p(s′|s, a) for the states of ``index``, shape (n, A): the terminal columns
+    are gathered first (by integer index; a boolean mask on the last axis would scan all of p)."""
+    return transitions[:, :, np.flatnonzero(terminal)][index].sum(axis=2)
+
+
 def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
                  gamma: float) -> ChainSystem:
     r"""M = I − γ P_NN in parts B, e, D, each computed without subtraction.
@@ -238,7 +245,7 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
         block = transitions[np.ix_(index, np.arange(pi.shape[1]), index)]
     matrix = np.matmul(scaled[:, None, :], block)[:, 0, :]              # −γ P_NN
     np.fill_diagonal(matrix, 0.0)                                       # −B, for now
-    to_terminal = transitions[:, :, terminal][index].sum(axis=2)        # (n, A)
+    to_terminal = _terminal_mass(transitions, terminal, index)
     exits = np.einsum("sa,sa->s", pi[index], (1.0 - gamma) + gamma * to_terminal)
     ones = np.ones(n)
     diagonal = exits - matrix @ ones                                    # Σ B + e: no cancelling
