@@ -138,13 +138,13 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     pi, scores = _policy_and_scores(mdp, policy, theta)
     solved = chain(mdp, pi, mdp.gamma, "the values v_π and visit counts n")
     values = solve_values(mdp, solved, accurate=accurate)
-    advantage = advantages_of(pi, action_values_of(mdp, values))
     if visits_gamma is not None and visits_gamma != mdp.gamma:
         solved = chain(mdp, pi, visits_gamma, "the undiscounted visit counts n₁",
                        N1_NEEDS_TERMINATION)
         visits = solve_visits(mdp, solved, "the undiscounted visit counts n₁", accurate)
-    else:
+    else:  # the second solve while M is still in the cache, before q's pass over p
         visits = solve_visits(mdp, solved, accurate=accurate)
+    advantage = advantages_of(pi, action_values_of(mdp, values))
     n, pi_a = visits.x[:, None], pi * advantage.advantage
     pi_error = policy_relative_error(pi) + 4 * EPS            # (S, A)
     # π below the smallest normal float has lost its digits (0 after underflow): an absolute
