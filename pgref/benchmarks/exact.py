@@ -7,10 +7,10 @@ the score table — against
 - :func:`pgref.numerics.central_difference` of :func:`pgref.exact.objective` over all θ
   components, which needs 2·dim θ solves (the first table), and
 - two bare ``np.linalg.solve`` calls of the same size, (I − P_NN) v = r and its transpose: the
-  floor any exact gradient pays, so the ratio is the price of the certificate, P_π, q and the
-  scores (the second table). It also times the accurate path (GTH elimination,
-  :func:`pgref.exact.solver.gth_factor`), which the solver takes only when the fast path's error
-  bound is too large (near-deterministic policies with γ = 1).
+  floor any exact gradient pays, so the ratio is the price of building I − γP_NN from p, of
+  q, of the certificate and of the scores (the second table). It also times the accurate path
+  (GTH elimination, :func:`pgref.exact.solver.gth_factor`), which the solver takes only when
+  the fast path's error bound is too large (near-deterministic policies with γ = 1).
 
 All face the same random episodic MDP and the same softmax-linear policy.
 """
@@ -167,10 +167,14 @@ def run(quick: bool = False) -> list[str]:
     random features) so that finite differences stay affordable at S in the thousands; with
     tabular features dim θ = S·A and the ratio would grow with S.
 
-    Against two bare solves the theorem adds O(S²A) work (P_π, q, the residuals of the
-    certificate, two extra right-hand sides), so its ratio tends to 1 as S grows. The
-    accurate path is S NumPy rank-1 updates, O(S³) without blocking: several times a LAPACK
-    solve, paid only where LAPACK cannot be certified.
+    Against two bare solves the theorem adds O(S²A) work, so its ratio tends to 1 as S grows:
+    two passes over p (S·A·S numbers, 32 MB at S = 1000: one builds I − γP_NN, the other
+    q = r + γ p v), the residuals of the certificate (M times a two-column block, twice), the
+    second right-hand side 1 of each solve (the certificate's ‖M⁻¹‖), and the score table.
+    These passes are limited by memory bandwidth, the solves by arithmetic, so the ratio is
+    worse on a machine whose memory other processes share. The accurate path is S NumPy
+    rank-1 updates, O(S³) without blocking: several times a LAPACK solve, paid only where
+    LAPACK cannot be certified.
 
     Times on a busy machine are noisy, multi-threaded BLAS most of all; for steadier numbers run
     ``OPENBLAS_NUM_THREADS=1 python -m pgref bench exact``.
