@@ -84,6 +84,36 @@ def test_the_accurate_path_is_taken_only_where_lapack_cannot_be_certified():
         assert solution.bound <= 1e-9 * np.max(np.abs(solution.x))
 
 
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_terminal_states_anywhere_give_the_same_system_as_terminal_states_last(gamma):
+    """M is read from p in place when the non-terminal states form one block, gathered when they
+    do not: with the states permuted so that the two terminal states sit inside the order, every
+    part of the system is the original's, permuted alike, and so are v_π and ∇𝒥."""
+    problem = envs.random_mdp(np.random.default_rng(3), 7, 3, gamma=gamma, n_terminal=2)
+    mdp, policy = problem.mdp, SoftmaxLinearPolicy(problem.features)
+    theta = np.random.default_rng(4).standard_normal(policy.n_params)
+    order = np.array([0, 5, 1, 2, 6, 3, 4])  # new state i is old state order[i]
+    moved = TabularMDP(mdp.transitions[order][:, :, order], mdp.rewards[order],
+                       mdp.initial[order], gamma=gamma, terminal=mdp.terminal[order])
+    moved_policy = SoftmaxLinearPolicy(problem.features[order])
+    assert not np.all(np.diff(np.flatnonzero(~moved.terminal)) == 1)  # not one block
+    system = chain(mdp, policy.action_probs(theta), gamma, "the values").system
+    moved_system = chain(moved, moved_policy.action_probs(theta), gamma, "the values").system
+    np.testing.assert_array_equal(system.index, np.arange(5))  # terminal states last: one block
+    rank = np.argsort(order)[system.index]  # old non-terminal state → its new index
+    position = np.searchsorted(moved_system.index, rank)
+    np.testing.assert_allclose(moved_system.matrix[np.ix_(position, position)], system.matrix,
+                               rtol=1e-14, atol=0)
+    for name in ("exits", "diagonal", "column_sums", "row_error", "column_error"):
+        np.testing.assert_allclose(getattr(moved_system, name)[position],
+                                   getattr(system, name), rtol=1e-14, atol=0, err_msg=name)
+    np.testing.assert_allclose(exact.state_values(moved, moved_policy.action_probs(theta)),
+                               exact.state_values(mdp, policy.action_probs(theta))[order],
+                               rtol=1e-12)
+    np.testing.assert_allclose(exact.policy_gradient(moved, moved_policy, theta),
+                               exact.policy_gradient(mdp, policy, theta), rtol=1e-10)
+
+
 def test_the_exit_mass_is_read_from_pi_and_p_not_as_one_minus_a_sum():
     """π(right|s) = 1e−17: 1 − Σ would give 0; e(2) = 1e−17 exactly (right from state 2 ends)."""
     corridor = envs.short_corridor()

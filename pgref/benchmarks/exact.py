@@ -7,10 +7,10 @@ the score table — against
 - :func:`pgref.numerics.central_difference` of :func:`pgref.exact.objective` over all θ
   components, which needs 2·dim θ solves (the first table), and
 - two bare ``np.linalg.solve`` calls of the same size, (I − P_NN) v = r and its transpose: the
-  floor any exact gradient pays, so the ratio is the price of the certificate, P_π, q and the
-  scores (the second table). It also times the accurate path (GTH elimination,
-  :func:`pgref.exact.solver.gth_factor`), which the solver takes only when the fast path's error
-  bound is too large (near-deterministic policies with γ = 1).
+  floor any exact gradient pays, so the ratio is the price of building I − γP_NN from p, of
+  q, of the certificate and of the scores (the second table). It also times the accurate path
+  (GTH elimination, :func:`pgref.exact.solver.gth_factor`), which the solver takes only when
+  the fast path's error bound is too large (near-deterministic policies with γ = 1).
 
 All face the same random episodic MDP and the same softmax-linear policy.
 """
@@ -18,6 +18,7 @@ All face the same random episodic MDP and the same softmax-linear policy.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,25 +38,37 @@ ACCURATE_PATH_SIZES = (100, 250, 500, 1000)
 """The accurate path is O(S³) in S NumPy rank-1 updates: timed up to S = 1000 only."""
 REPEATS = 3
 BUDGET_SECONDS = 2.0
+PAIR_REPEATS = (5, 11)
+"""Rounds of the theorem against the two bare solves: at least 5, at most 11."""
+PAIR_BUDGET_SECONDS = 6.0
+"""After the first 5 rounds, no further round once the pair has spent this much."""
 
 
-def _best_times(*functions) -> tuple[list[float], list]:
-    """The shortest CPU time (``time.process_time``) of each function over up to REPEATS rounds,
-    and its last result.
+def _best_times(*functions, repeats: tuple[int, int] = (1, REPEATS),
+                budget: float = BUDGET_SECONDS) -> tuple[list[float], list, np.ndarray]:
+    """The shortest CPU time (``time.process_time``) of each function over the rounds, its last
+    result, and every round's times (rounds × functions).
 
-    Each round calls every function once, in turn, so that a busy machine slows them alike;
-    the rounds stop once BUDGET_SECONDS have been spent.
+    Each round calls every function once, in turn, so that a busy machine slows them alike; odd
+    rounds call them in reverse order, so that none always runs in the caches the other left.
+    Rounds stop after ``repeats[1]``, or after ``repeats[0]`` once ``budget`` seconds have been
+    spent.
     """
-    best, results, spent = [np.inf] * len(functions), [None] * len(functions), 0.0
-    for _ in range(REPEATS):
-        for index, function in enumerate(functions):
+    fewest, most = repeats
+    results, rounds, spent = [None] * len(functions), [], 0.0
+    for round_index in range(most):
+        times = [np.inf] * len(functions)
+        order = range(len(functions)) if round_index % 2 == 0 else reversed(range(len(functions)))
+        for index in order:
             start = time.process_time()
-            results[index] = function()
-            elapsed = time.process_time() - start
-            best[index], spent = min(best[index], elapsed), spent + elapsed
-        if spent > BUDGET_SECONDS:
+            results[index] = functions[index]()
+            times[index] = time.process_time() - start
+            spent += times[index]
+        rounds.append(times)
+        if round_index + 1 >= fewest and spent > budget:
             break
-    return best, results
+    rounds = np.array(rounds)
+    return list(rounds.min(axis=0)), results, rounds
 
 
 def _problem(n_states: int, rng: np.random.Generator):
@@ -65,12 +78,27 @@ def _problem(n_states: int, rng: np.random.Generator):
     return problem.mdp, policy, rng.standard_normal(policy.n_params)
 
 
+class Row(NamedTuple):
+    """One size S: best CPU seconds of each method, the gap, and the per-round ratios."""
+
+    theorem: float
+    differences: float       # NaN when not asked for
+    solves: float
+    accurate: float          # NaN when not asked for
+    gap: float               # max|∇J_theorem − ∇J_FD| / max|∇J_theorem|, NaN without FD
+    ratio_low: float         # the smallest theorem / solves ratio of one round
+    ratio_high: float        # the largest
+    rounds: int
+
+
 def _row(n_states: int, rng: np.random.Generator, *, differences: bool = True,
-         accurate: bool = False) -> tuple[float, float, float, float, float]:
-    """Seconds of (theorem, finite differences, two bare solves, accurate path) and the
+         accurate: bool = False) -> Row:
+    """The times of (theorem, finite differences, two bare solves, accurate path) and the
     relative gap between theorem and finite differences, for one random MDP of size S.
 
-    Finite differences and the accurate path are NaN when not asked for.
+    The theorem and the two bare solves alternate for PAIR_REPEATS rounds; finite differences
+    and the accurate path are timed afterwards, in rounds of their own (REPEATS, BUDGET_SECONDS),
+    so that their seconds-long runs do not cut the pair's rounds short.
     """
     mdp, policy, theta = _problem(n_states, rng)
     system = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values").system
@@ -80,20 +108,28 @@ def _row(n_states: int, rng: np.random.Generator, *, differences: bool = True,
         work, pivots = solver.gth_factor(system)
         return solver.gth_solve(work, pivots, np.column_stack([ones, ones, ones]), False)
 
-    functions = [lambda: exact.policy_gradient(mdp, policy, theta),
-                 lambda: (np.linalg.solve(matrix, ones), np.linalg.solve(matrix.T, ones))]
+    def theorem():
+        return exact.policy_gradient(mdp, policy, theta)
+
+    def bare_solves():
+        return np.linalg.solve(matrix, ones), np.linalg.solve(matrix.T, ones)
+
+    (theorem_time, solves_time), results, rounds = _best_times(
+        theorem, bare_solves, repeats=PAIR_REPEATS, budget=PAIR_BUDGET_SECONDS)
+    ratios = rounds[:, 0] / rounds[:, 1]
+    others = []
     if differences:
-        functions.append(lambda: central_difference(
+        others.append(lambda: central_difference(
             lambda t: exact.objective(mdp, policy, t), theta, step=1e-5, order=2))
     if accurate:
-        functions.append(accurate_path)
-    times, results = _best_times(*functions)
-    theorem_time, solves_time = times[:2]
-    differences_time = times[2] if differences else np.nan
+        others.append(accurate_path)
+    times, other_results, _ = _best_times(*others) if others else ([], [], None)
+    differences_time = times[0] if differences else np.nan
     accurate_time = times[-1] if accurate else np.nan
-    gap = (np.max(np.abs(results[0] - results[2])) / np.max(np.abs(results[0]))
+    gap = (np.max(np.abs(results[0] - other_results[0])) / np.max(np.abs(results[0]))
            if differences else np.nan)
-    return theorem_time, differences_time, solves_time, accurate_time, gap
+    return Row(theorem_time, differences_time, solves_time, accurate_time, gap,
+               float(ratios.min()), float(ratios.max()), len(ratios))
 
 
 def run(quick: bool = False) -> list[str]:
@@ -113,8 +149,14 @@ def run(quick: bool = False) -> list[str]:
         ratio, and max|∇J_theorem − ∇J_FD| / max|∇J_theorem|. The second: S, the theorem's
         time, the time of two ``np.linalg.solve`` calls of the same size, their ratio (the goal
         is ≤ 1.2 for S ≥ 1000), and the time of the accurate path (GTH elimination with three
-        right-hand sides, S ≤ 1000). Each time is the best CPU time of 3 runs that alternate between
-        the methods, or of fewer once a row has spent 2 s.
+        right-hand sides, S ≤ 1000). Then one line: the range of theorem / solves over the
+        single rounds, a measure of the machine's noise.
+
+        Each time is a best CPU time. The theorem and the two bare solves alternate, in rounds
+        of their own (at least 5, at most 11, no more after 5 once they have spent 6 s; odd
+        rounds run the solves first); finite differences and the accurate path follow, best of
+        3 (fewer once they have spent 2 s). The pair has rounds of its own so that the
+        seconds-long finite differences do not cut it to a single, noisy round above S = 500.
 
     Notes
     -----
@@ -125,10 +167,14 @@ def run(quick: bool = False) -> list[str]:
     random features) so that finite differences stay affordable at S in the thousands; with
     tabular features dim θ = S·A and the ratio would grow with S.
 
-    Against two bare solves the theorem adds O(S²A) work (P_π, q, the residuals of the
-    certificate, two extra right-hand sides), so its ratio tends to 1 as S grows. The
-    accurate path is S NumPy rank-1 updates, O(S³) without blocking: several times a LAPACK
-    solve, paid only where LAPACK cannot be certified.
+    Against two bare solves the theorem adds O(S²A) work, so its ratio tends to 1 as S grows:
+    two passes over p (S·A·S numbers, 32 MB at S = 1000: one builds I − γP_NN, the other
+    q = r + γ p v), the residuals of the certificate (M times a two-column block, twice), the
+    second right-hand side 1 of each solve (the certificate's ‖M⁻¹‖), and the score table.
+    These passes are limited by memory bandwidth, the solves by arithmetic, so the ratio is
+    worse on a machine whose memory other processes share. The accurate path is S NumPy
+    rank-1 updates, O(S³) without blocking: several times a LAPACK solve, paid only where
+    LAPACK cannot be certified.
 
     Times on a busy machine are noisy, multi-threaded BLAS most of all; for steadier numbers run
     ``OPENBLAS_NUM_THREADS=1 python -m pgref bench exact``.
@@ -143,16 +189,17 @@ def run(quick: bool = False) -> list[str]:
         f"differences of 𝒥 (2·dim θ = {2 * N_FEATURES} solves) and vs 2 bare np.linalg.solve",
         f"random episodic MDPs (γ = 1, A = {N_ACTIONS}, one terminal state, exit probability "
         f"≥ 0.02 per step); softmax-linear policy on J = {N_FEATURES} random features "
-        f"(dim θ = {N_FEATURES}); times: best of {REPEATS} alternating runs (fewer once a "
-        f"row has spent {BUDGET_SECONDS:g} s)",
+        f"(dim θ = {N_FEATURES}); CPU times: theorem and bare solves best of "
+        f"{PAIR_REPEATS[0]}–{PAIR_REPEATS[1]} alternating rounds, finite differences and GTH "
+        f"best of {REPEATS} (fewer once they have spent {BUDGET_SECONDS:g} s)",
         "",
         "| S | theorem [s] | finite differences [s] | FD / theorem | relative gap |",
         "|---:|---:|---:|---:|---:|",
     ]
-    for n_states, (theorem_time, differences_time, _, _, gap) in rows.items():
+    for n_states, row in rows.items():
         lines.append(
-            f"| {n_states} | {theorem_time:.4f} | {differences_time:.4f} | "
-            f"{differences_time / theorem_time:.1f} | {gap:.1e} |"
+            f"| {n_states} | {row.theorem:.4f} | {row.differences:.4f} | "
+            f"{row.differences / row.theorem:.1f} | {row.gap:.1e} |"
         )
     lines += [
         "",
@@ -160,10 +207,16 @@ def run(quick: bool = False) -> list[str]:
         "(GTH) [s] |",
         "|---:|---:|---:|---:|---:|",
     ]
-    for n_states, (theorem_time, _, solves_time, accurate_time, _) in rows.items():
-        accurate = "—" if np.isnan(accurate_time) else f"{accurate_time:.3g}"
+    for n_states, row in rows.items():
+        accurate = "—" if np.isnan(row.accurate) else f"{row.accurate:.3g}"
         lines.append(
-            f"| {n_states} | {theorem_time:.3g} | {solves_time:.3g} | "
-            f"{theorem_time / solves_time:.2f} | {accurate} |"
+            f"| {n_states} | {row.theorem:.3g} | {row.solves:.3g} | "
+            f"{row.theorem / row.solves:.2f} | {accurate} |"
         )
+    lines += [
+        "",
+        "theorem / solves within single rounds (min–max over the rounds): " + ", ".join(
+            f"S = {n_states}: {row.ratio_low:.2f}–{row.ratio_high:.2f} ({row.rounds} rounds)"
+            for n_states, row in rows.items()),
+    ]
     return lines

@@ -166,19 +166,21 @@ def k_step_visits(mdp: TabularMDP, pi, k: int) -> np.ndarray:
 # -- the two linear systems ---------------------------------------------------------------------
 
 
-def _states_never_terminating(mdp: TabularMDP, P_pi: np.ndarray) -> np.ndarray:
-    """Non-terminal states with no path to a terminal state in the graph of P_π (edges P_π > 0).
+def _states_never_terminating(system: ChainSystem) -> np.ndarray:
+    """Non-terminal states with no path to a terminal state in the graph of P_π, for γ = 1.
 
-    A breadth-first search backwards from the terminal states; each state joins the frontier
-    once, so the cost is O(S²) however long the paths are.
+    With γ = 1 a state exits directly (e(s) > 0) exactly when P_π moves it to a terminal state,
+    and B(s, s′) > 0 (M's off-diagonal < 0) exactly when P_π(s, s′) > 0 between non-terminal
+    states. A breadth-first search backwards from the states that exit directly; each state joins
+    the frontier once, so the cost is O(n²) however long the paths are.
     """
-    edge = P_pi > 0
-    reached = mdp.terminal.copy()
+    edge = system.matrix < 0  # the diagonal D ≥ 0 is never an edge
+    reached = system.exits > 0
     frontier = reached.copy()
     while frontier.any():
         frontier = edge[:, frontier].any(axis=1) & ~reached
         reached |= frontier
-    return np.flatnonzero(~reached)
+    return system.index[~reached]
 
 
 USE_GAMMA_BELOW_ONE = (
@@ -192,25 +194,23 @@ N1_NEEDS_TERMINATION = (
 
 
 class Chain(NamedTuple):
-    """A policy table π, its P_π and the system M = I − γ P_NN (in parts) for one γ."""
+    """A policy table π and the system M = I − γ P_NN (in parts) for one γ."""
 
     pi: np.ndarray
-    P_pi: np.ndarray
     gamma: float
     system: ChainSystem
 
 
 def chain(mdp: TabularMDP, pi: np.ndarray, gamma: float, purpose: str,
-          remedy: str = USE_GAMMA_BELOW_ONE, P_pi: np.ndarray | None = None) -> Chain:
+          remedy: str = USE_GAMMA_BELOW_ONE) -> Chain:
     """π's chain and the non-terminal system I − γ P_NN, for a checked table π.
 
     With γ = 1 the matrix is invertible exactly when every non-terminal state can reach a
     terminal state (an absorbing Markov chain); that is checked on the graph, not by the solve.
     """
-    P_pi = transitions_of(mdp, pi) if P_pi is None else P_pi
-    system = chain_system(mdp.transitions, mdp.terminal, pi, P_pi, gamma)
+    system = chain_system(mdp.transitions, mdp.terminal, pi, gamma)
     if gamma == 1.0 and not np.all(system.exits > 0):  # else every state exits directly
-        stuck = _states_never_terminating(mdp, P_pi)
+        stuck = _states_never_terminating(system)
         if stuck.size:
             listed, unlisted = stuck[:20].tolist(), stuck.size - 20
             more = f" and {unlisted} more (all in the error's .states)" if unlisted > 0 else ""
@@ -220,7 +220,7 @@ def chain(mdp: TabularMDP, pi: np.ndarray, gamma: float, purpose: str,
                 f"{_underflow_note(pi, stuck)}",
                 stuck,
             )
-    return Chain(pi, P_pi, gamma, system)
+    return Chain(pi, gamma, system)
 
 
 def _underflow_note(pi: np.ndarray, states: np.ndarray) -> str:

@@ -138,13 +138,13 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     pi, scores = _policy_and_scores(mdp, policy, theta)
     solved = chain(mdp, pi, mdp.gamma, "the values v_π and visit counts n")
     values = solve_values(mdp, solved, accurate=accurate)
-    advantage = advantages_of(pi, action_values_of(mdp, values))
     if visits_gamma is not None and visits_gamma != mdp.gamma:
         solved = chain(mdp, pi, visits_gamma, "the undiscounted visit counts n₁",
-                       N1_NEEDS_TERMINATION, P_pi=solved.P_pi)
+                       N1_NEEDS_TERMINATION)
         visits = solve_visits(mdp, solved, "the undiscounted visit counts n₁", accurate)
-    else:
+    else:  # the second solve while M is still in the cache, before q's pass over p
         visits = solve_visits(mdp, solved, accurate=accurate)
+    advantage = advantages_of(pi, action_values_of(mdp, values))
     n, pi_a = visits.x[:, None], pi * advantage.advantage
     pi_error = policy_relative_error(pi) + 4 * EPS            # (S, A)
     # π below the smallest normal float has lost its digits (0 after underflow): an absolute
@@ -170,7 +170,7 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
     n_states, n_actions, n_params = scores.shape
     flat_scores = scores.reshape(-1, n_params)
     result = weights.reshape(-1) @ flat_scores / scale
-    score_norms = np.abs(scores).max(axis=2)                         # (S, A)
+    score_norms = np.abs(scores).transpose(2, 0, 1).max(axis=0)      # (S, A), max over θ
     score_error = (n_actions + 4) * EPS * score_norms.max(axis=1, keepdims=True)
     terms_size = np.abs(weights).reshape(-1) @ np.abs(flat_scores) / scale
     bound = (float(np.sum(terms.weight_bounds * score_norms) + np.sum(np.abs(weights)

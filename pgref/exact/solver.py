@@ -137,7 +137,7 @@ class ChainSystem(NamedTuple):
         np.fill_diagonal(spread, 0.0)
         off_diagonal = self.off_diagonal()
         positive = off_diagonal > 0
-        to_terminal = self.transitions[:, :, self.terminal][self.index].sum(axis=2)
+        to_terminal = _terminal_mass(self.transitions, self.terminal, self.index)
         exit_spread = np.einsum("sa,sa->s", weighted[self.index],
                                 (1.0 - self.gamma) + self.gamma * to_terminal)
         exiting = self.exits > 0
@@ -208,8 +208,15 @@ def policy_relative_error(pi: np.ndarray) -> np.ndarray:
     return 4.0 * EPS * (1.0 - logs)
 
 
+def _terminal_mass(transitions: np.ndarray, terminal: np.ndarray,
+                   index: np.ndarray) -> np.ndarray:
+    """Σ_{s′ terminal} p(s′|s, a) for the states of ``index``, shape (n, A): the terminal columns
+    are gathered first (by integer index; a boolean mask on the last axis would scan all of p)."""
+    return transitions[:, :, np.flatnonzero(terminal)][index].sum(axis=2)
+
+
 def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
-                 P_pi: np.ndarray, gamma: float) -> ChainSystem:
+                 gamma: float) -> ChainSystem:
     r"""M = I − γ P_NN in parts B, e, D, each computed without subtraction.
 
     Parameters
@@ -218,30 +225,35 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
         p(s′|s, a).
     terminal : ndarray of bool, shape (S,)
     pi : ndarray, shape (S, A)
-    P_pi : ndarray, shape (S, S)
-        Σ_a π(a|s) p(s′|s, a).
     gamma : float
 
     Notes
     -----
-    The exit mass of (s, a) is (1 − γ) + γ Σ_{s′ terminal} p(s′|s, a), read from the terminal
-    columns: a row of p is taken to sum to exactly 1 (the MDP checks it to 1e−9), so its
-    non-terminal part is 1 minus its terminal part.
+    B(s, s′) = Σ_a (γ π(a|s)) p(s′|s, a) is read from p and π on the non-terminal block only,
+    straight into the array that becomes M (P_π itself is never formed): one pass over the
+    (n, A, n) block of p and two matrix–vector products for D and Σ_s B(s, ·). The exit mass
+    of (s, a) is (1 − γ) + γ Σ_{s′ terminal} p(s′|s, a), read from the terminal columns: a row
+    of p is taken to sum to exactly 1 (the MDP checks it to 1e−9), so its non-terminal part is
+    1 minus its terminal part.
     """
     index = np.flatnonzero(~terminal)
-    if index.size and index[-1] - index[0] == index.size - 1:   # a contiguous block: a view
-        matrix = -gamma * P_pi[index[0]:index[-1] + 1, index[0]:index[-1] + 1]
+    n = index.size
+    scaled = -gamma * pi[index]                                         # −γ π(a|s), (n, A)
+    if n and index[-1] - index[0] == n - 1:   # a contiguous block: read p in place
+        block = transitions[index[0]:index[-1] + 1, :, index[0]:index[-1] + 1]
     else:
-        matrix = -gamma * P_pi[np.ix_(index, index)]
+        block = transitions[np.ix_(index, np.arange(pi.shape[1]), index)]
+    matrix = np.matmul(scaled[:, None, :], block)[:, 0, :]              # −γ P_NN
     np.fill_diagonal(matrix, 0.0)                                       # −B, for now
-    to_terminal = transitions[:, :, terminal][index].sum(axis=2)        # (n, A)
+    to_terminal = _terminal_mass(transitions, terminal, index)
     exits = np.einsum("sa,sa->s", pi[index], (1.0 - gamma) + gamma * to_terminal)
-    diagonal = exits - matrix.sum(axis=1)                               # Σ B + e: no cancelling
-    column_sums = -matrix.sum(axis=0)
+    ones = np.ones(n)
+    diagonal = exits - matrix @ ones                                    # Σ B + e: no cancelling
+    column_sums = -(ones @ matrix)
     rho = policy_relative_error(pi[index])
     entry_error = (pi.shape[1] + 2) * EPS
     diagonal_error = ((1.0 + gamma) * np.einsum("sa,sa->s", rho, pi[index])
-                      + (sum_rounding(index.size) + entry_error) * diagonal)
+                      + (sum_rounding(n) + entry_error) * diagonal)
     row_error = 2.0 * diagonal_error
     column_error = (float(rho.max(initial=0.0)) + entry_error) * column_sums + diagonal_error
     np.fill_diagonal(matrix, diagonal)                                  # M = diag(D) − B
