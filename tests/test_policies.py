@@ -118,6 +118,20 @@ def test_softmax_expected_score_is_zero(seed, n_states, n_actions, n_features):
     np.testing.assert_allclose(expected, 0.0, atol=1e-12)
 
 
+@given(seed=seeds, n_states=sizes, n_actions=st.integers(2, 5), n_features=sizes,
+       scale=st.sampled_from([1.0, 30.0, 1e3]))
+def test_softmax_score_table_is_the_score_of_every_pair(seed, n_states, n_actions, n_features,
+                                                        scale):
+    """The whole-table form against ``grad_log_prob`` of each (s, a) (itself checked by finite
+    differences above): the same numbers, to the last bit, near-deterministic policies too."""
+    policy, theta, _ = random_softmax(seed, n_states, n_actions, n_features, scale=scale)
+    states = np.repeat(np.arange(n_states), n_actions)
+    actions = np.tile(np.arange(n_actions), n_states)
+    np.testing.assert_array_equal(
+        policy.grad_log_prob_table(theta),
+        policy.grad_log_prob(theta, states, actions).reshape(n_states, n_actions, -1))
+
+
 @given(seed=seeds, n_actions=st.integers(2, 5),
        hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2))
 def test_mlp_expected_score_is_zero(seed, n_actions, hidden):

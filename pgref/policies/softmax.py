@@ -63,6 +63,19 @@ class SoftmaxLinearPolicy(DiscretePolicy):
     def batch_log_probs(self, theta, states):
         return log_softmax(self.features.at(states) @ theta)
 
+    def grad_log_prob_table(self, theta) -> np.ndarray:
+        r"""The score for every (s, a), shape (S, A, J): the formula of :meth:`batch_scores` on
+        the whole feature table at once (the exact policy gradient needs all of it)."""
+        self._table_only("grad_log_prob_table")
+        theta = checks.parameter_vector(theta, self.n_params)
+        x = self.features.source  # (S, A, J)
+        pi = np.exp(log_softmax(x @ theta))  # (S, A)
+        # x(s, a) − Σ_b π_b x(s, b) = Σ_b π_b (x(s, a) − x(s, b)) for all a at once
+        score = np.zeros_like(x)
+        for b in range(self.n_actions):
+            score += pi[:, None, b, None] * (x - x[:, None, b])
+        return score
+
     def batch_scores(self, theta, states, actions):
         x = self.features.at(states)  # (N, A, J)
         pi = np.exp(log_softmax(x @ theta))  # (N, A)
