@@ -82,6 +82,29 @@ def test_policy_gradient_matches_finite_differences_of_the_objective(problem):
     np.testing.assert_allclose(grad, numeric, rtol=0, atol=fd_tolerance(numeric))
 
 
+@given(random_problems(), st.sampled_from([1.0, 10.0, 40.0]))
+def test_objective_and_gradient_are_the_two_functions_at_once(problem, scale):
+    """The same 𝒥 and ∇𝒥 as :func:`exact.objective` and :func:`exact.policy_gradient` (each
+    checked by its own independent routes in this file), also for near-deterministic θ; where
+    either of them raises, so does the pair."""
+    mdp, policy, theta = problem
+    theta = scale * theta
+    separate, errors = [], []
+    for function in (exact.objective, exact.policy_gradient):
+        try:
+            separate.append(function(mdp, policy, theta))
+        except (exact.PrecisionError, exact.NonTerminatingPolicyError) as error:
+            errors.append(type(error))
+    if errors:
+        with pytest.raises(tuple(errors)):
+            exact.objective_and_gradient(mdp, policy, theta)
+        return
+    both = exact.objective_and_gradient(mdp, policy, theta)
+    assert both.objective == pytest.approx(separate[0], rel=1e-13, abs=1e-300)
+    np.testing.assert_allclose(both.gradient, separate[1], rtol=1e-13,
+                               atol=1e-13 * np.abs(separate[1]).max())
+
+
 @given(seed=seeds, n_states=st.integers(2, 5), n_actions=st.integers(2, 3),
        hidden=st.sampled_from([(), (3,), (4, 2)]), episodic=st.booleans())
 def test_policy_gradient_of_a_deep_policy_network_matches_finite_differences(

@@ -235,6 +235,33 @@ def test_general_natural_gradient_uses_an_eigenvalue_cutoff_relative_to_the_spec
     assert general[-1] == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("alpha, n_updates", [(0.5, 40), (2.0, 50)])
+def test_exact_ascent_sharing_solves_equals_separate_calls(alpha, n_updates):
+    """𝒥 taken from the solve of ∇𝒥 (exact.objective_and_gradient): the same history as
+    separate calls of exact.objective and exact.policy_gradient, and the same error where a
+    step leaves float64 (α = 2 on the corridor, update 2)."""
+    problem = envs.short_corridor()
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([-0.55, 0.55])
+
+    def run(ascent):
+        try:
+            return ascent()
+        except alg.StepSizeError as error:
+            return (str(error), error.update)
+    shared = run(lambda: alg.exact_gradient_ascent(problem.mdp, policy, theta, alpha, n_updates))
+    separate = run(lambda: alg.gradient_ascent(
+        lambda t: exact.objective(problem.mdp, policy, t),
+        lambda t: exact.policy_gradient(problem.mdp, policy, t), theta, alpha, n_updates,
+        policy=policy))
+    if isinstance(separate, tuple):
+        assert shared == separate
+        return
+    for field in ("theta", "objective", "gradient_norms"):
+        np.testing.assert_allclose(getattr(shared, field), getattr(separate, field),
+                                   rtol=1e-13)
+
+
 def test_ascent_stops_with_an_error_naming_alpha_where_J_leaves_float64():
     """The issue's corridor case: α = 2 recorded J = +6e38 > J*; now a StepSizeError."""
     problem = envs.short_corridor()

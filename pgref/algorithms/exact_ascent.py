@@ -9,12 +9,14 @@ every sampled loop is compared with. 𝒥 and ∇𝒥 come from :mod:`pgref.exac
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
 from pgref import checks, exact
 from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR, AscentStep
 from pgref.algorithms.history import History, Recorder
+from pgref.mdp import TabularMDP
 from pgref.problems import ExactProblem
 
 __all__ = ["StepSizeError", "exact_gradient_ascent", "gradient_ascent"]
@@ -167,8 +169,34 @@ def exact_gradient_ascent(problem, policy, theta, alpha: float, n_updates: int, 
             "pgref.lqr.LinearQuadraticProblem or a pgref.lqr.GaussianBandit); got "
             f"{type(problem).__name__}: sample it with PG_v1_batch or REINFORCE_batch instead"
         )
-    return gradient_ascent(lambda theta: problem.objective(policy, theta),
-                           lambda theta: problem.policy_gradient(policy, theta), theta, alpha,
-                           n_updates, policy=policy, variance_floor=variance_floor)
+    objective, direction = (
+        _sharing_solves(problem, policy) if isinstance(problem, TabularMDP)
+        else (partial(problem.objective, policy), partial(problem.policy_gradient, policy)))
+    return gradient_ascent(objective, direction, theta, alpha, n_updates, policy=policy,
+                           variance_floor=variance_floor)
+
+
+def _sharing_solves(mdp: TabularMDP, policy) -> tuple[Function, Gradient]:
+    r"""θ ↦ 𝒥(θ) and θ ↦ ∇𝒥(θ) with one pair of solves per iterate: 𝒥(θ) is taken from
+    :func:`pgref.exact.objective_and_gradient`, whose ∇𝒥(θ) is kept for the direction's call at
+    the same θ. Where ∇𝒥(θ) cannot be certified, 𝒥(θ) comes alone from
+    :func:`pgref.exact.objective` and the error is left to the direction's own call, as if
+    nothing were shared."""
+    kept: dict[bytes, np.ndarray] = {}
+
+    def objective(theta: np.ndarray) -> float:
+        kept.clear()
+        try:
+            both = exact.objective_and_gradient(mdp, policy, theta)
+        except OUT_OF_REACH:
+            return exact.objective(mdp, policy, theta)
+        kept[theta.tobytes()] = both.gradient
+        return both.objective
+
+    def direction(theta: np.ndarray) -> np.ndarray:
+        gradient = kept.pop(theta.tobytes(), None)
+        return exact.policy_gradient(mdp, policy, theta) if gradient is None else gradient
+
+    return objective, direction
 
 

@@ -41,9 +41,11 @@ from pgref.exact.estimator_moments import (
 )
 from pgref.exact.gradient import (
     NormalisedPolicyGradient,
+    ObjectiveAndGradient,
     gamma_dropped_direction,
     normalised_policy_gradient,
     objective,
+    objective_and_gradient,
     policy_gradient,
 )
 from pgref.exact.moments import ReturnVariance, return_variance, visit_count_covariance
@@ -53,6 +55,7 @@ __all__ = [
     "BaselineVariances",
     "NonTerminatingPolicyError",
     "NormalisedPolicyGradient",
+    "ObjectiveAndGradient",
     "PrecisionError",
     "ReturnVariance",
     "TrajectoryForm",
@@ -65,6 +68,7 @@ __all__ = [
     "k_step_visits",
     "normalised_policy_gradient",
     "objective",
+    "objective_and_gradient",
     "on_policy_distribution",
     "optimal_constant_baseline",
     "policy_gradient",
