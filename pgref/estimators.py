@@ -217,7 +217,22 @@ def reward_to_go(rewards, gamma: float) -> np.ndarray:
 
 
 def _reward_to_go_flat(rewards: np.ndarray, lengths: np.ndarray, gamma: float) -> np.ndarray:
-    """Gₜ = Rₜ₊₁ + γ Gₜ₊₁ backwards in t, over the episodes still running at t (longest first)."""
+    """Gₜ = Rₜ₊₁ + γ Gₜ₊₁ backwards in t, over the episodes still running at t (longest first).
+
+    At γ = 1 the recursion is a running sum from each episode's end: ``np.cumsum`` over the
+    episodes laid out reversed in zero-padded rows adds the same numbers in the same order (the
+    padding adds zeros first), in a few calls instead of one per time step; taken when the
+    padded table is at most :data:`_PADDING_FACTOR` times the steps (one long episode among
+    short ones would make it huge).
+    """
+    longest = int(lengths.max(initial=0))
+    if gamma == 1.0 and lengths.size * longest <= _PADDING_FACTOR * rewards.size + 4096:
+        episode = np.repeat(np.arange(lengths.size), lengths)
+        first_rows = np.cumsum(lengths) - lengths
+        from_end = np.repeat(first_rows + lengths - 1, lengths) - np.arange(rewards.size)
+        reversed_rows = np.zeros((lengths.size, longest))
+        reversed_rows[episode, from_end] = rewards            # T − 1 − t: the last step first
+        return np.cumsum(reversed_rows, axis=1)[episode, from_end]
     order = np.argsort(-lengths, kind="stable")  # longest episode first
     first_rows = np.concatenate(([0], np.cumsum(lengths[:-1])))[order]
     # n_running[t]: how many episodes have length > t; they are order[:n_running[t]].
@@ -232,6 +247,10 @@ def _reward_to_go_flat(rewards: np.ndarray, lengths: np.ndarray, gamma: float) -
         G_t[rows] = following[:live]
     return G_t
 
+
+_PADDING_FACTOR = 8
+"""The undiscounted reward-to-go pads episodes to the longest when that costs at most this
+many times the steps themselves."""
 
 _STEPS_PER_CHUNK = 4096
 """Steps scored per ``grad_log_prob`` call when the score table cannot be looked up."""

@@ -7,6 +7,8 @@ import statistics
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pgref import envs, exact
 from pgref.estimators import (
@@ -53,6 +55,30 @@ def test_returns_accept_a_zero_padded_array():
     rewards = np.array([[1.0, 2.0, 3.0], [4.0, 0.0, 0.0]])
     np.testing.assert_allclose(returns(rewards, 1.0), [6.0, 4.0])
     np.testing.assert_allclose(reward_to_go(rewards, 1.0), [[6, 5, 3], [4, 0, 0]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=12), min_size=1,
+                max_size=8),
+       st.sampled_from([1.0, 0.9, 0.0]), st.booleans())
+def test_reward_to_go_is_the_backward_recursion_to_the_last_bit(episodes, gamma, one_long):
+    """Gₜ = Rₜ₊₁ + γ Gₜ₊₁ written as a Python loop, against the batch form: equal bit for bit,
+    on the running-sum path of γ = 1 and, with one episode of 600 times the first's steps
+    among 16 one-step ones (K·T > 8 × the steps: too much padding), on the step-by-step path."""
+    if one_long:
+        episodes = [*episodes, *[[1.0]] * 16, episodes[0] * 600]
+        steps, longest = sum(map(len, episodes)), len(episodes[-1])
+        assert len(episodes) * longest > 8 * steps + 4096
+    expected = []
+    for rewards in episodes:
+        following, G = 0.0, []
+        for reward in reversed(rewards):
+            following = reward + gamma * following
+            G.append(following)
+        expected += G[::-1]
+    batch = Episodes.from_lists([[0] * len(e) for e in episodes], [[0] * len(e) for e in episodes],
+                                episodes, [False] * len(episodes))
+    np.testing.assert_array_equal(reward_to_go(batch, gamma), expected)
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.3, 0.9, 1.0])

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pgref.estimators import reward_to_go
 from pgref.mdp import TabularMDP
 from pgref.policies.discrete import last_possible
 
@@ -78,19 +79,15 @@ def rewards_to_go(rewards: list[float], lengths: list[int], gamma: float) -> lis
 def batch_rewards_to_go(rewards: np.ndarray, lengths: np.ndarray, times: np.ndarray,
                         gamma: float) -> np.ndarray:
     r""":func:`rewards_to_go` of many episodes stored flat (``times[j]``: t of row j), the same
-    numbers to the last bit.
-
-    At γ = 1 the recursion Gₜ = Rₜ₊₁ + Gₜ₊₁ is a running sum from the end of the episode: each
-    episode is laid out reversed in a zero-padded row and summed with ``np.cumsum``, which adds
-    in the same order. For γ < 1 the recursion runs as written.
-    """
-    if gamma != 1.0:
-        return np.array(rewards_to_go(rewards.tolist(), lengths.tolist(), gamma))
+    numbers to the last bit: the episodes padded with zeros into a (K, T) table for
+    :func:`pgref.estimators.reward_to_go`, which runs the same recursion (at γ = 1 as a
+    running sum in the same order)."""
+    if rewards.size == 0:
+        return np.zeros(0)
     episode = np.repeat(np.arange(lengths.size), lengths)
-    from_end = np.repeat(lengths, lengths) - 1 - times                 # T − 1 − t
-    reversed_rows = np.zeros((lengths.size, int(lengths.max(initial=0))))
-    reversed_rows[episode, from_end] = rewards
-    return np.cumsum(reversed_rows, axis=1)[episode, from_end]
+    padded = np.zeros((lengths.size, int(lengths.max())))
+    padded[episode, times] = rewards
+    return reward_to_go(padded, gamma)[episode, times]
 
 
 class TabularWalker:
