@@ -175,11 +175,11 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
             n_waiting = 0
             while n_waiting < enough and n_waiting < unfinished:
                 step = runs.row_start + t                                # column t of each row
-                pairs = np.take(runs.pairs, step)                        # (Sₜ, Aₜ) of each run
-                factor = np.take(runs.factor, step)                      # 0 unless moving
+                pairs = runs.pairs.take(step)                            # (Sₜ, Aₜ) of each run
+                factor = runs.factor.take(step)                          # 0 unless moving
                 if w is not None:
                     x = x_w[:, pairs]                                      # x(Sₜ), (J_w, R)
-                    delta = np.take(runs.G, step) - (w * x).sum(axis=0)    # Gₜ − v̂(Sₜ)
+                    delta = runs.G.take(step) - np.add.reduce(w * x, axis=0)    # Gₜ − v̂(Sₜ)
                     w += (baseline.alpha * delta * moving) * x            # w ← w + α_w δ x
                     factor = factor * delta                                # α γᵗ δ
                 theta += factor * policy.scores(theta, pairs)              # θ ← θ + c ∇log π
