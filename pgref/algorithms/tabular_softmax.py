@@ -58,8 +58,8 @@ class TabularSoftmax:
         r"""∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b) for one θ (J,) and one (s, a)."""
         x = self.features[state]                       # x(s, ·), (A, J)
         logits = x @ theta                             # θᵀx(s, b), (A,)
-        shifted = np.exp(logits - logits.max())
-        return x[action] - (shifted / shifted.sum()) @ x   # x(s, a) − Σ_b π_θ(b|s) x(s, b)
+        shifted = np.exp(logits - np.maximum.reduce(logits))
+        return x[action] - (shifted / np.add.reduce(shifted)) @ x  # x(s, a) − Σ_b π(b|s) x(s, b)
 
     def scores(self, theta: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         r"""The score of run r at its (s_r, a_r) and θ_r, one column per run: θ (J, R) and the
