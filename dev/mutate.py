@@ -168,6 +168,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "differs only when the change equals the tolerance exactly (then one more iteration)",
     ("pgref/rollout/samplers.py", "for array in columns[:3]:", "3 → 4"):
         "also freezes the lengths, which Episodes copies read-only anyway: same arrays, flags",
+    ("pgref/exact/estimator_moments.py", "optimum = np.where(scored, -cross / "
+     "np.where(scored, variance_u, 1.0), 0.0)", "1.0 → 2.0"):
+        "the 1.0 only stands in for Var U = 0 to avoid 0/0; those components are set to 0 by "
+        "the outer where",
+    ("pgref/exact/moments.py", "for power in range(3))", "3 → 4"):
+        "adds an unused fourth matrix p·r³: next_expectation is only asked for powers 0, 1, 2",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pgref import GaussianPolicy, MLPSoftmaxPolicy, SoftmaxLinearPolicy
 from pgref.features import moving_particle_features, one_hot_features
 from pgref.numerics import central_difference
-from pgref.policies.discrete import log_softmax, sample_categorical
+from pgref.policies.discrete import last_possible, log_softmax, sample_categorical
 
 seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 4)
@@ -593,3 +593,15 @@ def test_log_softmax_works_over_the_last_axis_of_any_shape():
     np.testing.assert_allclose(log_softmax(vector), by_formula(vector), rtol=1e-14)
     stack = np.arange(12.0).reshape(2, 2, 3) / 5.0
     np.testing.assert_allclose(log_softmax(stack), by_formula(stack), rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 5), (2, 3, 5)])
+def test_last_possible_is_the_last_non_zero_index_along_the_last_axis(shape):
+    """Any number of leading axes (one row, a table of rows, a table of tables): each row's
+    answer is its largest index with p > 0, found here by listing the non-zero indices."""
+    probabilities = np.random.default_rng(6).random(shape)
+    probabilities[probabilities < 0.5] = 0.0
+    probabilities.reshape(-1, shape[-1])[:, 0] = 0.25       # every row has a possible index
+    rows = probabilities.reshape(-1, shape[-1])
+    expected = np.array([np.flatnonzero(row).max() for row in rows]).reshape(shape[:-1])
+    np.testing.assert_array_equal(last_possible(probabilities), expected)
