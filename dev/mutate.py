@@ -3,11 +3,16 @@ r"""Mutation testing of pgref's formula lines: does the suite notice a changed o
 Usage (from the repository root, with the project's venv; CPU-heavy, so niced):
 
     nice -n 10 .venv/bin/python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS]
-                                              [--list] [MODULE[:LINE[:NODE]] ...]
+                                              [--list] [--exclude MODULE ...]
+                                              [MODULE[:LINE[:NODE]] ...]
 
 MODULE is a path such as ``pgref/exact/estimator_moments.py`` (``:LINE`` keeps the mutants of
 one line, ``:LINE:NODE`` one mutant, as the survivors are printed); default: every formula
-module of :data:`TARGETS`. Each mutant changes ONE node of a formula line: an arithmetic
+module of :data:`TARGETS`. ``--exclude MODULE …`` leaves modules out (say, those being
+rewritten); ``--sample N`` then draws from the mutants of the modules that remain, listed in
+:data:`TARGETS` order, so the same seed and the same modules draw the same mutants.
+
+Each mutant changes ONE node of a formula line: an arithmetic
 operator (+ ↔ −, * ↔ /, ** → *, // → *), a comparison (< ↔ ≤, > ↔ ≥, == ↔ !=), a unary minus
 dropped, a number c → c + 1 (0 → 1, 1 → 2, 0.5 → 1.5), or a discount γ read as 1 (a name or
 attribute ``gamma`` replaced by ``1.0``: the lecture's most common slip, invisible at γ = 1).
@@ -319,8 +324,14 @@ def main(argv=None) -> int:
     parser.add_argument("--include-guards", action="store_true",
                         help="also mutate the conditions of input guards")
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
+    parser.add_argument("--exclude", nargs="+", default=[], metavar="MODULE",
+                        help="leave these modules out (of the MODULE arguments or of TARGETS)")
     arguments = parser.parse_args(argv)
-    candidates = [mutant for spec in arguments.modules
+    unknown = set(arguments.exclude) - set(TARGETS)
+    if unknown:
+        raise SystemExit(f"--exclude: {' '.join(sorted(unknown))} not in TARGETS")
+    candidates = [mutant for spec in arguments.modules if spec.split(":")[0]
+                  not in arguments.exclude
                   for mutant in _selected(spec, arguments.include_guards)]
     if arguments.list:
         for module in dict.fromkeys(mutant[0] for mutant in candidates):
