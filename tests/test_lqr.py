@@ -586,3 +586,19 @@ def test_default_horizon_is_the_least_h_with_gamma_to_the_h_below_1e_8(gamma, ho
     problem = lqr.moving_particle(dim=1, gamma=gamma)
     assert problem.default_horizon == horizon
     assert gamma**horizon <= 1e-8 and (horizon == 1 or gamma ** (horizon - 1) > 1e-8)
+
+
+def test_linear_gaussian_policy_defaults_are_those_of_gaussian_policy():
+    """Its arguments are "those of GaussianPolicy", defaults included: σ² = 1, not learned, so
+    log π(a|s) = −(d/2) log 2π − ‖a − L s‖²/2 (the normal density written out), θ = Θ only."""
+    problem = _problem_2d()
+    policy = lqr.linear_gaussian_policy(problem)
+    n, d = problem.state_dim, problem.action_dim
+    assert policy.n_params == n * d
+    rng = np.random.default_rng(8)
+    gain = rng.normal(size=(d, n))
+    theta = lqr.theta_for_gain(policy, gain)
+    states, actions = rng.normal(size=(5, n)), rng.normal(size=(5, d))
+    residual = actions - states @ gain.T
+    expected = -0.5 * d * math.log(2.0 * math.pi) - 0.5 * (residual**2).sum(axis=1)
+    np.testing.assert_allclose(policy.log_prob(theta, states, actions), expected, rtol=1e-13)

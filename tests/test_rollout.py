@@ -174,6 +174,8 @@ def test_from_lists_refuses_ragged_steps():
     ([0.5, 0.0, 0.5], 0.5 - 2.0**-54, 0),  # just below the boundary
     ([0.25, 0.25, 0.25, 0.25], 0.75, 3),
     ([1.0], 0.999, 0),
+    ([0.3, 0.7], 0.3, 1),  # u = F(0) inside slice 4 of 16 (not on its edge): the guide's start
+    ([0.2, 0.3, 0.5], 0.2, 1),  # j = g(m) has F(j) = u: the first comparison meets the tie
 ])
 def test_inverse_cdf_draws_the_first_outcome_whose_cumulative_exceeds_u(probabilities, uniform,
                                                                           outcome):
