@@ -176,6 +176,7 @@ def test_from_lists_refuses_ragged_steps():
     ([1.0], 0.999, 0),
     ([0.3, 0.7], 0.3, 1),  # u = F(0) inside slice 4 of 16 (not on its edge): the guide's start
     ([0.2, 0.3, 0.5], 0.2, 1),  # j = g(m) has F(j) = u: the first comparison meets the tie
+    ([3 / 128, 2 / 128, 123 / 128], 5 / 128, 2),  # F(1) = u: a step forward meets the tie
 ])
 def test_inverse_cdf_draws_the_first_outcome_whose_cumulative_exceeds_u(probabilities, uniform,
                                                                           outcome):
