@@ -313,13 +313,13 @@ def test_general_natural_gradient_keeps_exactly_the_eigenvalues_above_the_cutoff
     rng = np.random.default_rng(5)
     q, _ = np.linalg.qr(rng.normal(size=(n, n)))
     tau = natural.EIGENVALUE_TOLERANCE_FACTOR * n * np.finfo(float).eps
-    eigenvalues = np.linspace(1.0, 0.1, n)
-    eigenvalues[-1] = ratio * tau
+    eigenvalues = np.linspace(1.0, 0.1, n) * 1e-3          # λ_max = 1e−3: the cutoff is relative
+    eigenvalues[-1] = ratio * tau * eigenvalues[0]
     fisher = (q * eigenvalues) @ q.T
     gradient = rng.normal(size=n)
     monkeypatch.setattr(natural, "fisher_information", lambda *args: fisher)
     monkeypatch.setattr(exact, "policy_gradient", lambda *args: gradient)
-    kept = eigenvalues > tau
+    kept = eigenvalues > tau * eigenvalues[0]
     expected = (q[:, kept] / eigenvalues[kept]) @ (q[:, kept].T @ gradient)
     w = alg.natural_policy_gradient(problem.mdp, padded, np.append(theta, 0.0))
     # 1/λ_small ≈ 1e11 amplifies the eigen-solve's rounding of λ_small (≈ n ε / λ_small ≈ 1e−3)
