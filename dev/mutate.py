@@ -181,11 +181,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "adds an unused fourth matrix p·r³: next_expectation is only asked for powers 0, 1, 2",
     ("pgref/exact/moments.py", "n_states = self.P_pi.shape[0]", "0 → 1"):
         "P_π is square (S × S): shape[1] = shape[0]",
-    ("pgref/rollout/samplers.py", "observation = _checked_reset(env.reset(seed=int("
-     "rng.integers(2**31 - 1))))", "2 → 3"):
-        "each reset's seed is still one integer drawn from rng: other episodes with the same "
-        "law, still reproducible from rng alone (what the docstring promises); equivalent in "
-        "law, not bit for bit",
+    **{("pgref/rollout/samplers.py", "observation = _checked_reset(env.reset(seed=int("
+        "rng.integers(2**31 - 1))))", mutation):
+        "each reset's seed is still one integer drawn from rng out of billions: other episodes "
+        "with the same law, still reproducible from rng alone (what the docstring promises); "
+        "equivalent in law, not bit for bit"
+       for mutation in ("2 → 3", "1 → 2")},
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 
