@@ -605,3 +605,20 @@ def test_last_possible_is_the_last_non_zero_index_along_the_last_axis(shape):
     rows = probabilities.reshape(-1, shape[-1])
     expected = np.array([np.flatnonzero(row).max() for row in rows]).reshape(shape[:-1])
     np.testing.assert_array_equal(last_possible(probabilities), expected)
+
+
+def test_mlp_default_is_one_hidden_layer_of_sixteen_as_the_signature_says():
+    """``hidden_sizes=(16,)`` in the signature: J → 16 → A, so n_params = Σ_l (n_in + 1)·n_out
+    = (J + 1)·16 + 17·A, and the forward pass through those shapes gives π as its softmax."""
+    n_states, n_features, n_actions = 4, 3, 2
+    features = np.random.default_rng(9).normal(size=(n_states, n_features))
+    policy = MLPSoftmaxPolicy(features, n_actions)
+    assert policy.hidden_sizes == (16,)
+    assert policy.n_params == (n_features + 1) * 16 + 17 * n_actions
+    theta = np.random.default_rng(10).normal(size=policy.n_params)  # biases non-zero too
+    w1 = theta[:n_features * 16].reshape(n_features, 16)
+    b1 = theta[n_features * 16:(n_features + 1) * 16]
+    w2 = theta[(n_features + 1) * 16:-n_actions].reshape(16, n_actions)
+    logits = np.tanh(features @ w1 + b1) @ w2 + theta[-n_actions:]
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(policy.action_probs(theta), expected, rtol=1e-12)
