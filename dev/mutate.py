@@ -163,6 +163,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/lqr/problem.py", "n = a.shape[0]", "0 → 1"):
         "A is checked square on the next line, so shape[0] = shape[1] wherever n is used",
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "1.5 → 2.5"):
+        "the extra probe point is arbitrary: −2.5 … 3 off the axes catches s³ or |s| as "
+        "−1.5 … 3 does",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
      "np.linspace(-1.5, 3.0, n)[None, :]])", "3.0 → 4.0"):
         "the extra probe point is arbitrary: any point off the axes catches a non-linear map",
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
