@@ -191,6 +191,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "with the same law, still reproducible from rng alone (what the docstring promises); "
         "equivalent in law, not bit for bit"
        for mutation in ("2 → 3", "1 → 2")},
+    ("pgref/policies/mlp.py", "if index > 0:", "Gt → GtE"):
+        "one more δ after the first layer, which the loop then never reads (there is no "
+        "layer below the features); only wasted work",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 
