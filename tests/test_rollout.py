@@ -366,6 +366,26 @@ class _Walk:
         return np.array([self.x]), -abs(self.x), done, False, {}
 
 
+def test_each_env_episode_resets_with_a_seed_of_its_own():
+    """Independent episodes need each reset's randomness to be its own: 300 resets get 300
+    different seeds. Seeds drawn uniformly from 2³¹ − 1 values collide with probability
+    ≤ C(300, 2)/(2³¹ − 1) ≈ 2e−5 (fixed generator: deterministic here); a narrow range such as
+    61 values must collide (pigeonhole)."""
+    seeds = []
+
+    class SeedRecorder(_Walk):
+        def reset(self, seed=None):
+            seeds.append(seed)
+            return super().reset(seed)
+
+        def step(self, action):
+            return np.array([0.0]), 0.0, True, False, {}
+
+    policy = GaussianPolicy(lambda states: np.asarray(states).reshape(-1, 1), n_features=1)
+    sample_env_episodes(SeedRecorder(), policy, np.array([0.0]), 300, np.random.default_rng(0))
+    assert len(seeds) == 300 and len(set(seeds)) == 300
+
+
 def test_env_with_real_observations_and_a_gaussian_policy():
     policy = GaussianPolicy(lambda states: np.asarray(states).reshape(-1, 1), n_features=1,
                             variance=0.5)
