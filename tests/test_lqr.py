@@ -602,3 +602,16 @@ def test_linear_gaussian_policy_defaults_are_those_of_gaussian_policy():
     residual = actions - states @ gain.T
     expected = -0.5 * d * math.log(2.0 * math.pi) - 0.5 * (residual**2).sum(axis=1)
     np.testing.assert_allclose(policy.log_prob(theta, states, actions), expected, rtol=1e-13)
+
+
+def test_moving_particle_defaults_are_the_lecture_particle_in_the_plane():
+    """The defaults of the signature and docstring: n = 2 (the plane), A = I, B = Δt I, Q = q I,
+    R = r I with Δt = 0.1, q = 1, r = 0.1, γ = 0.9, start mean (1, …, 1), covariance 0.25 I."""
+    problem = lqr.moving_particle()
+    identity = np.eye(2)
+    assert problem.state_dim == problem.action_dim == 2 and problem.gamma == 0.9
+    for matrix, expected in ((problem.A, identity), (problem.B, 0.1 * identity),
+                             (problem.Q, identity), (problem.R, 0.1 * identity),
+                             (problem.initial_mean, np.ones(2)),
+                             (problem.initial_cov, 0.25 * identity)):
+        np.testing.assert_array_equal(matrix, expected)
