@@ -194,6 +194,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/policies/mlp.py", "if index > 0:", "Gt → GtE"):
         "one more δ after the first layer, which the loop then never reads (there is no "
         "layer below the features); only wasted work",
+    ("pgref/exact/estimator_moments.py", "weight_mean = alpha * returns.first - b  "
+     "# E[ω | s, a]", "Sub → Add"):
+        "b(s) enters E[X | s] only as Σ_a π(a|s) z(s, a) b(s) = b(s) E[z] = 0 (the baseline "
+        "adds no bias), so ± b give the same mean up to rounding",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 
