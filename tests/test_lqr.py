@@ -615,3 +615,12 @@ def test_moving_particle_defaults_are_the_lecture_particle_in_the_plane():
                              (problem.initial_mean, np.ones(2)),
                              (problem.initial_cov, 0.25 * identity)):
         np.testing.assert_array_equal(matrix, expected)
+
+
+@pytest.mark.parametrize("gamma", [1e-9, 1e-8, 0.5, 0.9, 0.99])
+def test_default_horizon_is_the_least_h_with_gamma_to_the_h_below_1e_minus_8(gamma):
+    """H = min { h ≥ 1 : γʰ ≤ 10⁻⁸ }, found here by counting h up (γ ≤ 1e−8 gives H = 1)."""
+    h = 1
+    while gamma**h > 1e-8:
+        h += 1
+    assert lqr.moving_particle(dim=1, gamma=gamma).default_horizon == h
