@@ -3,11 +3,16 @@ r"""Mutation testing of pgref's formula lines: does the suite notice a changed o
 Usage (from the repository root, with the project's venv; CPU-heavy, so niced):
 
     nice -n 10 .venv/bin/python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS]
-                                              [--list] [MODULE[:LINE[:NODE]] ...]
+                                              [--list] [--exclude MODULE ...]
+                                              [MODULE[:LINE[:NODE]] ...]
 
 MODULE is a path such as ``pgref/exact/estimator_moments.py`` (``:LINE`` keeps the mutants of
 one line, ``:LINE:NODE`` one mutant, as the survivors are printed); default: every formula
-module of :data:`TARGETS`. Each mutant changes ONE node of a formula line: an arithmetic
+module of :data:`TARGETS`. ``--exclude MODULE …`` leaves modules out (say, those being
+rewritten); ``--sample N`` then draws from the mutants of the modules that remain, listed in
+:data:`TARGETS` order, so the same seed and the same modules draw the same mutants.
+
+Each mutant changes ONE node of a formula line: an arithmetic
 operator (+ ↔ −, * ↔ /, ** → *, // → *), a comparison (< ↔ ≤, > ↔ ≥, == ↔ !=), a unary minus
 dropped, a number c → c + 1 (0 → 1, 1 → 2, 0.5 → 1.5), or a discount γ read as 1 (a name or
 attribute ``gamma`` replaced by ``1.0``: the lecture's most common slip, invisible at γ = 1).
@@ -158,6 +163,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/lqr/problem.py", "n = a.shape[0]", "0 → 1"):
         "A is checked square on the next line, so shape[0] = shape[1] wherever n is used",
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
+     "np.linspace(-1.5, 3.0, n)[None, :]])", "1.5 → 2.5"):
+        "the extra probe point is arbitrary: −2.5 … 3 off the axes catches s³ or |s| as "
+        "−1.5 … 3 does",
+    ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
      "np.linspace(-1.5, 3.0, n)[None, :]])", "3.0 → 4.0"):
         "the extra probe point is arbitrary: any point off the axes catches a non-linear map",
     ("pgref/lqr/policy.py", "probe = np.vstack([np.eye(n), -2.5 * np.eye(n), "
@@ -168,6 +177,27 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "differs only when the change equals the tolerance exactly (then one more iteration)",
     ("pgref/rollout/samplers.py", "for array in columns[:3]:", "3 → 4"):
         "also freezes the lengths, which Episodes copies read-only anyway: same arrays, flags",
+    ("pgref/exact/estimator_moments.py", "optimum = np.where(scored, -cross / "
+     "np.where(scored, variance_u, 1.0), 0.0)", "1.0 → 2.0"):
+        "the 1.0 only stands in for Var U = 0 to avoid 0/0; those components are set to 0 by "
+        "the outer where",
+    ("pgref/exact/moments.py", "for power in range(3))", "3 → 4"):
+        "adds an unused fourth matrix p·r³: next_expectation is only asked for powers 0, 1, 2",
+    ("pgref/exact/moments.py", "n_states = self.P_pi.shape[0]", "0 → 1"):
+        "P_π is square (S × S): shape[1] = shape[0]",
+    **{("pgref/rollout/samplers.py", "observation = _checked_reset(env.reset(seed=int("
+        "rng.integers(2**31 - 1))))", mutation):
+        "each reset's seed is still one integer drawn from rng out of billions: other episodes "
+        "with the same law, still reproducible from rng alone (what the docstring promises); "
+        "equivalent in law, not bit for bit"
+       for mutation in ("2 → 3", "1 → 2")},
+    ("pgref/policies/mlp.py", "if index > 0:", "Gt → GtE"):
+        "one more δ after the first layer, which the loop then never reads (there is no "
+        "layer below the features); only wasted work",
+    ("pgref/exact/estimator_moments.py", "weight_mean = alpha * returns.first - b  "
+     "# E[ω | s, a]", "Sub → Add"):
+        "b(s) enters E[X | s] only as Σ_a π(a|s) z(s, a) b(s) = b(s) E[z] = 0 (the baseline "
+        "adds no bias), so ± b give the same mean up to rounding",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 
@@ -313,8 +343,14 @@ def main(argv=None) -> int:
     parser.add_argument("--include-guards", action="store_true",
                         help="also mutate the conditions of input guards")
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
+    parser.add_argument("--exclude", nargs="+", default=[], metavar="MODULE",
+                        help="leave these modules out (of the MODULE arguments or of TARGETS)")
     arguments = parser.parse_args(argv)
-    candidates = [mutant for spec in arguments.modules
+    unknown = set(arguments.exclude) - set(TARGETS)
+    if unknown:
+        raise SystemExit(f"--exclude: {' '.join(sorted(unknown))} not in TARGETS")
+    candidates = [mutant for spec in arguments.modules if spec.split(":")[0]
+                  not in arguments.exclude
                   for mutant in _selected(spec, arguments.include_guards)]
     if arguments.list:
         for module in dict.fromkeys(mutant[0] for mutant in candidates):

@@ -195,6 +195,25 @@ def test_batch_reinforce_with_a_learned_baseline_at_gamma_below_one_replays_by_h
         np.testing.assert_allclose(history.value_weights[update + 1], w, rtol=0, atol=1e-12)
 
 
+def test_batch_pg_v1_at_gamma_below_one_replays_by_hand():
+    """γ = 0.8: θ ← θ + (α/K) Σₖ G(τₖ) Σₜ ∇ log π, with G(τ) = Σₜ γᵗ Rₜ₊₁ summed by hand."""
+    problem = envs.random_mdp(np.random.default_rng(4), 5, 2, gamma=0.8, n_terminal=1,
+                              termination_prob=0.3)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta_0 = np.random.default_rng(5).normal(size=policy.n_params)
+    history = alg.PG_v1_batch(problem.mdp, policy, theta_0, 0.05, 2, 4, np.random.default_rng(6))
+    rng, theta = np.random.default_rng(6), theta_0.copy()
+    for update in range(2):
+        episodes = problem.mdp.sample_episodes(policy, theta, 4, rng)
+        direction = np.zeros_like(theta)
+        for episode in episodes:
+            G = sum(0.8**t * r for t, r in enumerate(episode.rewards))
+            for s, a in zip(episode.states, episode.actions, strict=True):
+                direction += G * policy.grad_log_prob(theta, s, a) / 4
+        theta = theta + 0.05 * direction
+        np.testing.assert_allclose(history.theta[update + 1], theta, rtol=0, atol=1e-12)
+
+
 # -- bad input ----------------------------------------------------------------------------------
 
 

@@ -269,3 +269,23 @@ def test_second_moments_at_gamma_one_name_the_states_that_never_end():
     always_up[:, 1] = 1.0
     with pytest.raises(exact.NonTerminatingPolicyError, match=r"\[0, 1, 3, 4\]"):
         exact.return_variance(problem.mdp, always_up)
+
+
+def test_the_condition_refusal_uses_the_one_norm_condition_number():
+    """The docstring's κ₁ = ‖M‖₁ ‖M⁻¹‖₁ of M = I − P_π, not κ₂: a hub state 0 that ends with
+    probability ε = 6e−10 per step, fed by states 1, 2, 3. Here κ₁ ≈ 12/ε = 2e10 is beyond
+    CONDITION_LIMIT = 1e10 while κ₂ ≈ 4/ε ≈ 7e9 is not (both computed below from M, by
+    column sums of the inverse and by singular values), so only the 1-norm refuses."""
+    eps, n = 6e-10, 5                       # hub 0, feeders 1–3, terminal 4
+    transitions = np.zeros((n, 1, n))
+    transitions[0, 0, [0, 4]] = [1 - eps, eps]
+    transitions[1:4, 0, 0] = 1.0
+    transitions[4, 0, 4] = 1.0
+    mdp = TabularMDP(transitions, [[1.0]] * 4 + [[0.0]], [0.0, 1 / 3, 1 / 3, 1 / 3, 0.0],
+                     gamma=1.0, terminal=[False] * 4 + [True])
+    system = np.eye(n) - transitions[:, 0, :] * mdp.nonterminal[:, None]
+    kappa_1 = np.abs(system).sum(axis=0).max() * np.abs(np.linalg.inv(system)).sum(axis=0).max()
+    singular = np.linalg.svd(system, compute_uv=False)
+    assert kappa_1 > 1.5 * CONDITION_LIMIT and singular[0] / singular[-1] < 0.7 * CONDITION_LIMIT
+    with pytest.raises(ValueError, match="barely ends its episodes"):
+        exact.return_variance(mdp, np.ones((n, 1)))

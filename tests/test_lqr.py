@@ -602,3 +602,41 @@ def test_default_horizon_is_the_least_h_with_gamma_to_the_h_below_1e_8(gamma, ho
     problem = lqr.moving_particle(dim=1, gamma=gamma)
     assert problem.default_horizon == horizon
     assert gamma**horizon <= 1e-8 and (horizon == 1 or gamma ** (horizon - 1) > 1e-8)
+
+
+def test_linear_gaussian_policy_defaults_are_those_of_gaussian_policy():
+    """Its arguments are "those of GaussianPolicy", defaults included: σ² = 1, not learned, so
+    log π(a|s) = −(d/2) log 2π − ‖a − L s‖²/2 (the normal density written out), θ = Θ only."""
+    problem = _problem_2d()
+    policy = lqr.linear_gaussian_policy(problem)
+    n, d = problem.state_dim, problem.action_dim
+    assert policy.n_params == n * d
+    rng = np.random.default_rng(8)
+    gain = rng.normal(size=(d, n))
+    theta = lqr.theta_for_gain(policy, gain)
+    states, actions = rng.normal(size=(5, n)), rng.normal(size=(5, d))
+    residual = actions - states @ gain.T
+    expected = -0.5 * d * math.log(2.0 * math.pi) - 0.5 * (residual**2).sum(axis=1)
+    np.testing.assert_allclose(policy.log_prob(theta, states, actions), expected, rtol=1e-13)
+
+
+def test_moving_particle_defaults_are_the_lecture_particle_in_the_plane():
+    """The defaults of the signature and docstring: n = 2 (the plane), A = I, B = Δt I, Q = q I,
+    R = r I with Δt = 0.1, q = 1, r = 0.1, γ = 0.9, start mean (1, …, 1), covariance 0.25 I."""
+    problem = lqr.moving_particle()
+    identity = np.eye(2)
+    assert problem.state_dim == problem.action_dim == 2 and problem.gamma == 0.9
+    for matrix, expected in ((problem.A, identity), (problem.B, 0.1 * identity),
+                             (problem.Q, identity), (problem.R, 0.1 * identity),
+                             (problem.initial_mean, np.ones(2)),
+                             (problem.initial_cov, 0.25 * identity)):
+        np.testing.assert_array_equal(matrix, expected)
+
+
+@pytest.mark.parametrize("gamma", [1e-9, 1e-8, 0.5, 0.9, 0.99])
+def test_default_horizon_is_the_least_h_with_gamma_to_the_h_below_1e_minus_8(gamma):
+    """H = min { h ≥ 1 : γʰ ≤ 10⁻⁸ }, found here by counting h up (γ ≤ 1e−8 gives H = 1)."""
+    h = 1
+    while gamma**h > 1e-8:
+        h += 1
+    assert lqr.moving_particle(dim=1, gamma=gamma).default_horizon == h

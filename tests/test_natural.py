@@ -12,6 +12,7 @@ import pytest
 
 from pgref import TabularMDP, envs, exact
 from pgref import algorithms as alg
+from pgref.algorithms import natural
 from pgref.features import one_hot_features
 from pgref.policies import SoftmaxLinearPolicy
 
@@ -323,3 +324,30 @@ def test_the_natural_gradient_is_covariant_under_a_rescaling_of_the_features():
     assert np.linalg.eigvalsh(alg.fisher_information(problem.mdp, scaled, theta / scale)).max() \
         < 1e-13
     np.testing.assert_allclose(rescaled * scale, natural, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 2.0])
+def test_general_natural_gradient_keeps_exactly_the_eigenvalues_above_the_cutoff(
+        monkeypatch, ratio):
+    """The docstring's rule: λᵢ > τ λ_max is kept with τ = 1e3 · n_params · ε, the rest is
+    dropped. F = Q diag(λ) Qᵀ is written with a known Q and one small eigenvalue ratio · τ λ_max,
+    just below the cutoff or just above it; w is then Σ over the kept i of qᵢ qᵢᵀ g / λᵢ,
+    computed from Q itself, not from an eigendecomposition."""
+    problem, _, theta = _random_problem()
+    padded = SoftmaxLinearPolicy(np.concatenate(      # not the tabular softmax: the eigen-solve
+        [problem.features, np.zeros((*problem.features.shape[:2], 1))], axis=2))
+    n = padded.n_params
+    rng = np.random.default_rng(5)
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    tau = natural.EIGENVALUE_TOLERANCE_FACTOR * n * np.finfo(float).eps
+    eigenvalues = np.linspace(1.0, 0.1, n) * 1e-3          # λ_max = 1e−3: the cutoff is relative
+    eigenvalues[-1] = ratio * tau * eigenvalues[0]
+    fisher = (q * eigenvalues) @ q.T
+    gradient = rng.normal(size=n)
+    monkeypatch.setattr(natural, "fisher_information", lambda *args: fisher)
+    monkeypatch.setattr(exact, "policy_gradient", lambda *args: gradient)
+    kept = eigenvalues > tau * eigenvalues[0]
+    expected = (q[:, kept] / eigenvalues[kept]) @ (q[:, kept].T @ gradient)
+    w = alg.natural_policy_gradient(problem.mdp, padded, np.append(theta, 0.0))
+    # 1/λ_small ≈ 1e11 amplifies the eigen-solve's rounding of λ_small (≈ n ε / λ_small ≈ 1e−3)
+    np.testing.assert_allclose(w, expected, rtol=1e-9 if ratio < 1 else 1e-2)

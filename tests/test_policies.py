@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pgref import GaussianPolicy, MLPSoftmaxPolicy, SoftmaxLinearPolicy
 from pgref.features import moving_particle_features, one_hot_features
 from pgref.numerics import central_difference
-from pgref.policies.discrete import log_softmax, sample_categorical
+from pgref.policies.discrete import last_possible, log_softmax, sample_categorical
 
 seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 4)
@@ -607,3 +607,32 @@ def test_log_softmax_works_over_the_last_axis_of_any_shape():
     np.testing.assert_allclose(log_softmax(vector), by_formula(vector), rtol=1e-14)
     stack = np.arange(12.0).reshape(2, 2, 3) / 5.0
     np.testing.assert_allclose(log_softmax(stack), by_formula(stack), rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 5), (2, 3, 5)])
+def test_last_possible_is_the_last_non_zero_index_along_the_last_axis(shape):
+    """Any number of leading axes (one row, a table of rows, a table of tables): each row's
+    answer is its largest index with p > 0, found here by listing the non-zero indices."""
+    probabilities = np.random.default_rng(6).random(shape)
+    probabilities[probabilities < 0.5] = 0.0
+    probabilities.reshape(-1, shape[-1])[:, 0] = 0.25       # every row has a possible index
+    rows = probabilities.reshape(-1, shape[-1])
+    expected = np.array([np.flatnonzero(row).max() for row in rows]).reshape(shape[:-1])
+    np.testing.assert_array_equal(last_possible(probabilities), expected)
+
+
+def test_mlp_default_is_one_hidden_layer_of_sixteen_as_the_signature_says():
+    """``hidden_sizes=(16,)`` in the signature: J → 16 → A, so n_params = Σ_l (n_in + 1)·n_out
+    = (J + 1)·16 + 17·A, and the forward pass through those shapes gives π as its softmax."""
+    n_states, n_features, n_actions = 4, 3, 2
+    features = np.random.default_rng(9).normal(size=(n_states, n_features))
+    policy = MLPSoftmaxPolicy(features, n_actions)
+    assert policy.hidden_sizes == (16,)
+    assert policy.n_params == (n_features + 1) * 16 + 17 * n_actions
+    theta = np.random.default_rng(10).normal(size=policy.n_params)  # biases non-zero too
+    w1 = theta[:n_features * 16].reshape(n_features, 16)
+    b1 = theta[n_features * 16:(n_features + 1) * 16]
+    w2 = theta[(n_features + 1) * 16:-n_actions].reshape(16, n_actions)
+    logits = np.tanh(features @ w1 + b1) @ w2 + theta[-n_actions:]
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(policy.action_probs(theta), expected, rtol=1e-12)

@@ -174,6 +174,9 @@ def test_from_lists_refuses_ragged_steps():
     ([0.5, 0.0, 0.5], 0.5 - 2.0**-54, 0),  # just below the boundary
     ([0.25, 0.25, 0.25, 0.25], 0.75, 3),
     ([1.0], 0.999, 0),
+    ([0.3, 0.7], 0.3, 1),  # u = F(0) inside slice 4 of 16 (not on its edge): the guide's start
+    ([0.2, 0.3, 0.5], 0.2, 1),  # j = g(m) has F(j) = u: the first comparison meets the tie
+    ([3 / 128, 2 / 128, 123 / 128], 5 / 128, 2),  # F(1) = u: a step forward meets the tie
 ])
 def test_inverse_cdf_draws_the_first_outcome_whose_cumulative_exceeds_u(probabilities, uniform,
                                                                           outcome):
@@ -361,6 +364,26 @@ class _Walk:
         self.x += 0.3 * float(action) + 0.2 * self.rng.standard_normal()
         done = abs(self.x) >= 1.0
         return np.array([self.x]), -abs(self.x), done, False, {}
+
+
+def test_each_env_episode_resets_with_a_seed_of_its_own():
+    """Independent episodes need each reset's randomness to be its own: 300 resets get 300
+    different seeds. Seeds drawn uniformly from 2³¹ − 1 values collide with probability
+    ≤ C(300, 2)/(2³¹ − 1) ≈ 2e−5 (fixed generator: deterministic here); a narrow range such as
+    61 values must collide (pigeonhole)."""
+    seeds = []
+
+    class SeedRecorder(_Walk):
+        def reset(self, seed=None):
+            seeds.append(seed)
+            return super().reset(seed)
+
+        def step(self, action):
+            return np.array([0.0]), 0.0, True, False, {}
+
+    policy = GaussianPolicy(lambda states: np.asarray(states).reshape(-1, 1), n_features=1)
+    sample_env_episodes(SeedRecorder(), policy, np.array([0.0]), 300, np.random.default_rng(0))
+    assert len(seeds) == 300 and len(set(seeds)) == 300
 
 
 def test_env_with_real_observations_and_a_gaussian_policy():
