@@ -221,18 +221,12 @@ def _reward_to_go_flat(rewards: np.ndarray, lengths: np.ndarray, gamma: float) -
 
     At γ = 1 the recursion is a running sum from each episode's end: ``np.cumsum`` over the
     episodes laid out reversed in zero-padded rows adds the same numbers in the same order (the
-    padding adds zeros first), in a few calls instead of one per time step; taken when the
-    padded table is at most :data:`_PADDING_FACTOR` times the steps (one long episode among
-    short ones would make it huge).
+    padding adds zeros first), in a few calls instead of one per time step: one table for all
+    episodes when it is at most four times the steps (or small), else one per group of lengths
+    in [2ʲ, 2ʲ⁺¹), so that the padding at most doubles the memory.
     """
-    longest = int(lengths.max(initial=0))
-    if gamma == 1.0 and lengths.size * longest <= _PADDING_FACTOR * rewards.size + 4096:
-        episode = np.repeat(np.arange(lengths.size), lengths)
-        first_rows = np.cumsum(lengths) - lengths
-        from_end = np.repeat(first_rows + lengths - 1, lengths) - np.arange(rewards.size)
-        reversed_rows = np.zeros((lengths.size, longest))
-        reversed_rows[episode, from_end] = rewards            # T − 1 − t: the last step first
-        return np.cumsum(reversed_rows, axis=1)[episode, from_end]
+    if gamma == 1.0:
+        return _undiscounted_reward_to_go(rewards, lengths)
     order = np.argsort(-lengths, kind="stable")  # longest episode first
     first_rows = np.concatenate(([0], np.cumsum(lengths[:-1])))[order]
     # n_running[t]: how many episodes have length > t; they are order[:n_running[t]].
@@ -248,9 +242,26 @@ def _reward_to_go_flat(rewards: np.ndarray, lengths: np.ndarray, gamma: float) -
     return G_t
 
 
-_PADDING_FACTOR = 8
-"""The undiscounted reward-to-go pads episodes to the longest when that costs at most this
-many times the steps themselves."""
+def _undiscounted_reward_to_go(rewards: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Gₜ at γ = 1 by running sums over reversed rows, one group of similar lengths at a time."""
+    G_t = np.empty_like(rewards)
+    first_rows = np.cumsum(lengths) - lengths
+    group = np.frexp(lengths)[1]                       # lengths in [2^(g−1), 2^g); 0 for none
+    if lengths.size * int(lengths.max(initial=0)) <= 4 * rewards.size + 65536:
+        group = np.where(lengths > 0, 1, 0)            # little padding: one table for all
+    for g in np.unique(group[lengths > 0]).tolist():
+        members = np.flatnonzero(group == g)
+        member_lengths = lengths[members]
+        episode = np.repeat(np.arange(members.size), member_lengths)
+        starts = np.repeat(first_rows[members], member_lengths)
+        time = np.arange(episode.size) - np.repeat(np.cumsum(member_lengths) - member_lengths,
+                                                   member_lengths)
+        from_end = np.repeat(member_lengths - 1, member_lengths) - time   # T − 1 − t
+        reversed_rows = np.zeros((members.size, int(member_lengths.max())))
+        reversed_rows[episode, from_end] = rewards[starts + time]
+        G_t[starts + time] = np.cumsum(reversed_rows, axis=1)[episode, from_end]
+    return G_t
+
 
 _STEPS_PER_CHUNK = 4096
 """Steps scored per ``grad_log_prob`` call when the score table cannot be looked up."""
