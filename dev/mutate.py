@@ -130,6 +130,20 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "# a contiguous block: a view", "1 → 2"):
         "index[−2] or size − 2 can only send a contiguous block to the fancy-indexed copy, "
         "which holds the same matrix",
+    ("pgref/estimators.py",
+     "if lengths.size * int(lengths.max(initial=0)) <= 4 * rewards.size + 65536:", "Add → Sub"):
+        "one padded table or one per group of lengths: the same cumulative sums either way "
+        "(memory, not results; both paths tested bit for bit)",
+    ("pgref/estimators.py",
+     "if lengths.size * int(lengths.max(initial=0)) <= 4 * rewards.size + 65536:", "Mult → Div"):
+        "one padded table or one per group of lengths: the same cumulative sums either way",
+    ("pgref/algorithms/tabular_walk.py", "if stream.position + 1 > len(stream.values):",
+     "Gt → GtE"): "refilling the stream one uniform earlier keeps the same sequence of uniforms",
+    ("pgref/estimators.py", "group = np.where(lengths > 0, 1, 0)            # little padding: "
+     "one table for all", "Gt → GtE"):
+        "an episode of length 0 in the group adds no row to gather or scatter",
+    ("pgref/estimators.py", "for g in np.unique(group[lengths > 0]).tolist():", "Gt → GtE"):
+        "a group of length-0 episodes only (g = 0) scatters and gathers nothing",
     ("pgref/estimators.py", "first_steps = np.flatnonzero(np.diff(episode, prepend=-1))  "
      "# each episode's first", "1 → 2"):
         "any negative value before the first episode index marks the chunk's first step",

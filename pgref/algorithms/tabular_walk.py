@@ -145,7 +145,7 @@ class TabularWalker:
             return rewards[states, actions]
         following = np.empty_like(states)                 # Sₜ₊₁: the next row's Sₜ, or S_T
         following[:-1] = states[1:]
-        following[np.cumsum(lengths)[lengths > 0] - 1] = np.array(last_states)[lengths > 0]
+        following[np.cumsum(lengths) - 1] = last_states   # every walk has T ≥ 1 steps
         return rewards[states, actions, following]
 
     def episode(self, action_cdf: list[list[float]], action_last: list[int],
