@@ -139,6 +139,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "one padded table or one per group of lengths: the same cumulative sums either way",
     ("pgref/algorithms/tabular_walk.py", "if stream.position + 1 > len(stream.values):",
      "Gt → GtE"): "refilling the stream one uniform earlier keeps the same sequence of uniforms",
+    ("pgref/estimators.py",
+     "if lengths.size * int(lengths.max(initial=0)) <= 4 * rewards.size + 65536:", "LtE → Lt"):
+        "one padded table or one per group of lengths: the same cumulative sums either way",
     ("pgref/estimators.py", "group = np.where(lengths > 0, 1, 0)            # little padding: "
      "one table for all", "Gt → GtE"):
         "an episode of length 0 in the group adds no row to gather or scatter",

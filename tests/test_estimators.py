@@ -164,11 +164,14 @@ def test_the_table_lookup_and_the_chunked_general_path_agree(monkeypatch):
     v = exact.state_values(problem.mdp, policy.action_probs(theta))
     cases = ((pg_v1, {}), (reinforce, dict(baseline=v)))
     tables = [estimator(policy, theta, episodes, 0.9, **kwargs) for estimator, kwargs in cases]
-    monkeypatch.setattr(pgref.estimators, "_STEPS_PER_CHUNK", 97)  # chunks split episodes
     monkeypatch.setattr(pgref.estimators, "_is_tabular", lambda policy, episodes: False)
-    for (estimator, kwargs), table in zip(cases, tables, strict=True):
-        general = estimator(policy, theta, episodes, 0.9, **kwargs)
-        np.testing.assert_allclose(general.per_episode, table.per_episode, atol=1e-10)
+    # chunks that split episodes; the second size starts a chunk inside episode 1 (index 1)
+    assert episodes.lengths[1] >= 2
+    for chunk in (97, int(episodes.offsets[1]) + 1):
+        monkeypatch.setattr(pgref.estimators, "_STEPS_PER_CHUNK", chunk)
+        for (estimator, kwargs), table in zip(cases, tables, strict=True):
+            general = estimator(policy, theta, episodes, 0.9, **kwargs)
+            np.testing.assert_allclose(general.per_episode, table.per_episode, atol=1e-10)
 
 
 def test_mlp_and_gaussian_policies_work_through_the_same_estimators():
