@@ -56,7 +56,8 @@ def objectives(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
     y = (I − γ P_NN)⁻¹ 1, the expected (discounted) number of steps from each state. The inverse
     of this M-matrix has no negative entry, so its ∞-norm is max_s y(s) and
     κ∞ = ‖I − γ P_NN‖∞ · max_s y(s) is exact, not an estimate; a computed y that is not finite
-    or has an entry below 1 (y = 1 + γ P_NN y ≥ 1) marks a solve float64 could not do.
+    or has an entry below 1 by more than rounding (1e−9; y = 1 + γ P_NN y ≥ 1) marks a solve
+    float64 could not do.
     """
     acting = ~mdp.terminal
     P = mdp.transitions[acting][:, :, acting]                        # p(s′|s, a) on N
@@ -72,7 +73,7 @@ def objectives(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
         v, y = solution[..., 0], solution[..., 1]
         # M = I − γP_NN is an M-matrix, M⁻¹ ≥ 0: ‖M⁻¹‖∞ = max_s y(s) with y = M⁻¹1 ≥ 1
         condition = np.abs(system[finite]).sum(axis=2).max(axis=1) * y.max(axis=1)
-        certified = np.all(np.isfinite(solution), axis=(1, 2)) & np.all(y >= 1.0, axis=1)
+        certified = np.all(np.isfinite(solution), axis=(1, 2)) & np.all(y >= 1.0 - 1e-9, axis=1)
     J[np.flatnonzero(finite)[certified & (condition <= CONDITION_LIMIT)]] = (
         v[certified & (condition <= CONDITION_LIMIT)] @ mdp.initial[acting])
     return J
