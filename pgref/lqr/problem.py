@@ -184,13 +184,13 @@ def moving_particle(
 
     Parameters
     ----------
-    dim : int
+    dim : int, default 2
         n, the dimension of space (the lecture's particle moves in the plane, n = 2).
-    time_step : float
+    time_step : float, default 0.1
         Δt > 0.
-    gamma : float
+    gamma : float, default 0.9
         γ ∈ [0, 1).
-    position_cost, action_cost : float
+    position_cost, action_cost : float, defaults 1.0 and 0.1
         q > 0 and r > 0 in Q = q I and R = r I.
     initial_mean : array_like, shape (n,), optional
         Default (1, …, 1).

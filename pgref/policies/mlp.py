@@ -34,7 +34,7 @@ class MLPSoftmaxPolicy(DiscretePolicy):
         (then ``n_features`` is required).
     n_actions : int
         A, the number of logits.
-    hidden_sizes : sequence of int
+    hidden_sizes : sequence of int, default (16,)
         Widths H₁, …, H_L of the tanh hidden layers; ``()`` gives a linear-softmax policy
         with one weight vector and bias per action.
     n_features : int, optional
