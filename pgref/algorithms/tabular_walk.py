@@ -11,8 +11,7 @@ of T steps uses 1 + 2T of them (u for S₀, then u for Aₜ and u for Sₜ₊₁
 else is walked alongside. So a run's episodes depend on its generator and θ alone, and the
 single-run loops and the lockstep runs of :mod:`pgref.algorithms.lockstep` walk the very same
 episodes. The law is that of :func:`pgref.rollout.sample_episodes`; the draws are used
-differently. The walk itself is plain Python over lists: for the few states and actions of a
-tabular problem that is several times faster per step than any NumPy call.
+differently. The walk itself is plain Python over lists, one ``bisect`` per draw.
 """
 
 from __future__ import annotations
