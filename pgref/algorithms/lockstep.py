@@ -178,7 +178,7 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
                 pairs = runs.pairs.take(step)                            # (Sₜ, Aₜ) of each run
                 factor = runs.factor.take(step)                          # 0 unless moving
                 if w is not None:
-                    x = x_w[:, pairs]                                      # x(Sₜ), (J_w, R)
+                    x = x_w.take(pairs, axis=1)                            # x(Sₜ), (J_w, R)
                     delta = runs.G.take(step) - np.add.reduce(w * x, axis=0)    # Gₜ − v̂(Sₜ)
                     w += (baseline.alpha * delta * moving) * x            # w ← w + α_w δ x
                     factor = factor * delta                                # α γᵗ δ

@@ -65,10 +65,13 @@ class TabularSoftmax:
         r"""The score of run r at its (s_r, a_r) and θ_r, one column per run: θ (J, R) and the
         pair indices p_r = s_r·A + a_r (R,) → (J, R). (Runs along the last axis keep NumPy's
         sums over the few actions and features fast.)"""
-        both = self.pair_features[:, :, pairs]                        # (A + 1, J, R)
+        both = self.pair_features.take(pairs, axis=2)                 # (A + 1, J, R)
         x, x_taken = both[:-1], both[-1]                              # x(s_r, ·), x(s_r, a_r)
         # the sums as ufunc reductions: the same sums, without the method wrappers' cost
         logits = np.add.reduce(x * theta, axis=1)                     # θ_rᵀ x(s_r, b), (A, R)
         shifted = np.exp(logits - np.maximum.reduce(logits, axis=0))
         pi = shifted / np.add.reduce(shifted, axis=0)                 # π_θr(·|s_r), (A, R)
-        return x_taken - np.add.reduce(pi[:, None, :] * x, axis=0)
+        expected = pi[0] * x[0]                                       # Σ_b π_b x(s_r, b), in
+        for b in range(1, pi.shape[0]):                               # the order a sum over
+            expected += pi[b] * x[b]                                  # the action axis takes
+        return x_taken - expected
