@@ -346,6 +346,26 @@ def test_stacked_exact_J_is_refused_exactly_where_the_condition_number_passes_th
     np.testing.assert_allclose(J[~np.isnan(J)], _corridor_J(p[~np.isnan(J)]), rtol=1e-9)
 
 
+def test_stacked_exact_J_refuses_a_solve_whose_y_is_below_one(monkeypatch):
+    """y = M⁻¹1 = 1 + P_NN y ≥ 1: a solve that returns y below 1 (LAPACK's answer for a matrix
+    singular to float64) gives NaN, even where ‖M‖∞·max y would pass the condition limit."""
+    mdp, _ = _corridor()
+    pi = np.array([[[0.3, 0.7]] * 4, [[0.3, 0.7]] * 4])
+    solve = np.linalg.solve
+
+    def garbled(systems, right):                   # the second system's y as LAPACK gave it
+        solution = solve(systems, right)            # for π(left) = 1e−17 on this machine
+        solution[1, :, 1] = [-0.0, -1e17, -1e17]
+        return solution
+    monkeypatch.setattr(np.linalg, "solve", garbled)
+    J = exact_trace.objectives(mdp, pi)
+    assert J[0] == pytest.approx(_corridor_J(0.3), rel=1e-13) and np.isnan(J[1])
+    monkeypatch.undo()
+    # the case itself: NaN whichever of the two checks catches it
+    pi = np.array([[[1e-17, 1.0 - 1e-17]] * 4])
+    assert np.isnan(exact_trace.objectives(mdp, pi)[0])
+
+
 # -- lockstep runs equal single runs --------------------------------------------------------------
 
 
