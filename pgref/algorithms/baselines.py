@@ -66,8 +66,8 @@ class LinearValueBaseline:
         return self.features.at(np.asarray(state)[None])[0]
 
     def state_feature_list(self, state) -> list[float]:
-        r"""x(s) of one state as a list of J floats (the per-step loop's form of
-        :meth:`state_features`)."""
+        r"""x(s) = ∇_w v̂(s) of one state as a list of J floats: :meth:`state_features` in the
+        form the single-run REINFORCE loop multiplies without NumPy (Sutton & Barto, 13.4)."""
         if self._feature_lists is None:
             return self.state_features(state).tolist()
         return self._feature_lists[state]

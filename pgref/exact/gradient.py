@@ -240,7 +240,15 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
 
 
 class ObjectiveAndGradient(NamedTuple):
-    r"""𝒥(θ) and ∇𝒥(θ) from one pair of linear solves."""
+    r"""𝒥(θ) and ∇𝒥(θ) from one pair of linear solves (lecture, "Training Policy Network").
+
+    Attributes
+    ----------
+    objective : float
+        𝒥(π_θ) = Σ_s p₀(s) v_π(s).
+    gradient : ndarray, shape (n_params,)
+        ∇𝒥(θ) = Σ_s n(s) Σ_a q_π(s, a) ∇π_θ(a|s).
+    """
 
     objective: float
     gradient: np.ndarray

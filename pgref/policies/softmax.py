@@ -64,8 +64,20 @@ class SoftmaxLinearPolicy(DiscretePolicy):
         return log_softmax(self.features.at(states) @ theta)
 
     def grad_log_prob_table(self, theta) -> np.ndarray:
-        r"""The score for every (s, a), shape (S, A, J): the formula of :meth:`batch_scores` on
-        the whole feature table at once (the exact policy gradient needs all of it)."""
+        r"""∇ log π_θ(a|s) = Σ_b π_θ(b|s) (x(s, a) − x(s, b)) for every (s, a) (lecture,
+        "Example: Softmax"; the class Notes derive it).
+
+        Parameters
+        ----------
+        theta : array_like, shape (J,)
+
+        Returns
+        -------
+        scores : ndarray, shape (S, A, J)
+            The formula of :meth:`batch_scores` on the whole feature table at once (the exact
+            policy gradient needs all of it); the same numbers as ``grad_log_prob`` of each
+            pair.
+        """
         self._table_only("grad_log_prob_table")
         theta = checks.parameter_vector(theta, self.n_params)
         x = self.features.source  # (S, A, J)
