@@ -219,13 +219,13 @@ def reward_to_go(rewards, gamma: float) -> np.ndarray:
 def _reward_to_go_flat(rewards: np.ndarray, lengths: np.ndarray, gamma: float) -> np.ndarray:
     """Gₜ = Rₜ₊₁ + γ Gₜ₊₁ backwards in t, over the episodes still running at t (longest first).
 
-    At γ = 1 the recursion is a running sum from each episode's end: ``np.cumsum`` over the
-    episodes laid out reversed in zero-padded rows adds the same numbers in the same order (the
-    padding adds zeros first), in a few calls instead of one per time step: one table for all
-    episodes when it is at most four times the steps (or small), else one per group of lengths
-    in [2ʲ, 2ʲ⁺¹), so that the padding at most doubles the memory.
+    One NumPy step per time step t, over all the episodes running at t. At γ = 1, when the
+    episodes are few for their longest length (fewer than :data:`_EPISODES_PER_STEP` steps per
+    time step on average), the recursion is instead a running sum from each episode's end:
+    ``np.cumsum`` over the episodes laid out reversed in zero-padded rows adds the same numbers
+    in the same order (the padding adds zeros first), in a few calls.
     """
-    if gamma == 1.0:
+    if gamma == 1.0 and rewards.size < _EPISODES_PER_STEP * lengths.max():
         return _undiscounted_reward_to_go(rewards, lengths)
     order = np.argsort(-lengths, kind="stable")  # longest episode first
     first_rows = np.concatenate(([0], np.cumsum(lengths[:-1])))[order]
@@ -262,6 +262,9 @@ def _undiscounted_reward_to_go(rewards: np.ndarray, lengths: np.ndarray) -> np.n
         G_t[starts + time] = np.cumsum(reversed_rows, axis=1)[episode, from_end]
     return G_t
 
+
+_EPISODES_PER_STEP = 16
+"""Below this many steps per time step, Gₜ at γ = 1 is summed in rows, not by time step."""
 
 _STEPS_PER_CHUNK = 4096
 """Steps scored per ``grad_log_prob`` call when the score table cannot be looked up."""

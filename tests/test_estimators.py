@@ -60,13 +60,16 @@ def test_returns_accept_a_zero_padded_array():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=12), min_size=1,
                 max_size=8),
-       st.sampled_from([1.0, 0.9, 0.0]), st.booleans())
-def test_reward_to_go_is_the_backward_recursion_to_the_last_bit(episodes, gamma, one_long):
+       st.sampled_from([1.0, 0.9, 0.0]), st.sampled_from(["as drawn", "one long", "many"]))
+def test_reward_to_go_is_the_backward_recursion_to_the_last_bit(episodes, gamma, layout):
     """Gₜ = Rₜ₊₁ + γ Gₜ₊₁ written as a Python loop, against the batch form: equal bit for bit,
-    on the running-sum path of γ = 1 (episodes grouped by length) and the step-by-step one of
-    γ < 1, with one episode of 600 times the first's steps among 16 one-step ones or not."""
-    if one_long:
+    on the running-sum path of γ = 1 (few episodes: grouped by length) and the time-step path
+    (γ < 1, or many episodes), with one episode of 600 times the first's steps among 16
+    one-step ones, or the episodes repeated 200 times."""
+    if layout == "one long":
         episodes = [*episodes, *[[1.0]] * 16, episodes[0] * 600]
+    elif layout == "many":
+        episodes = episodes * 200
     expected = []
     for rewards in episodes:
         following, G = 0.0, []

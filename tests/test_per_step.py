@@ -12,8 +12,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pgref import algorithms as alg
 from pgref import envs, exact, lqr
@@ -23,7 +21,6 @@ from pgref.algorithms.tabular_softmax import TabularSoftmax
 from pgref.algorithms.tabular_walk import (
     TabularWalker,
     UniformStream,
-    batch_rewards_to_go,
     rewards_to_go,
 )
 from pgref.features import one_hot_state_features, shared_action_features
@@ -139,7 +136,7 @@ def test_the_tabular_path_takes_the_hand_updates_on_the_episode_it_walks():
                      terminal=np.array([False, False, True]))
     policy, alpha = _two_step_policy(), 0.1
     for seed in range(4):
-        walk = TabularWalker(mdp, 10).episode([[0.5, 1.0]] * 3, [1] * 3,
+        walk = TabularWalker(mdp, 10).episode(np.full((3, 2), 0.5),
                                               UniformStream(np.random.default_rng(seed)))
         states, actions, R, ended = walk
         theta = np.zeros(2)
@@ -181,31 +178,19 @@ def test_rewards_to_go_follows_the_backward_recursion():
     assert rewards_to_go(rewards, lengths, gamma) == [2.75, 3.5, 3.0, 1.0, 4.0]
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.floats(-1e3, 1e3), min_size=0, max_size=12), min_size=1,
-                max_size=8),
-       st.sampled_from([1.0, 0.9, 0.5, 0.0]))
-def test_batch_rewards_to_go_is_the_backward_recursion_to_the_last_bit(episodes, gamma):
-    lengths = np.array([len(e) for e in episodes])
-    rewards = np.array([r for e in episodes for r in e])
-    times = np.concatenate([np.arange(n) for n in lengths])
-    expected = rewards_to_go(rewards.tolist(), lengths.tolist(), gamma)
-    np.testing.assert_array_equal(batch_rewards_to_go(rewards, lengths, times, gamma), expected)
-
-
 def test_a_walk_uses_one_plus_two_uniforms_per_step_and_picks_the_last_possible_index():
     mdp, _ = _corridor()
     stream = UniformStream(np.random.default_rng(0))
     # π(right) = 1 in every state (rounded sum below 1 is caught by the last-possible rule)
     states, actions, _, ended = TabularWalker(mdp, 50).episode(
-        [[1.0 - 1e-17, 1.0 - 1e-17]] * 4, [0] * 4, stream)
+        np.array([[1.0, 0.0]] * 4), stream)
     # right, right from 0 → 1 → 0 → … never ends; the walk is cut after 50 steps
     assert not ended and len(states) == 50 and set(actions) == {0}
     assert stream.position == 1 + 2 * 50
     uniforms = np.random.default_rng(0).random(101)
     stream = UniformStream(np.random.default_rng(0))
     states, actions, _, ended = TabularWalker(mdp, 10_000).episode(
-        [[0.4, 1.0]] * 4, [1] * 4, stream)
+        np.array([[0.4, 0.6]] * 4), stream)
     assert ended and stream.position == 1 + 2 * len(actions)
     np.testing.assert_array_equal(actions, (uniforms[1 : 1 + 2 * len(actions) : 2] >= 0.4))
 
@@ -236,8 +221,7 @@ def test_a_walk_on_a_stochastic_mdp_draws_each_index_from_its_own_uniform():
         uniforms[3] = 1.0 - 2.0**-53  # A₁ past π's rounded sum: the last possible action
         stream = UniformStream(np.random.default_rng(0))
         stream.values, stream.position = uniforms.tolist(), 0
-        states, actions, rewards, ended = walker.episode(np.cumsum(pi, axis=1).tolist(),
-                                                         [1] * 5, stream)
+        states, actions, rewards, ended = walker.episode(pi, stream)
         assert ended and stream.position == 1 + 2 * len(states)
         assert states[0] == _first_exceeding(mdp.initial, uniforms[0])
         for t, (state, action) in enumerate(zip(states, actions, strict=True)):
@@ -294,7 +278,7 @@ def test_the_walk_has_the_law_of_the_mdp():
     # return's s ≈ 12.2), failing with probability ≈ 0.79; the positive control below shows it.
     mdp, _ = _corridor()
     walker, stream = TabularWalker(mdp, 100_000), UniformStream(np.random.default_rng(11))
-    returns = np.array([sum(walker.episode([[0.4, 1.0]] * 4, [1] * 4, stream)[2])
+    returns = np.array([sum(walker.episode(np.array([[0.4, 0.6]] * 4), stream)[2])
                         for _ in range(4000)])
     standard_error = returns.std(ddof=1) / math.sqrt(returns.size)
     z = (returns.mean() - _corridor_J(0.4)) / standard_error

@@ -24,7 +24,7 @@ from pgref.algorithms import exact_trace
 from pgref.algorithms.ascent import holds_variance
 from pgref.algorithms.inputs import checked_loop_inputs, exact_objective
 from pgref.algorithms.tabular_softmax import TabularSoftmax
-from pgref.algorithms.tabular_walk import TabularWalker, UniformStream, last_possible
+from pgref.algorithms.tabular_walk import TabularWalker, UniformStream
 from pgref.mdp import TabularMDP
 from pgref.policies import TabularPolicy
 
@@ -84,9 +84,7 @@ def _tabular_learner(mdp: TabularMDP, policy, max_steps: int) -> Learner:
         stream = UniformStream(rng)
 
         def sample(theta):
-            pi = tables(theta)
-            return Walk(*walker.episode(np.cumsum(pi, axis=1).tolist(),
-                                        last_possible(pi).tolist(), stream))
+            return Walk(*walker.episode(tables(theta), stream))
         return sample
 
     score = softmax.score if softmax is not None else policy.grad_log_prob

@@ -147,7 +147,7 @@ def run_in_lockstep(trace: RunTrace, policy: TabularSoftmax, walker: TabularWalk
             offsets = np.cumsum(lengths) - lengths
             times = np.arange(lengths.sum()) - np.repeat(offsets, lengths)
             factor, G, G0 = weights(runs.ids[rows], walks.rewards[keep], lengths, times)
-            pairs = walks.states[keep] * walker.n_actions + walks.actions[keep]
+            pairs = walks.pairs[keep]
             runs.store(rows, lengths, times, pairs, factor, G, G0)
 
     def record(rows: np.ndarray) -> np.ndarray:

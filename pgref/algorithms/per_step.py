@@ -28,7 +28,7 @@ from pgref.algorithms.history import History
 from pgref.algorithms.learner import Learner, VarianceFloor, checked_learner
 from pgref.algorithms.lockstep import run_in_lockstep
 from pgref.algorithms.run_trace import RunTrace
-from pgref.algorithms.tabular_walk import batch_rewards_to_go, rewards_to_go
+from pgref.algorithms.tabular_walk import rewards_to_go
 
 __all__ = ["DEFAULT_MAX_STEPS", "REINFORCE", "PG_v1"]
 
@@ -106,8 +106,8 @@ def PG_v1(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator, *
     rngs = _generators(rng, n_runs)
     if n_runs > 1 and learner.softmax is not None:
         def weights(runs, rewards, lengths, times):        # α G(τ) at every step
-            G = batch_rewards_to_go(rewards, lengths, times, learner.gamma)
-            G_tau = G[times == 0]
+            G_tau = np.array(rewards_to_go(rewards.tolist(), lengths.tolist(), learner.gamma)
+                             )[times == 0]
             return np.repeat(alpha[runs] * G_tau, lengths), None, G_tau
         run_in_lockstep(trace, learner.softmax, learner.walker, theta, n_episodes, rngs, weights,
                         allow_truncated=allow_truncated)
@@ -209,7 +209,7 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
         gamma = learner.gamma
 
         def weights(runs, rewards, lengths, times):
-            G = batch_rewards_to_go(rewards, lengths, times, gamma)
+            G = np.array(rewards_to_go(rewards.tolist(), lengths.tolist(), gamma))
             alpha_gamma_t = np.repeat(alpha[runs], lengths) * gamma**times    # α γᵗ
             if learned:                                   # δₜ comes with w at that step
                 return alpha_gamma_t, G, G[times == 0]

@@ -11,7 +11,7 @@ of T steps uses 1 + 2T of them (u for S₀, then u for Aₜ and u for Sₜ₊₁
 else is walked alongside. So a run's episodes depend on its generator and θ alone, and the
 single-run loops and the lockstep runs of :mod:`pgref.algorithms.lockstep` walk the very same
 episodes. The law is that of :func:`pgref.rollout.sample_episodes`; the draws are used
-differently. The walk itself is plain Python over lists, one ``bisect`` per draw.
+differently. The walk itself is plain Python, one ``bisect`` per draw.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref.estimators import reward_to_go
 from pgref.mdp import TabularMDP
 from pgref.policies.discrete import last_possible
 
-__all__ = ["TabularWalker", "UniformStream", "Walks", "batch_rewards_to_go", "cumulative_rows",
+__all__ = ["TabularWalker", "UniformStream", "Walks", "cumulative_rows",
            "last_possible", "rewards_to_go"]
 
 
@@ -41,21 +40,27 @@ class UniformStream:
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
-        self.values: list[float] = []
+        self.values = memoryview(np.zeros(0))
         self.position = 0
 
     def refill(self) -> None:
-        """Keep the unused uniforms and append the next :attr:`CHUNK` of the generator."""
-        self.values = self.values[self.position :] + self.rng.random(self.CHUNK).tolist()
+        """Keep the unused uniforms and append the next :attr:`CHUNK` of the generator.
+
+        ``values`` is a memoryview of float64: indexing it gives Python floats, each made only
+        when the walk reads it (a certain transition leaves its uniform unread)."""
+        unused = np.asarray(self.values[self.position :], dtype=float)
+        self.values = memoryview(np.concatenate((unused, self.rng.random(self.CHUNK))))
         self.position = 0
 
 
 class Walks(NamedTuple):
-    r"""m episodes stored flat, episode after episode; ``rewards[j]`` is Rₜ₊₁ of the step in
-    row j; ``ended[i]`` is False when episode i was cut at ``max_steps``."""
+    r"""m episodes stored flat, episode after episode; ``pairs[j]`` = Sₜ·A + Aₜ and
+    ``rewards[j]`` = Rₜ₊₁ of the step in row j; ``ended[i]`` is False when episode i was cut at
+    ``max_steps``."""
 
     states: np.ndarray
     actions: np.ndarray
+    pairs: np.ndarray
     rewards: np.ndarray
     lengths: np.ndarray
     ended: np.ndarray
@@ -73,20 +78,6 @@ def rewards_to_go(rewards: list[float], lengths: list[int], gamma: float) -> lis
             G[t] = following
         end -= length
     return G
-
-
-def batch_rewards_to_go(rewards: np.ndarray, lengths: np.ndarray, times: np.ndarray,
-                        gamma: float) -> np.ndarray:
-    r""":func:`rewards_to_go` of many episodes stored flat (``times[j]``: t of row j), the same
-    numbers to the last bit: the episodes padded with zeros into a (K, T) table for
-    :func:`pgref.estimators.reward_to_go`, which runs the same recursion (at γ = 1 as a
-    running sum in the same order)."""
-    if rewards.size == 0:
-        return np.zeros(0)
-    episode = np.repeat(np.arange(lengths.size), lengths)
-    padded = np.zeros((lengths.size, int(lengths.max())))
-    padded[episode, times] = rewards
-    return reward_to_go(padded, gamma)[episode, times]
 
 
 class TabularWalker:
@@ -118,77 +109,83 @@ class TabularWalker:
         # s′ where p(·|s, a) is one state (the draw then needs no search), −1 elsewhere
         self.certain = np.where(mdp.transitions.max(axis=2) == 1.0,
                                 mdp.transitions.argmax(axis=2), -1).ravel().tolist()
-        self.first_pair = (np.arange(mdp.n_states) * mdp.n_actions).tolist()   # s·A
+        self.first_pairs = np.arange(mdp.n_states) * mdp.n_actions              # s·A
+        self.first_pair = self.first_pairs.tolist()
         self.terminal = mdp.terminal.tolist()
 
     def walks(self, pi: np.ndarray, streams: list[UniformStream]) -> Walks:
-        r"""One episode per stream, episode i under the policy table ``pi[i]`` (S, A)."""
-        pairs, last_states, lengths, ended = [], [], [], []
-        action_cdf, action_last = np.cumsum(pi, axis=2).tolist(), last_possible(pi).tolist()
-        for cdf, last, stream in zip(action_cdf, action_last, streams, strict=False):
-            walk_pairs, last_state, walk_ended = self.walk(cdf, last, stream)
-            pairs += walk_pairs
-            last_states.append(last_state)
-            lengths.append(len(walk_pairs))
-            ended.append(walk_ended)
-        states, actions = np.divmod(np.array(pairs, dtype=np.intp), self.n_actions)
-        lengths = np.array(lengths, dtype=np.intp)
-        return Walks(states, actions, self.rewards(states, actions, lengths, last_states),
-                     lengths, np.array(ended))
+        r"""One episode per stream, episode i under the policy table ``pi[i]`` (S, A).
 
-    def rewards(self, states: np.ndarray, actions: np.ndarray, lengths: np.ndarray,
-                last_states: list[int]) -> np.ndarray:
-        r"""Rₜ₊₁ = r(Sₜ, Aₜ[, Sₜ₊₁]) of episodes stored flat (S_T of each in ``last_states``)."""
+        Aₜ is the pair s·A + a that ``bisect_right`` finds among the first ℓ(s) of state s's
+        partial sums (:meth:`policy_rows`); Sₜ₊₁ the next state it finds among the
+        transition's, unless the transition is certain (its uniform is then skipped)."""
+        initial, next_state, certain = self.initial, self.next_state, self.certain
+        first_pair, terminal, max_steps = self.first_pair, self.terminal, self.max_steps
+        pairs, last_states, lengths, ended = [], [], [], []
+        add_pair = pairs.append
+        for action_cdf, action_end, stream in zip(*self.policy_rows(pi), streams,
+                                                  strict=False):
+            if stream.position + 1 > len(stream.values):
+                stream.refill()
+            u, i = stream.values, stream.position
+            state = bisect_right(initial, u[i])                               # S₀ ∼ p(s₀)
+            i += 1
+            start = len(pairs)
+            limit, done = start + max_steps, False
+            while not done and len(pairs) < limit:
+                if len(u) - i < 2:                     # both uniforms of the step, or refill
+                    stream.position = i
+                    stream.refill()
+                    u, i = stream.values, 0
+                # the next n steps: both uniforms of each are in the stream, n ≤ the steps left
+                n = min((len(u) - i) // 2, limit - len(pairs))
+                for j in range(i, i + 2 * n, 2):
+                    pair = bisect_right(action_cdf, u[j], first_pair[state],
+                                        action_end[state])                   # Aₜ ∼ π(·|Sₜ)
+                    state = certain[pair]
+                    if state < 0:
+                        state = bisect_right(next_state[pair], u[j + 1])    # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
+                    add_pair(pair)
+                    if terminal[state]:
+                        done = True
+                        break
+                i = j + 2                                   # past the last step taken
+            stream.position = i
+            last_states.append(state)
+            lengths.append(len(pairs) - start)
+            ended.append(done)
+        pairs = np.array(pairs, dtype=np.intp)
+        states, actions = np.divmod(pairs, self.n_actions)
+        lengths = np.array(lengths, dtype=np.intp)
+        return Walks(states, actions, pairs, self.rewards(pairs, lengths, last_states), lengths,
+                     np.array(ended))
+
+    def policy_rows(self, pi: np.ndarray) -> tuple[list, list]:
+        r"""What :meth:`walks` needs of policy tables π (…, S, A): for each table, the partial
+        sums π(0|s), π(0|s) + π(1|s), … of every state, in pair order s·A + a (one flat list),
+        and for each state the pair s·A + ℓ(s) of its last action of non-zero probability."""
+        cdf = np.cumsum(pi, axis=-1).reshape(*pi.shape[:-2], -1)
+        return cdf.tolist(), (self.first_pairs + last_possible(pi)).tolist()
+
+    def rewards(self, pairs: np.ndarray, lengths: np.ndarray, last_states: list[int]
+                ) -> np.ndarray:
+        r"""Rₜ₊₁ = r(Sₜ, Aₜ[, Sₜ₊₁]) of episodes stored flat as pairs Sₜ·A + Aₜ (S_T of each in
+        ``last_states``)."""
         rewards = self.mdp.rewards
         if rewards.ndim == 2:
-            return rewards[states, actions]
-        following = np.empty_like(states)                 # Sₜ₊₁: the next row's Sₜ, or S_T
-        following[:-1] = states[1:]
+            return rewards.ravel()[pairs]
+        following = np.empty_like(pairs)                  # Sₜ₊₁: the next row's Sₜ, or S_T
+        following[:-1] = pairs[1:] // self.n_actions
         following[np.cumsum(lengths) - 1] = last_states   # every walk has T ≥ 1 steps
-        return rewards[states, actions, following]
+        return rewards.reshape(-1, rewards.shape[2])[pairs, following]
 
-    def episode(self, action_cdf: list[list[float]], action_last: list[int],
-                stream: UniformStream) -> tuple[list[int], list[int], list[float], bool]:
-        r"""(S₀ … S_{T−1}, A₀ … A_{T−1}, R₁ … R_T, ended) under the policy whose cumulative
-        table is ``action_cdf`` [s][a] (``action_last[s]``: its last action of non-zero
-        probability), with the uniforms of ``stream``."""
-        pairs, last_state, ended = self.walk(action_cdf, action_last, stream)
-        states, actions = np.divmod(np.array(pairs, dtype=np.intp), self.n_actions)
-        rewards = self.rewards(states, actions, np.array([len(pairs)]), [last_state])
-        return states.tolist(), actions.tolist(), rewards.tolist(), ended
-
-    def walk(self, action_cdf: list[list[float]], action_last: list[int],
-             stream: UniformStream) -> tuple[list[int], int, bool]:
-        r"""(Sₜ·A + Aₜ for t = 0 … T − 1, S_T, ended) of one episode under the policy whose
-        cumulative table is ``action_cdf`` [s][a] (``action_last[s]``: its last action of
-        non-zero probability), with the uniforms of ``stream``."""
-        next_state, certain, first_pair = self.next_state, self.certain, self.first_pair
-        terminal = self.terminal
-        pairs = []
-        add_pair = pairs.append
-        if stream.position + 1 > len(stream.values):
-            stream.refill()
-        u, i = stream.values, stream.position
-        state = bisect_right(self.initial, u[i])                            # S₀ ∼ p(s₀)
-        i += 1
-        while len(pairs) < self.max_steps:
-            # the next n steps: both uniforms of each are in the stream, and n ≤ the steps left
-            n = min((len(u) - i) // 2, self.max_steps - len(pairs))
-            for j in range(i, i + 2 * n, 2):
-                pair = first_pair[state] + bisect_right(action_cdf[state], u[j], 0,
-                                                        action_last[state])  # Aₜ ∼ π(·|Sₜ)
-                state = certain[pair]
-                if state < 0:
-                    state = bisect_right(next_state[pair], u[j + 1])       # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
-                add_pair(pair)
-                if terminal[state]:
-                    stream.position = j + 2
-                    return pairs, state, True
-            stream.position = i + 2 * n
-            if len(pairs) < self.max_steps:
-                stream.refill()
-                u, i = stream.values, 0
-        return pairs, state, False
+    def episode(self, pi: np.ndarray, stream: UniformStream
+                ) -> tuple[list[int], list[int], list[float], bool]:
+        r"""(S₀ … S_{T−1}, A₀ … A_{T−1}, R₁ … R_T, ended) of one episode under the policy table
+        ``pi`` (S, A), with the uniforms of ``stream`` (:meth:`walks` of one stream)."""
+        walk = self.walks(pi[None], [stream])
+        return walk.states.tolist(), walk.actions.tolist(), walk.rewards.tolist(), bool(
+            walk.ended[0])
 
 
 def cumulative_rows(probabilities: np.ndarray) -> list:
