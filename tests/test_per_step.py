@@ -172,6 +172,21 @@ def test_tabular_softmax_agrees_with_the_policy():
     assert TabularSoftmax.of(GaussianPolicy(np.ones((3, 1)))) is None
 
 
+@pytest.mark.parametrize("shape", [(4, 2, 2), (5, 3, 7), (6, 4, 12)])
+def test_one_runs_score_is_its_column_of_the_lockstep_scores_bit_for_bit(shape):
+    # the single-run loop and the lockstep runs must take the same steps (then walk the same
+    # episodes): the Python-float score and the NumPy columns, equal to the last bit
+    rng = np.random.default_rng(sum(shape))
+    n_states, n_actions, n_features = shape
+    fast = TabularSoftmax(rng.normal(size=shape))
+    thetas = rng.normal(size=(n_features, 300)) * rng.choice([0.1, 10.0, 300.0], size=300)
+    states, actions = rng.integers(n_states, size=300), rng.integers(n_actions, size=300)
+    columns = fast.scores(thetas, states * n_actions + actions)
+    for r in range(300):
+        single = fast.score(np.ascontiguousarray(thetas[:, r]), states[r], actions[r])
+        np.testing.assert_array_equal(single, columns[:, r])
+
+
 def test_rewards_to_go_follows_the_backward_recursion():
     rewards, lengths, gamma = [1.0, 2.0, 3.0, -1.0, 4.0], [3, 2], 0.5
     # episode 1: G = (1 + 0.5·2 + 0.25·3, 2 + 0.5·3, 3); episode 2: (−1 + 0.5·4, 4)

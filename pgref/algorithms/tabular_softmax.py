@@ -12,6 +12,8 @@ call. The tests compare both against the policy's own ``action_probs`` and ``gra
 
 from __future__ import annotations
 
+from operator import mul
+
 import numpy as np
 
 from pgref.policies import SoftmaxLinearPolicy
@@ -42,6 +44,7 @@ class TabularSoftmax:
         taken = features.reshape(n_states * n_actions, 1, n_features)  # (S·A, 1, J)
         self.pair_features = np.ascontiguousarray(
             np.concatenate([rows, taken], axis=1).transpose(1, 2, 0))  # (A + 1, J, S·A)
+        self.feature_rows = features.tolist()                          # x(s, b) as floats
 
     @classmethod
     def of(cls, policy) -> TabularSoftmax | None:
@@ -55,11 +58,21 @@ class TabularSoftmax:
         return softmax(np.einsum("saj,...j->...sa", self.features, theta))
 
     def score(self, theta: np.ndarray, state: int, action: int) -> np.ndarray:
-        r"""∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b) for one θ (J,) and one (s, a)."""
-        x = self.features[state]                       # x(s, ·), (A, J)
-        logits = x @ theta                             # θᵀx(s, b), (A,)
-        shifted = np.exp(logits - np.maximum.reduce(logits))
-        return x[action] - (shifted / np.add.reduce(shifted)) @ x  # x(s, a) − Σ_b π(b|s) x(s, b)
+        r"""∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b) for one θ (J,) and one (s, a).
+
+        The few sums in Python floats, each in the order :meth:`scores` takes it, and the
+        exponentials by NumPy's exp: the same numbers as a column of :meth:`scores`."""
+        x = self.feature_rows[state]                            # x(s, b), b = 0 … A − 1
+        weights = theta.tolist()
+        logits = [sum(map(mul, x_b, weights)) for x_b in x]     # θᵀx(s, b)
+        largest = max(logits)
+        shifted = np.exp([logit - largest for logit in logits]).tolist()
+        total = sum(shifted)
+        expected = [0.0] * len(weights)                         # Σ_b π_θ(b|s) x(s, b)
+        for x_b, shifted_b in zip(x, shifted, strict=True):
+            pi_b = shifted_b / total
+            expected = [e_j + pi_b * x_bj for e_j, x_bj in zip(expected, x_b, strict=True)]
+        return np.array([x_aj - e_j for x_aj, e_j in zip(x[action], expected, strict=True)])
 
     def scores(self, theta: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         r"""The score of run r at its (s_r, a_r) and θ_r, one column per run: θ (J, R) and the
