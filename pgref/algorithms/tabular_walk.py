@@ -114,54 +114,34 @@ class TabularWalker:
         self.terminal = mdp.terminal.tolist()
 
     def walks(self, pi: np.ndarray, streams: list[UniformStream]) -> Walks:
-        r"""One episode per stream, episode i under the policy table ``pi[i]`` (S, A).
-
-        Aₜ is the pair s·A + a that ``bisect_right`` finds among the first ℓ(s) of state s's
-        partial sums (:meth:`policy_rows`); Sₜ₊₁ the next state it finds among the
-        transition's, unless the transition is certain (its uniform is then skipped)."""
-        initial, next_state, certain = self.initial, self.next_state, self.certain
-        first_pair, terminal, max_steps = self.first_pair, self.terminal, self.max_steps
+        r"""One episode per stream, episode i under the policy table ``pi[i]`` (S, A)."""
         pairs, last_states, lengths, ended = [], [], [], []
-        add_pair = pairs.append
         for action_cdf, action_end, stream in zip(*self.policy_rows(pi), streams,
                                                   strict=False):
-            if stream.position + 1 > len(stream.values):
-                stream.refill()
-            u, i = stream.values, stream.position
-            state = bisect_right(initial, u[i])                               # S₀ ∼ p(s₀)
-            i += 1
-            start = len(pairs)
-            limit, done = start + max_steps, False
-            while not done and len(pairs) < limit:
-                if len(u) - i < 2:                     # both uniforms of the step, or refill
-                    stream.position = i
-                    stream.refill()
-                    u, i = stream.values, 0
-                # the next n steps: both uniforms of each are in the stream, n ≤ the steps left
-                n = min((len(u) - i) // 2, limit - len(pairs))
-                for j in range(i, i + 2 * n, 2):
-                    pair = bisect_right(action_cdf, u[j], first_pair[state],
-                                        action_end[state])                   # Aₜ ∼ π(·|Sₜ)
-                    state = certain[pair]
-                    if state < 0:
-                        state = bisect_right(next_state[pair], u[j + 1])    # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
-                    add_pair(pair)
-                    if terminal[state]:
-                        done = True
-                        break
-                i = j + 2                                   # past the last step taken
-            stream.position = i
-            last_states.append(state)
-            lengths.append(len(pairs) - start)
-            ended.append(done)
+            walk_pairs, last_state, walk_ended = self.walk(action_cdf, action_end, stream)
+            pairs += walk_pairs
+            last_states.append(last_state)
+            lengths.append(len(walk_pairs))
+            ended.append(walk_ended)
         pairs = np.array(pairs, dtype=np.intp)
         states, actions = np.divmod(pairs, self.n_actions)
         lengths = np.array(lengths, dtype=np.intp)
         return Walks(states, actions, pairs, self.rewards(pairs, lengths, last_states), lengths,
                      np.array(ended))
 
+    def episode(self, pi: np.ndarray, stream: UniformStream
+                ) -> tuple[list[int], list[int], list[float], bool]:
+        r"""(S₀ … S_{T−1}, A₀ … A_{T−1}, R₁ … R_T, ended) of one episode under the policy table
+        ``pi`` (S, A), with the uniforms of ``stream``: the walk :meth:`walks` takes."""
+        action_cdf, action_end = self.policy_rows(pi)
+        pairs, last_state, ended = self.walk(action_cdf, action_end, stream)
+        pairs = np.array(pairs, dtype=np.intp)
+        states, actions = np.divmod(pairs, self.n_actions)
+        rewards = self.rewards(pairs, np.array([pairs.size]), [last_state])
+        return states.tolist(), actions.tolist(), rewards.tolist(), ended
+
     def policy_rows(self, pi: np.ndarray) -> tuple[list, list]:
-        r"""What :meth:`walks` needs of policy tables π (…, S, A): for each table, the partial
+        r"""What :meth:`walk` needs of policy tables π (…, S, A): for each table, the partial
         sums π(0|s), π(0|s) + π(1|s), … of every state, in pair order s·A + a (one flat list),
         and for each state the pair s·A + ℓ(s) of its last action of non-zero probability."""
         cdf = np.cumsum(pi, axis=-1).reshape(*pi.shape[:-2], -1)
@@ -179,13 +159,43 @@ class TabularWalker:
         following[np.cumsum(lengths) - 1] = last_states   # every walk has T ≥ 1 steps
         return rewards.reshape(-1, rewards.shape[2])[pairs, following]
 
-    def episode(self, pi: np.ndarray, stream: UniformStream
-                ) -> tuple[list[int], list[int], list[float], bool]:
-        r"""(S₀ … S_{T−1}, A₀ … A_{T−1}, R₁ … R_T, ended) of one episode under the policy table
-        ``pi`` (S, A), with the uniforms of ``stream`` (:meth:`walks` of one stream)."""
-        walk = self.walks(pi[None], [stream])
-        return walk.states.tolist(), walk.actions.tolist(), walk.rewards.tolist(), bool(
-            walk.ended[0])
+    def walk(self, action_cdf: list[float], action_end: list[int], stream: UniformStream
+             ) -> tuple[list[int], int, bool]:
+        r"""(Sₜ·A + Aₜ for t = 0 … T − 1, S_T, ended) of one episode under the policy given by
+        :meth:`policy_rows` (``action_cdf``: its partial sums in pair order; ``action_end[s]``:
+        the pair of the last action of non-zero probability in s), with the uniforms of
+        ``stream``: Aₜ is the pair s·A + a that ``bisect_right`` finds among the first ℓ(s) of
+        s's sums; Sₜ₊₁ the state it finds among the transition's, unless the transition is
+        certain (its uniform is then skipped)."""
+        next_state, certain, first_pair = self.next_state, self.certain, self.first_pair
+        terminal = self.terminal
+        pairs = []
+        add_pair = pairs.append
+        if stream.position + 1 > len(stream.values):
+            stream.refill()
+        u, i = stream.values, stream.position
+        state = bisect_right(self.initial, u[i])                            # S₀ ∼ p(s₀)
+        i += 1
+        while len(pairs) < self.max_steps:
+            if len(u) - i < 2:                          # both uniforms of the step, or refill
+                stream.position = i
+                stream.refill()
+                u, i = stream.values, 0
+            # the next n steps: both uniforms of each are in the stream, and n ≤ the steps left
+            n = min((len(u) - i) // 2, self.max_steps - len(pairs))
+            for j in range(i, i + 2 * n, 2):
+                pair = bisect_right(action_cdf, u[j], first_pair[state],
+                                    action_end[state])                      # Aₜ ∼ π(·|Sₜ)
+                state = certain[pair]
+                if state < 0:
+                    state = bisect_right(next_state[pair], u[j + 1])       # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)
+                add_pair(pair)
+                if terminal[state]:
+                    stream.position = j + 2
+                    return pairs, state, True
+            i += 2 * n
+        stream.position = i
+        return pairs, state, False
 
 
 def cumulative_rows(probabilities: np.ndarray) -> list:
