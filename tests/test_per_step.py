@@ -193,6 +193,18 @@ def test_rewards_to_go_follows_the_backward_recursion():
     assert rewards_to_go(rewards, lengths, gamma) == [2.75, 3.5, 3.0, 1.0, 4.0]
 
 
+def test_the_stream_is_the_generators_uniforms_in_order_across_refills():
+    stream = UniformStream(np.random.default_rng(5))
+    expected = np.random.default_rng(5).random(3 * UniformStream.CHUNK)
+    stream.refill()
+    stream.position = UniformStream.CHUNK - 3              # three unused uniforms are kept
+    stream.refill()
+    assert len(stream.values) == UniformStream.CHUNK + 3
+    read = [stream.values[i] for i in range(len(stream.values))]
+    assert all(type(u) is float for u in read)
+    np.testing.assert_array_equal(read, expected[UniformStream.CHUNK - 3 : 2 * UniformStream.CHUNK])
+
+
 def test_a_walk_uses_one_plus_two_uniforms_per_step_and_picks_the_last_possible_index():
     mdp, _ = _corridor()
     stream = UniformStream(np.random.default_rng(0))
