@@ -102,7 +102,8 @@ def test_a_singular_block_is_refused_and_the_solve_falls_back_to_gth(monkeypatch
 
 
 def test_values_and_visits_share_one_factorisation(monkeypatch):
-    """policy_gradient solves M v = r and Mᵀ n = p₀ with a single block_factor call."""
+    """policy_gradient solves M v = r and Mᵀ n = p₀ with a single block_factor call; two
+    solves on the accurate path share a single GTH elimination."""
     problem = envs.random_mdp(np.random.default_rng(2), 6, 3, gamma=0.9, n_terminal=1)
     policy = SoftmaxLinearPolicy(problem.features)
     calls = []
@@ -110,6 +111,14 @@ def test_values_and_visits_share_one_factorisation(monkeypatch):
     monkeypatch.setattr(solver, "block_factor", lambda matrix: calls.append(1) or factor(matrix))
     exact.policy_gradient(problem.mdp, policy, np.zeros(policy.n_params))
     assert len(calls) == 1
+    corridor = envs.short_corridor()   # and on the accurate path: one GTH elimination
+    system = chain(corridor.mdp, np.tile([1e-17, 1.0 - 1e-17], (4, 1)), 1.0, "v").system
+    gth_calls = []
+    gth = solver.gth_factor
+    monkeypatch.setattr(solver, "gth_factor", lambda system: gth_calls.append(1) or gth(system))
+    assert solver.solve(system, -np.ones(3)).accurate_path
+    assert solver.solve(system, np.array([1.0, 0.0, 0.0]), transpose=True).accurate_path
+    assert len(gth_calls) == 1
 
 
 def test_the_accurate_path_is_taken_only_where_lapack_cannot_be_certified():

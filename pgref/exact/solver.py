@@ -22,9 +22,16 @@ non-negative numbers occur and every entry of the solution of a non-negative rig
 accurate to a small multiple of n³ε relative (O'Cinneide, 1993). Either way the caller gets the
 solution and a bound on its error.
 
-Limit: the GTH bound used, 2n³ε relative, exceeds 1e−9 beyond about n = 130 non-terminal states,
-so a chain that large *and* too close to singular for LAPACK's bound (episodes far longer than
-1e6 steps, say) raises :class:`PrecisionError` although float64 could hold its values.
+Where GTH's a-priori bound, 2n³ε relative (plus the data's error), is too large — beyond about
+n = 130 states — its answer is refined in double-double arithmetic (:mod:`pgref.exact.doubled`)
+and certified a posteriori: the residual R = b − M x̂ computed to about 106 bits, and
+|x − x̂| ≤ M⁻¹(|R| + δR) from one more GTH solve of that non-negative vector (M⁻¹ ≥ 0). Each
+round of refinement multiplies the error by about η‖M⁻¹|M|‖ (η GTH's own relative error), so
+this certifies chains of any size up to episodes of about 1e12 steps.
+
+Limit: a chain of more than about 130 states whose episodes last far longer than that (the
+200-state corridor that drifts away from its exit, 1e73 steps) raises :class:`PrecisionError`
+although float64 could hold its values: neither bound can show it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from pgref.exact import doubled
 
 __all__ = [
     "RELATIVE_TOLERANCE",
@@ -45,7 +54,9 @@ __all__ = [
     "gth_factor",
     "gth_solve",
     "policy_relative_error",
+    "refinement_certifies",
     "solve",
+    "structured_residual",
     "sum_rounding",
 ]
 
@@ -61,6 +72,10 @@ ROUNDING_CONFIDENCE = 8.0
 BLOCK_SIZE = 192
 """Columns eliminated at once by :func:`block_factor`: its Schur updates are matrix products of
 this inner size, and each diagonal block is one small ``np.linalg.solve``."""
+
+MAX_REFINEMENTS = 8
+"""Corrections of the accurate path's iterative refinement, at most (each gains about
+−log₁₀(η κ) digits, κ = ‖M⁻¹|M|‖)."""
 
 TINY = float(np.finfo(float).tiny)
 """The smallest normal float64, 2.2e−308: a probability below it has lost relative accuracy."""
@@ -112,9 +127,9 @@ class ChainSystem(NamedTuple):
         system: (max ρ + (A + 2)ε) Σ_s B(s, s′) plus the error of D(s′).
     column_sums : ndarray, shape (n,)
         Σ_s B(s, s′).
-    factorization : list
-        Empty until :meth:`factors` fills it with M's block factors (or None if a diagonal
-        block is singular in float64), so that v and n share one factorisation.
+    factorizations : dict
+        Empty until :meth:`factors` and :meth:`gth_factors` fill it, so that v and n share one
+        factorisation on each path.
     """
 
     index: np.ndarray
@@ -128,16 +143,22 @@ class ChainSystem(NamedTuple):
     row_error: np.ndarray
     column_error: np.ndarray
     column_sums: np.ndarray
-    factorization: list
+    factorizations: dict
 
     def factors(self) -> np.ndarray | None:
         """:func:`block_factor` of M, computed on the first call and kept; None if singular."""
-        if not self.factorization:
+        if "block" not in self.factorizations:
             try:
-                self.factorization.append(block_factor(self.matrix))
+                self.factorizations["block"] = block_factor(self.matrix)
             except np.linalg.LinAlgError:
-                self.factorization.append(None)
-        return self.factorization[0]
+                self.factorizations["block"] = None
+        return self.factorizations["block"]
+
+    def gth_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`gth_factor` of the system, computed on the first call and kept."""
+        if "gth" not in self.factorizations:
+            self.factorizations["gth"] = gth_factor(self)
+        return self.factorizations["gth"]
 
     def data_error(self) -> float:
         r"""A bound on the relative error of every entry of B, e and D, for the GTH path.
@@ -282,7 +303,7 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
     return ChainSystem(index=index, matrix=matrix, exits=exits, diagonal=diagonal,
                        policy=pi, transitions=transitions, terminal=terminal, gamma=gamma,
                        row_error=row_error, column_error=column_error, column_sums=column_sums,
-                       factorization=[])
+                       factorizations={})
 
 
 # -- the fast path: block elimination and a residual bound -------------------------------------
@@ -447,9 +468,100 @@ def gth_solve(work: np.ndarray, pivots: np.ndarray, rhs: np.ndarray,
     return x
 
 
+def _dd_rounding(n: int) -> float:
+    """A bound on the error of :func:`structured_residual`'s double-double arithmetic, relative to
+    Σ|terms| = |b| + D|x| + B|x|: twice the sum of :mod:`pgref.exact.doubled`'s bounds."""
+    return (8.0 * np.ceil(np.log2(n + 1)) + 40.0) * EPS**2
+
+
+def structured_residual(system: ChainSystem, x, rhs: np.ndarray,
+                        transpose: bool) -> tuple[np.ndarray, np.ndarray]:
+    r"""R = b − M x (or b − Mᵀ x) for a double-double x, in double-double, and a bound on the
+    error of the float64 R returned.
+
+    Parameters
+    ----------
+    system : ChainSystem
+    x : tuple of ndarray
+        (hi, lo), shape (n,) each: x = hi + lo.
+    rhs : ndarray, shape (n,)
+    transpose : bool
+
+    Returns
+    -------
+    residual : ndarray, shape (n,)
+    error : ndarray, shape (n,)
+        |residual − R| ≤ error, entrywise.
+
+    Notes
+    -----
+    M is taken as exact data in its parts: M = diag(D) − B with B = ``system.off_diagonal()``
+    and D(s) = Σ_{s′} B(s, s′) + e(s) summed exactly (not the rounded float diagonal), so that
+    the residual belongs to the matrix that GTH elimination factorises and that the data error
+    of :meth:`ChainSystem.data_error` perturbs. (M x)(s) = D(s) x(s) − Σ_{s′} B(s, s′) x(s′);
+    (Mᵀ x)(s′) = D(s′) x(s′) − Σ_s B(s, s′) x(s). In float64 the two terms cancel to far below
+    their rounding when the chain is nearly singular; in double-double (about 106 bits) the error
+    is (8⌈log₂(n + 1)⌉ + 40)ε² (|b| + D|x| + B|x|) at most, plus ε|R| for rounding R to float64 and
+    8n times the smallest normal float for underflow.
+    """
+    off_diagonal = system.off_diagonal()
+    n = off_diagonal.shape[0]
+    zeros = np.zeros(n)
+    with np.errstate(all="ignore"):
+        diagonal = doubled.add(doubled.total((off_diagonal, np.zeros_like(off_diagonal)), axis=1),
+                               (system.exits, zeros))
+        axis = 0 if transpose else 1
+        hi, lo = (x[0][:, None], x[1][:, None]) if transpose else (x[0][None, :], x[1][None, :])
+        product, error = doubled.two_product(off_diagonal, hi)
+        coupled = doubled.total((product, error + off_diagonal * lo), axis)   # B x or Bᵀ x
+        image = doubled.add(doubled.multiply(diagonal, x), doubled.negate(coupled))
+        residual = doubled.add((rhs, zeros), doubled.negate(image))
+        value = residual[0] + residual[1]
+        size = (np.abs(rhs) + diagonal[0] * np.abs(x[0])
+                + np.sum(off_diagonal * np.abs(hi), axis=axis))
+        bound = EPS * np.abs(value) + _dd_rounding(n) * size + 8.0 * n * TINY
+    return value, bound
+
+
+def _refined(system: ChainSystem, work: np.ndarray, pivots: np.ndarray, rhs: np.ndarray,
+             transpose: bool, start: np.ndarray):
+    r"""Iterative refinement of GTH's x̂ in double-double, and its a-posteriori bound.
+
+    Each round: R = b − M x from :func:`structured_residual`, then the bound
+    ‖x − fl(x)‖_∞ ≤ max(M⁻¹(|R| + δR) + |x − fl(x)|) — M⁻¹ ≥ 0, so x − x_dd = M⁻¹R is bounded
+    entrywise by M⁻¹ of a bound on |R| — with M⁻¹(|R| + δR) from a GTH solve of that
+    non-negative vector, divided by 1 − η (η = 2n³ε, GTH's entrywise relative error); then the
+    correction x ← x + M⁻¹R. Stops when the bound is below RELATIVE_TOLERANCE/100 of ‖x‖_∞, or
+    has not halved, or after MAX_REFINEMENTS corrections. Returns (x, bound) of the round with
+    the smallest bound, or None where η ≥ 1/2.
+    """
+    n = pivots.size
+    eta = 2.0 * n**3 * EPS
+    if not refinement_certifies(n):
+        return None
+    zeros = np.zeros(n)
+    x = (start, zeros)
+    best = (np.inf, start)
+    with np.errstate(all="ignore"):
+        for _ in range(MAX_REFINEMENTS + 1):
+            residual, error = structured_residual(system, x, rhs, transpose)
+            columns = np.column_stack([np.abs(residual) + error, np.maximum(residual, 0.0),
+                                       np.maximum(-residual, 0.0)])
+            solved = gth_solve(work, pivots, columns, transpose)
+            bound = float(np.max(solved[:, 0] / (1.0 - eta) + np.abs(x[1])))
+            if not bound < best[0] / 2:  # NaN, inf, or not halved: no progress
+                break
+            best = (bound, x[0])
+            if bound <= 0.01 * RELATIVE_TOLERANCE * float(np.max(np.abs(x[0]), initial=0.0)):
+                break
+            x = doubled.add(x, (solved[:, 1] - solved[:, 2], zeros))
+    return best[1], best[0]
+
+
 def _gth(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: float):
-    """GTH path: x from the split b = b⁺ − b⁻, the a-priori bound, and the lengths."""
-    work, pivots = gth_factor(system)
+    """GTH path: x from the split b = b⁺ − b⁻, the a-priori bound (refined where it is too
+    large), and the lengths."""
+    work, pivots = system.gth_factors()
     n = pivots.size
     if not np.all((pivots > 0) & np.isfinite(pivots)):
         return None
@@ -457,15 +569,27 @@ def _gth(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: float
     solution = gth_solve(work, pivots, columns, transpose)
     with np.errstate(all="ignore"):
         x = solution[:, 0] - solution[:, 1]
-        relative = 2.0 * n**3 * EPS + 2.0 * n * system.data_error()
-        bound = (relative * float(np.max(solution[:, 0] + solution[:, 1]))
-                 + rhs_error * float(np.max(solution[:, 2])))
+        split_size = float(np.max(solution[:, 0] + solution[:, 1]))   # ‖M⁻¹|b|‖_∞
+        data = (2.0 * n * system.data_error() * split_size
+                + rhs_error * float(np.max(solution[:, 2])))
+        bound = 2.0 * n**3 * EPS * split_size + data
+        if not bound <= 0.1 * RELATIVE_TOLERANCE * float(np.max(np.abs(x), initial=0.0)):
+            refined = _refined(system, work, pivots, rhs, transpose, x)
+            if refined is not None and refined[1] + data / (1.0 - 2.0 * n**3 * EPS) < bound:
+                x, bound = refined[0], refined[1] + data / (1.0 - 2.0 * n**3 * EPS)
     return x, bound, solution[:, 2]
 
 
+def refinement_certifies(n: int) -> bool:
+    """Whether GTH's a-priori entrywise relative error η = 2n³ε is below 1/2 for n states, as
+    the a-posteriori bound of the refinement needs (n up to about 100 000)."""
+    return 2.0 * n**3 * EPS < 0.5
+
+
 def accurate_path_helps(n: int) -> bool:
-    """Whether GTH's a-priori relative bound 2n³ε is below RELATIVE_TOLERANCE for n states."""
-    return 2.0 * n**3 * EPS < RELATIVE_TOLERANCE
+    """Whether the accurate path can certify what the fast one cannot, for n states: where its
+    refinement's a-posteriori bound applies (:func:`refinement_certifies`)."""
+    return refinement_certifies(n)
 
 
 def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
@@ -494,7 +618,12 @@ def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
     -----
     The fast path's answer is kept when its residual bound is ≤ RELATIVE_TOLERANCE/10 of ‖x̂‖_∞;
     otherwise GTH elimination, whose first-order entrywise bound is (2n³ε + 2nδ) times the
-    solution of the split system |b| (δ the data error of B and e).
+    solution of the split system |b| (δ the data error of B and e). Where that bound exceeds
+    RELATIVE_TOLERANCE/10 of ‖x̂‖_∞, the GTH answer is refined in double-double and the bound is
+    the refinement's a-posteriori one plus 2nδ‖M⁻¹|b|‖_∞/(1 − 2n³ε), if that is smaller. The
+    data term 2nδ: relative errors δ in every entry of B and e move every entry of M⁻¹ by at
+    most (2n − 1)δ to first order (by the matrix-tree theorem, M⁻¹'s entries are ratios of sums
+    of products of n − 1 and n of them).
     """
     fast = None if accurate else _fast(system, rhs, transpose, rhs_error)
     if fast is not None:
