@@ -70,16 +70,17 @@ def test_both_paths_solve_the_system_within_their_bounds(seed, transpose):
                                                              transpose), rtol=1e-12)
 
 
-@pytest.mark.parametrize("block", [1, 2, 3, 192])
+@pytest.mark.parametrize("blocks", [(), (1,), (3,), (3, 2), (5, 2, 1), (192, 48)])
 @pytest.mark.parametrize("transpose", [False, True])
-def test_block_elimination_solves_both_systems_with_one_factorisation(block, transpose):
-    """M = L D U by blocks of 1, 2, 3 (several blocks, a short last one) and 192 (one block):
+def test_block_elimination_solves_both_systems_with_one_factorisation(blocks, transpose):
+    """M = L D U by blocks of 1 and 3 (several blocks, a short last one), with the diagonal
+    blocks factorised by blocks of their own (3 then 2; 5 then 2 then 1), and as one block:
     the same factors solve M x = b and Mᵀ y = c, against exact rational solves."""
     system = _system(1, n_states=9)
     n = system.index.size
-    work = solver.block_factor(system.matrix, block)
-    columns = np.random.default_rng(block).standard_normal((n, 2))
-    solution = solver.block_solve(work, columns, transpose, block)
+    work = solver.block_factor(system.matrix, blocks)
+    columns = np.random.default_rng(len(blocks)).standard_normal((n, 2))
+    solution = solver.block_solve(work, columns, transpose, blocks)
     for column, x in zip(columns.T, solution.T, strict=True):
         np.testing.assert_allclose(x, _exact_solution(system, column, transpose), rtol=1e-12)
 
@@ -92,8 +93,8 @@ def test_a_singular_block_is_refused_and_the_solve_falls_back_to_gth(monkeypatch
     system = chain(corridor.mdp, np.tile([1e-17, 1.0 - 1e-17], (4, 1)), 1.0, "v").system
     factor = solver.block_factor
     with pytest.raises(np.linalg.LinAlgError):
-        factor(system.matrix, 1)
-    monkeypatch.setattr(solver, "block_factor", lambda matrix: factor(matrix, 1))
+        factor(system.matrix, (1,))
+    monkeypatch.setattr(solver, "block_factor", lambda matrix: factor(matrix, (1,)))
     assert system.factors() is None
     solution = solver.solve(system, -np.ones(3))
     assert solution.accurate_path

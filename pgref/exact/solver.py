@@ -69,9 +69,10 @@ EPS = float(np.finfo(float).eps)
 ROUNDING_CONFIDENCE = 8.0
 """λ of the probabilistic rounding bound of :func:`sum_rounding`."""
 
-BLOCK_SIZE = 192
-"""Columns eliminated at once by :func:`block_factor`: its Schur updates are matrix products of
-this inner size, and each diagonal block is one small ``np.linalg.solve``."""
+BLOCK_SIZES = (192, 48)
+"""Columns eliminated at once by :func:`block_factor` (its Schur updates are matrix products of
+this inner size), then the width of the blocks inside each diagonal block: each solve with the
+factors re-factorises only those small innermost blocks, by ``np.linalg.solve``."""
 
 MAX_REFINEMENTS = 8
 """Corrections of the accurate path's iterative refinement, at most (each gains about
@@ -309,27 +310,28 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
 # -- the fast path: block elimination and a residual bound -------------------------------------
 
 
-def block_factor(matrix: np.ndarray, block: int = BLOCK_SIZE) -> np.ndarray:
+def block_factor(matrix: np.ndarray, blocks: tuple[int, ...] = BLOCK_SIZES) -> np.ndarray:
     r"""Block Gaussian elimination of M without pivoting, for :func:`block_solve`.
 
     Parameters
     ----------
     matrix : ndarray, shape (n, n)
         M; not changed.
-    block : int
-        The width of the blocks eliminated at once.
+    blocks : tuple of int
+        The width of the blocks eliminated at once, then (for the blocks on the diagonal, which
+        are factorised the same way) the widths inside them; () leaves M as it is.
 
     Returns
     -------
     work : ndarray, shape (n, n)
-        For the blocks K = [k, k + block): on the diagonal, the Schur complement's block
-        S_KK; right of it, X_K = S_KK⁻¹ S_{K,after}; below it, C_K = S_{after,K}.
+        For the blocks K = [k, k + blocks[0]): on the diagonal, the Schur complement's block
+        S_KK, itself factorised with ``blocks[1:]``; right of it, X_K = S_KK⁻¹ S_{K,after};
+        below it, C_K = S_{after,K}.
 
     Raises
     ------
     numpy.linalg.LinAlgError
-        If some S_KK is singular in float64 (the last one included: its ``np.linalg.solve``
-        has no right-hand side but still factorises it).
+        If some innermost block on the diagonal is singular in float64.
 
     Notes
     -----
@@ -337,35 +339,49 @@ def block_factor(matrix: np.ndarray, block: int = BLOCK_SIZE) -> np.ndarray:
     the block K leaves the Schur complement S_after = S_after,after − C_K X_K. For a
     non-singular M-matrix every S_KK and every Schur complement is a non-singular M-matrix, so
     no pivoting is needed (Higham, "Accuracy and Stability of Numerical Algorithms", §13.3).
-    Each S_KK is handled by ``np.linalg.solve`` (partial pivoting inside the block), never
-    inverted; the work is 2n³/3 flops, as one LU factorisation.
+    The innermost blocks are left to ``np.linalg.solve`` (partial pivoting inside them), never
+    inverted; the work is 2n³/3 flops, as one LU factorisation, mostly in the products C_K X_K.
     """
     work = np.array(matrix, dtype=float)
-    n = work.shape[0]
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        work[start:stop, stop:] = np.linalg.solve(work[start:stop, start:stop],
-                                                  work[start:stop, stop:])
-        work[stop:, stop:] -= work[stop:, start:stop] @ work[start:stop, stop:]
+    _eliminate(work, blocks)
     return work
 
 
+def _eliminate(work: np.ndarray, blocks: tuple[int, ...]) -> None:
+    """:func:`block_factor` in place on a square view."""
+    n = work.shape[0]
+    if not blocks:
+        np.linalg.solve(work, np.zeros((n, 0)))   # factorises it: refuses a singular block now
+        return
+    block, inner = blocks[0], blocks[1:]
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        _eliminate(work[start:stop, start:stop], inner)
+        work[start:stop, stop:] = block_solve(work[start:stop, start:stop],
+                                              work[start:stop, stop:], False, inner)
+        work[stop:, stop:] -= work[stop:, start:stop] @ work[start:stop, stop:]
+
+
 def block_solve(work: np.ndarray, rhs: np.ndarray, transpose: bool,
-                block: int = BLOCK_SIZE) -> np.ndarray:
-    r"""Solve M X = B (or Mᵀ X = B) with the factors of :func:`block_factor` (same ``block``).
+                blocks: tuple[int, ...] = BLOCK_SIZES) -> np.ndarray:
+    r"""Solve M X = B (or Mᵀ X = B) with the factors of :func:`block_factor` (same ``blocks``).
 
     Notes
     -----
     M = L D U: z_K = S_KK⁻¹ (b_K − Σ_{J<K} C_J(K) z_J), then x_K = z_K − X_K x_after.
     Mᵀ = Uᵀ Dᵀ Lᵀ: w_K = c_K − Σ_{J<K} X_J(K)ᵀ w_J, then y_K = S_KKᵀ⁻¹ (w_K − C_Kᵀ y_after).
+    The solves with S_KK use its own factors (``blocks[1:]``).
     """
+    if not blocks:
+        return np.linalg.solve(work.T if transpose else work, rhs)
+    block, inner = blocks[0], blocks[1:]
     x = np.array(rhs, dtype=float)
     n = work.shape[0]
     starts = range(0, n, block)
     if not transpose:
         for start in starts:
             stop = min(start + block, n)
-            x[start:stop] = np.linalg.solve(work[start:stop, start:stop], x[start:stop])
+            x[start:stop] = block_solve(work[start:stop, start:stop], x[start:stop], False, inner)
             x[stop:] -= work[stop:, start:stop] @ x[start:stop]
         for start in reversed(starts):
             stop = min(start + block, n)
@@ -376,8 +392,9 @@ def block_solve(work: np.ndarray, rhs: np.ndarray, transpose: bool,
             x[stop:] -= work[start:stop, stop:].T @ x[start:stop]
         for start in reversed(starts):
             stop = min(start + block, n)
-            x[start:stop] = np.linalg.solve(work[start:stop, start:stop].T,
-                                            x[start:stop] - work[stop:, start:stop].T @ x[stop:])
+            x[start:stop] = block_solve(work[start:stop, start:stop],
+                                        x[start:stop] - work[stop:, start:stop].T @ x[stop:],
+                                        True, inner)
     return x
 
 
