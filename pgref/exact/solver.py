@@ -150,7 +150,8 @@ class ChainSystem(NamedTuple):
         """:func:`block_factor` of M, computed on the first call and kept; None if singular."""
         if "block" not in self.factorizations:
             try:
-                self.factorizations["block"] = block_factor(self.matrix)
+                with np.errstate(all="ignore"):   # a non-finite factor fails the certificate
+                    self.factorizations["block"] = block_factor(self.matrix)
             except np.linalg.LinAlgError:
                 self.factorizations["block"] = None
         return self.factorizations["block"]
@@ -319,7 +320,8 @@ def block_factor(matrix: np.ndarray, blocks: tuple[int, ...] = BLOCK_SIZES) -> n
         M; not changed.
     blocks : tuple of int
         The width of the blocks eliminated at once, then (for the blocks on the diagonal, which
-        are factorised the same way) the widths inside them; () leaves M as it is.
+        are factorised the same way) the widths inside them. A matrix no wider than the first
+        width (or with none left) is one innermost block, left as it is.
 
     Returns
     -------
@@ -350,7 +352,7 @@ def block_factor(matrix: np.ndarray, blocks: tuple[int, ...] = BLOCK_SIZES) -> n
 def _eliminate(work: np.ndarray, blocks: tuple[int, ...]) -> None:
     """:func:`block_factor` in place on a square view."""
     n = work.shape[0]
-    if not blocks:
+    if not blocks or n <= blocks[0]:   # one innermost block
         np.linalg.solve(work, np.zeros((n, 0)))   # factorises it: refuses a singular block now
         return
     block, inner = blocks[0], blocks[1:]
@@ -372,7 +374,7 @@ def block_solve(work: np.ndarray, rhs: np.ndarray, transpose: bool,
     Mᵀ = Uᵀ Dᵀ Lᵀ: w_K = c_K − Σ_{J<K} X_J(K)ᵀ w_J, then y_K = S_KKᵀ⁻¹ (w_K − C_Kᵀ y_after).
     The solves with S_KK use its own factors (``blocks[1:]``).
     """
-    if not blocks:
+    if not blocks or work.shape[0] <= blocks[0]:   # one innermost block
         return np.linalg.solve(work.T if transpose else work, rhs)
     block, inner = blocks[0], blocks[1:]
     x = np.array(rhs, dtype=float)
