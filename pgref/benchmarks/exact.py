@@ -10,7 +10,7 @@ sharing one block factorisation of I − γP_NN, and the score table — against
   which factorise the matrix twice (the second table): the ratio weighs the theorem's single
   factorisation against the price of building I − γP_NN from p, of q, of the certificate and of
   the scores. It also times the accurate path (:func:`pgref.exact.solver.solve` with
-  ``accurate=True``: GTH elimination, and above about 130 states its refinement in
+  ``accurate=True``: GTH elimination, and from about 60 states on its refinement in
   double-double with the a-posteriori bound), which the solver takes only when the fast path's
   error bound is too large (near-deterministic policies with γ = 1).
 

@@ -22,12 +22,14 @@ non-negative numbers occur and every entry of the solution of a non-negative rig
 accurate to a small multiple of n³ε relative (O'Cinneide, 1993). Either way the caller gets the
 solution and a bound on its error.
 
-Where GTH's a-priori bound, 2n³ε relative (plus the data's error), is too large — beyond about
-n = 130 states — its answer is refined in double-double arithmetic (:mod:`pgref.exact.doubled`)
-and certified a posteriori: the residual R = b − M x̂ computed to about 106 bits, and
+Where GTH's a-priori bound, 2n³ε relative (plus the data's error), is above a tenth of
+RELATIVE_TOLERANCE — from about n = 60 states; beyond n = 130 it could not certify at all — its
+answer is refined in double-double arithmetic (:mod:`pgref.exact.doubled`) and certified a
+posteriori: the residual R = b − M x̂ computed to about 106 bits, and
 |x − x̂| ≤ M⁻¹(|R| + δR) from one more GTH solve of that non-negative vector (M⁻¹ ≥ 0). Each
 round of refinement multiplies the error by about η‖M⁻¹|M|‖ (η GTH's own relative error), so
-this certifies chains of any size up to episodes of about 1e12 steps.
+this certifies chains whose episodes last up to about 1e12 steps, however many states they have
+(below about 100 000: :func:`refinement_certifies`).
 
 Limit: a chain of more than about 130 states whose episodes last far longer than that (the
 200-state corridor that drifts away from its exit, 1e73 steps) raises :class:`PrecisionError`
