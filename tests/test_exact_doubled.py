@@ -128,6 +128,14 @@ def test_the_structured_residual_is_within_its_bound(transpose):
     for s in range(30):
         assert abs(Fraction(float(residual[s])) - truth[s]) <= Fraction(float(bound[s]))
     assert np.all(bound <= 1e-12 * np.abs(residual))
+    # the bound, written out: ε|R| + (8⌈log₂(n + 1)⌉ + 40)ε² (|b| + D|x| + B|x|) + 8n·tiny
+    off_diagonal = system.off_diagonal()
+    absolute = np.abs(x[0])
+    coupled = absolute @ off_diagonal if transpose else off_diagonal @ absolute
+    size = np.abs(rhs) + (off_diagonal.sum(axis=1) + system.exits) * absolute + coupled
+    expected = (EPS * np.abs(residual) + (8 * math.ceil(math.log2(31)) + 40) * EPS**2 * size
+                + 8 * 30 * np.finfo(float).tiny)
+    np.testing.assert_allclose(bound, expected, rtol=1e-12)
 
 
 def _manufactured(system, transpose, seed):
