@@ -247,9 +247,10 @@ def test_the_issues_cases_are_now_right_or_refused():
 
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     """A 200-state corridor drifting left (π(right) = 0.3): episodes last about (7/3)^200 ≈
-    1e73 steps, LAPACK cannot be certified and the GTH path's 2n³ε bound exceeds 1e−9 at
-    n = 200, so the error says so (the answer, about −1e73, is representable: this is the
-    solver's limit, not float64's, stated in pgref.exact.solver)."""
+    1e73 steps. The fast path cannot be certified, GTH's a-priori bound 2n³ε exceeds 1e−9 at
+    n = 200, and its refinement cannot converge (each round multiplies the error by about
+    ε‖M⁻¹|M|‖ ≫ 1), so the error says so (the answer, about −1e73, is representable: this is
+    the solver's limit, not float64's, stated in pgref.exact.solver)."""
     mdp, pi = _drifting_corridor(200, gamma=1.0)
     with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
         exact.state_values(mdp, pi)
@@ -271,12 +272,61 @@ def _drifting_corridor(n, gamma):
     return mdp, np.tile([0.3, 0.7], (n + 1, 1))
 
 
-def test_precision_error_below_gamma_one_speaks_of_discounted_lengths():
-    """γ = 1 − 10⁻⁶ on the same corridor: the discounted length, about 10⁶ steps, is the cause."""
-    mdp, pi = _drifting_corridor(200, gamma=1.0 - 1e-6)
-    with pytest.raises(exact.PrecisionError, match=r"episodes last about 1e\+06 steps "
-                                                   r"\(γ-discounted\)"):
-        exact.state_values(mdp, pi)
+def _drifting_reference(n, gamma, transpose):
+    """v (transpose False) or n (True) of :func:`_drifting_corridor` in 60-digit Decimal, with
+    the float data (π = (0.3, 0.7), γ) taken as exact and pgref's exit convention:
+    M = diag(D) − B, B = γ P_NN off the diagonal, D(s) = Σ B(s, ·) + e(s),
+    e(s) = Σ_a π(a|s)((1 − γ) + γ p(terminal|s, a)). M is a tridiagonal M-matrix: elimination
+    without pivoting is O(n) and loses at most about log₁₀ of its 1e6 condition of 60 digits."""
+    with localcontext() as context:
+        context.prec = 60
+        return _tridiagonal_solve(n, gamma, transpose)
+
+
+def _tridiagonal_solve(n, gamma, transpose):
+    _, pi = _drifting_corridor(1, gamma)   # the float table π(·|s) = (0.3, 0.7), as exact data
+    right, left, gamma = Decimal(float(pi[0, 0])), Decimal(float(pi[0, 1])), Decimal(gamma)
+    upper = [gamma * right if s + 1 < n else Decimal(0) for s in range(n)]   # B(s, s + 1)
+    lower = [gamma * left if s > 0 else Decimal(0) for s in range(n)]        # B(s, s − 1)
+    exits = [(right + left) * (1 - gamma) + (gamma * right if s == n - 1 else 0)
+             for s in range(n)]
+    diagonal = [upper[s] + lower[s] + exits[s] for s in range(n)]
+    upper, lower = [-b for b in upper], [-b for b in lower]
+    if transpose:  # row s of Mᵀ: M(s − 1, s) left of the diagonal, M(s + 1, s) right of it
+        lower, upper = [Decimal(0), *upper[:-1]], [*lower[1:], Decimal(0)]
+    rhs = [Decimal(1)] + [Decimal(0)] * (n - 1) if transpose else [Decimal(-1)] * n
+    for k in range(1, n):
+        factor = lower[k] / diagonal[k - 1]
+        diagonal[k] -= factor * upper[k - 1]
+        rhs[k] -= factor * rhs[k - 1]
+    x = [Decimal(0)] * n
+    for k in reversed(range(n)):
+        x[k] = (rhs[k] - (upper[k] * x[k + 1] if k + 1 < n else 0)) / diagonal[k]
+    return np.array([float(v) for v in x])
+
+
+def test_a_large_chain_near_singular_is_answered_where_the_a_priori_bound_refused():
+    """γ = 1 − 10⁻⁶ on the 200-state drifting corridor: discounted episodes of about 10⁶
+    steps. The fast path's normwise bound cannot certify that, and GTH's a-priori bound
+    2n³ε = 3.6e−9 exceeds 1e−9 (this raised before); refined in double-double, with an
+    a-posteriori bound, v_π and n match the exact reference to 1e−12 (the rounding of the
+    products γπ p, at most 2nε relative, is all that is left)."""
+    n, gamma = 200, 1.0 - 1e-6
+    assert 2 * n**3 * np.finfo(float).eps > TOLERANCE
+    mdp, pi = _drifting_corridor(n, gamma)
+    values = exact.state_values(mdp, pi)[:n]
+    np.testing.assert_allclose(values, _drifting_reference(n, gamma, False), rtol=1e-12)
+    visits = exact.discounted_visits(mdp, pi)[:n]
+    reference_visits = _drifting_reference(n, gamma, True)
+    assert np.max(np.abs(visits - reference_visits)) <= 1e-12 * np.max(reference_visits)
+
+
+def test_a_large_chain_whose_values_exceed_float64_still_raises():
+    """π(right) = 0.3 is replaced by 0.01: episodes of about 99^199 ≈ 1e397 steps, values
+    beyond float64's range: PrecisionError, never a number."""
+    mdp, _ = _drifting_corridor(200, gamma=1.0)
+    with pytest.raises(exact.PrecisionError, match="float64's range"):
+        exact.state_values(mdp, np.tile([0.01, 0.99], (201, 1)))
 
 
 def test_a_tiny_gradient_of_a_nearly_deterministic_policy_keeps_its_sign():

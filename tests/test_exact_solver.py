@@ -70,6 +70,58 @@ def test_both_paths_solve_the_system_within_their_bounds(seed, transpose):
                                                              transpose), rtol=1e-12)
 
 
+@pytest.mark.parametrize("blocks", [(), (1,), (3,), (3, 2), (5, 2, 1), (192, 48)])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_block_elimination_solves_both_systems_with_one_factorisation(blocks, transpose):
+    """M = L D U by blocks of 1 and 3 (several blocks, a short last one), with the diagonal
+    blocks factorised by blocks of their own (3 then 2; 5 then 2 then 1), and as one block:
+    the same factors solve M x = b and Mᵀ y = c, against exact rational solves."""
+    system = _system(1, n_states=9)
+    n = system.index.size
+    work = solver.block_factor(system.matrix, blocks)
+    columns = np.random.default_rng(len(blocks)).standard_normal((n, 2))
+    solution = solver.block_solve(work, columns, transpose, blocks)
+    for column, x in zip(columns.T, solution.T, strict=True):
+        np.testing.assert_allclose(x, _exact_solution(system, column, transpose), rtol=1e-12)
+
+
+def test_a_singular_block_is_refused_and_the_solve_falls_back_to_gth(monkeypatch):
+    """π(right|s = 0) = 1e−17 in the corridor: eliminating state 0 alone leaves the Schur
+    complement 1 − (1 − 1e−17) = 0 in float64, which block_factor refuses (LinAlgError); the
+    solver then takes GTH elimination and is still exact."""
+    corridor = envs.short_corridor()
+    system = chain(corridor.mdp, np.tile([1e-17, 1.0 - 1e-17], (4, 1)), 1.0, "v").system
+    factor = solver.block_factor
+    with pytest.raises(np.linalg.LinAlgError):
+        factor(system.matrix, (1,))
+    monkeypatch.setattr(solver, "block_factor", lambda matrix: factor(matrix, (1,)))
+    assert system.factors() is None
+    solution = solver.solve(system, -np.ones(3))
+    assert solution.accurate_path
+    np.testing.assert_allclose(solution.x, _exact_solution(system, -np.ones(3), False),
+                               rtol=1e-13)
+
+
+def test_values_and_visits_share_one_factorisation(monkeypatch):
+    """policy_gradient solves M v = r and Mᵀ n = p₀ with a single block_factor call; two
+    solves on the accurate path share a single GTH elimination."""
+    problem = envs.random_mdp(np.random.default_rng(2), 6, 3, gamma=0.9, n_terminal=1)
+    policy = SoftmaxLinearPolicy(problem.features)
+    calls = []
+    factor = solver.block_factor
+    monkeypatch.setattr(solver, "block_factor", lambda matrix: calls.append(1) or factor(matrix))
+    exact.policy_gradient(problem.mdp, policy, np.zeros(policy.n_params))
+    assert len(calls) == 1
+    corridor = envs.short_corridor()   # and on the accurate path: one GTH elimination
+    system = chain(corridor.mdp, np.tile([1e-17, 1.0 - 1e-17], (4, 1)), 1.0, "v").system
+    gth_calls = []
+    gth = solver.gth_factor
+    monkeypatch.setattr(solver, "gth_factor", lambda system: gth_calls.append(1) or gth(system))
+    assert solver.solve(system, -np.ones(3)).accurate_path
+    assert solver.solve(system, np.array([1.0, 0.0, 0.0]), transpose=True).accurate_path
+    assert len(gth_calls) == 1
+
+
 def test_the_accurate_path_is_taken_only_where_lapack_cannot_be_certified():
     corridor = envs.short_corridor()
     policy = SoftmaxLinearPolicy(corridor.features)

@@ -1,16 +1,18 @@
 r"""The exact policy gradient theorem against finite differences and against two bare solves.
 
 ``python -m pgref bench exact`` (or ``pgref.benchmarks.run("exact")``). For each number of states
-S it times, in the same run, :func:`pgref.exact.policy_gradient` — two certified linear solves and
-the score table — against
+S it times, in the same run, :func:`pgref.exact.policy_gradient` — two certified linear solves
+sharing one block factorisation of I − γP_NN, and the score table — against
 
 - :func:`pgref.numerics.central_difference` of :func:`pgref.exact.objective` over all θ
   components, which needs 2·dim θ solves (the first table), and
-- two bare ``np.linalg.solve`` calls of the same size, (I − P_NN) v = r and its transpose: the
-  floor any exact gradient pays, so the ratio is the price of building I − γP_NN from p, of
-  q, of the certificate and of the scores (the second table). It also times the accurate path
-  (GTH elimination, :func:`pgref.exact.solver.gth_factor`), which the solver takes only when
-  the fast path's error bound is too large (near-deterministic policies with γ = 1).
+- two bare ``np.linalg.solve`` calls of the same size, (I − P_NN) v = r and its transpose,
+  which factorise the matrix twice (the second table): the ratio weighs the theorem's single
+  factorisation against the price of building I − γP_NN from p, of q, of the certificate and of
+  the scores. It also times the accurate path (:func:`pgref.exact.solver.solve` with
+  ``accurate=True``: GTH elimination, and from about 60 states on its refinement in
+  double-double with the a-posteriori bound), which the solver takes only when the fast path's
+  error bound is too large (near-deterministic policies with γ = 1).
 
 All face the same random episodic MDP and the same softmax-linear policy.
 """
@@ -101,12 +103,13 @@ def _row(n_states: int, rng: np.random.Generator, *, differences: bool = True,
     so that their seconds-long runs do not cut the pair's rounds short.
     """
     mdp, policy, theta = _problem(n_states, rng)
-    system = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values").system
+    pi = policy.action_probs(theta)
+    system = chain(mdp, pi, mdp.gamma, "the values").system
     matrix, ones = system.matrix, np.ones(system.index.size)
 
-    def accurate_path():
-        work, pivots = solver.gth_factor(system)
-        return solver.gth_solve(work, pivots, np.column_stack([ones, ones, ones]), False)
+    def accurate_path():  # a new system each time: the factors are kept on it
+        fresh = chain(mdp, pi, mdp.gamma, "the values").system
+        return solver.solve(fresh, -ones, accurate=True)
 
     def theorem():
         return exact.policy_gradient(mdp, policy, theta)
@@ -167,14 +170,16 @@ def run(quick: bool = False) -> list[str]:
     random features) so that finite differences stay affordable at S in the thousands; with
     tabular features dim θ = S·A and the ratio would grow with S.
 
-    Against two bare solves the theorem adds O(S²A) work, so its ratio tends to 1 as S grows:
-    two passes over p (S·A·S numbers, 32 MB at S = 1000: one builds I − γP_NN, the other
-    q = r + γ p v), the residuals of the certificate (M times a two-column block, twice), the
-    second right-hand side 1 of each solve (the certificate's ‖M⁻¹‖), and the score table.
-    These passes are limited by memory bandwidth, the solves by arithmetic, so the ratio is
+    Against two bare solves the theorem factorises once where they factorise twice (block
+    elimination without pivoting, which the M-matrix I − γP_NN allows: its factors solve both
+    M v = r and Mᵀ n = p₀), and adds O(S²A) work: two passes over p (S·A·S numbers, 32 MB at
+    S = 1000: one builds I − γP_NN, the other q = r + γ p v), the residuals of the certificate
+    (M times a two-column block, twice), the second right-hand side 1 of each solve (the
+    certificate's ‖M⁻¹‖), and the score table. Its ratio therefore falls below 1 as S
+    grows. The passes are limited by memory bandwidth, the solves by arithmetic, so the ratio is
     worse on a machine whose memory other processes share. The accurate path is S NumPy
-    rank-1 updates, O(S³) without blocking: several times a LAPACK solve, paid only where
-    LAPACK cannot be certified.
+    rank-1 updates, O(S³) without blocking, and O(S²) double-double work per round of
+    refinement: many times a LAPACK solve, paid only where the fast path cannot be certified.
 
     Times on a busy machine are noisy, multi-threaded BLAS most of all; for steadier numbers run
     ``OPENBLAS_NUM_THREADS=1 python -m pgref bench exact``.
@@ -185,7 +190,7 @@ def run(quick: bool = False) -> list[str]:
     _row(QUICK_SIZES[0], np.random.default_rng(1))  # warm-up: imports, BLAS threads
     rows = {n: _row(n, rng, accurate=n in accurate_sizes) for n in sizes}
     lines = [
-        "Exact ∇𝒥: policy gradient theorem (2 certified linear solves) vs central finite "
+        "Exact ∇𝒥: policy gradient theorem (2 certified solves, 1 factorisation) vs central finite "
         f"differences of 𝒥 (2·dim θ = {2 * N_FEATURES} solves) and vs 2 bare np.linalg.solve",
         f"random episodic MDPs (γ = 1, A = {N_ACTIONS}, one terminal state, exit probability "
         f"≥ 0.02 per step); softmax-linear policy on J = {N_FEATURES} random features "

@@ -16,8 +16,8 @@ the larger of ‖∇𝒥‖_∞ and the size of the theorem's terms), certified 
 it, or the call raises :class:`PrecisionError` — only where the answer is beyond float64 (above
 ~1.8e308, or dependent on probabilities below ~1e−300). Near-deterministic policies are solved
 accurately: the exit mass of each state is taken from π and p directly, never as 1 − Σ, and the
-solver falls back from LAPACK to GTH elimination when LAPACK cannot be certified
-(:mod:`pgref.exact.solver`).
+solver falls back from block elimination to GTH elimination, refined in double-double where
+needed, when the fast path cannot be certified (:mod:`pgref.exact.solver`).
 """
 
 from pgref.exact.chain import (

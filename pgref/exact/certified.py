@@ -91,8 +91,8 @@ def certify(solved, solution: Solution, what: str, bound: float | None = None,
 def accurately_if_needed(compute, n: int):
     r"""``compute(False)``; if its certificate fails, ``compute(True)`` (GTH) where that can help.
 
-    LAPACK's error bound is normwise, ‖M⁻¹‖·O(ε)·‖x‖; quantities built from differences of
-    values (q, A, ∇𝒥) near γ = 1 need GTH's smaller entrywise bound, affordable for small n
+    The fast path's error bound is normwise, ‖M⁻¹‖·O(ε)·‖x‖; quantities built from
+    differences of values (q, A, ∇𝒥) near γ = 1 need the accurate path's smaller bound
     (:func:`pgref.exact.solver.accurate_path_helps`).
     """
     try:

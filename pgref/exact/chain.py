@@ -12,9 +12,10 @@ naming the states where episodes last longest and the smallest action probabilit
 It raises where the answer is beyond float64 — a value above about 1.8e308, or one that depends
 on action probabilities below about 1e−300, as for the short corridor beyond
 |θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in two stated corner cases:
-chains of more than about 130 non-terminal states too close to singular for LAPACK's bound, and,
-rarely, γ near 1 with a near-deterministic policy, where ∇𝒥's differences q(s, a) − q(s, b) are
-small against v. NaN, ±inf or a wrong sign are never returned.
+chains of more than about 130 non-terminal states whose episodes last far longer than 1e12
+steps (:mod:`pgref.exact.solver`), and, rarely, γ near 1 with a near-deterministic policy, where
+∇𝒥's differences q(s, a) − q(s, b) are small against v. NaN, ±inf or a wrong sign are never
+returned.
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def state_values(mdp: TabularMDP, pi) -> np.ndarray:
 
         v_N = (I − γ P_NN)⁻¹ r_N,
 
-    never by an explicit inverse: by ``np.linalg.solve`` where its residual bound certifies
+    never by an explicit inverse: by block elimination where its residual bound certifies
     1e−9, else by GTH elimination (:mod:`pgref.exact.solver`). The matrix is built without
     subtraction: its diagonal is Σ_{s′≠s} γ P_π(s, s′) plus the exit mass
     Σ_a π(a|s)[(1 − γ) + γ p(terminal|s, a)], so a policy with π(right|s) = 1e−17 keeps it.

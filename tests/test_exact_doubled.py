@@ -1,0 +1,214 @@
+"""Double-double arithmetic and the accurate path's refinement, against exact rationals.
+
+Routes: ``fractions.Fraction`` for every error-free transformation and for the residual
+b − M x; a manufactured solution (chosen first, its right-hand side computed exactly) for a
+200-state chain whose episodes last 2⁴⁰ ≈ 1.1e12 steps.
+"""
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from pgref import TabularMDP, exact
+from pgref.exact import doubled, solver
+from pgref.exact.chain import chain
+
+EPS = float(np.finfo(float).eps)
+
+
+def _numbers(seed, size=2000):
+    """Floats of mixed signs over 40 decimal orders of magnitude."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(size) * 10.0 ** rng.uniform(-20, 20, size)
+
+
+def _exact(pair):
+    return [Fraction(float(h)) + Fraction(float(lo)) for h, lo in zip(*pair, strict=True)]
+
+
+def test_two_sum_and_two_product_are_error_free():
+    a, b = _numbers(0), _numbers(1)
+    s, t = doubled.two_sum(a, b)
+    p, e = doubled.two_product(a, b)
+    hi, lo = doubled.split(a)
+    for i in range(a.size):
+        x, y = Fraction(float(a[i])), Fraction(float(b[i]))
+        assert Fraction(float(s[i])) + Fraction(float(t[i])) == x + y
+        assert s[i] == a[i] + b[i]
+        assert Fraction(float(p[i])) + Fraction(float(e[i])) == x * y
+        assert Fraction(float(hi[i])) + Fraction(float(lo[i])) == x
+        assert math.frexp(float(hi[i]))[0] * 2**26 == int(math.frexp(float(hi[i]))[0] * 2**26)
+
+
+def test_add_multiply_and_total_are_within_their_documented_bounds():
+    """add: 4ε²(|x| + |y|); multiply: 6ε²|x y|; total: 4ε²⌈log₂ m⌉ Σ|terms| (odd counts
+    included), on pairs (hi, lo) with lo a rounding error of hi."""
+    x = doubled.two_product(_numbers(2), _numbers(3))
+    y = doubled.two_product(_numbers(4), _numbers(5))
+    cancel = np.arange(y[0].size) % 3 == 0   # there y = −x + (a part of x's lo): cancellation
+    y = (np.where(cancel, -x[0], y[0]), np.where(cancel, -0.5 * x[1], y[1]))
+    exact_x, exact_y = _exact(x), _exact(y)
+    total, product = _exact(doubled.add(x, y)), _exact(doubled.multiply(x, y))
+    for i in range(len(exact_x)):
+        a, b = exact_x[i], exact_y[i]
+        assert abs(total[i] - (a + b)) <= 4 * Fraction(EPS) ** 2 * (abs(a) + abs(b))
+        assert abs(product[i] - a * b) <= 6 * Fraction(EPS) ** 2 * abs(a * b)
+    for result in (doubled.add(x, y), doubled.multiply(x, y)):   # renormalised: |lo| ≤ ulp/2
+        assert np.all(np.abs(result[1]) <= EPS / 2 * np.abs(result[0]))
+    assert doubled.negate(x)[0][0] == -x[0][0] and doubled.negate(x)[1][0] == -x[1][0]
+    for m in (1, 2, 7, 1000):
+        terms = doubled.two_product(_numbers(6, 3 * m).reshape(3, m),
+                                    _numbers(7, 3 * m).reshape(3, m))
+        for axis, rows in ((1, range(3)), (0, range(m))):
+            hi, lo = doubled.total(terms, axis)
+            pairs = np.moveaxis(terms[0], axis, 0), np.moveaxis(terms[1], axis, 0)
+            for row in rows:
+                exact_terms = [Fraction(float(h)) + Fraction(float(e))
+                               for h, e in zip(pairs[0][:, row], pairs[1][:, row], strict=True)]
+                error = Fraction(float(hi[row])) + Fraction(float(lo[row])) - sum(exact_terms)
+                size = sum(abs(t) for t in exact_terms)
+                rounds = max(1, math.ceil(math.log2(pairs[0].shape[0])))
+                assert abs(error) <= 4 * Fraction(EPS) ** 2 * rounds * size
+    empty = doubled.total((np.zeros((0, 2)), np.zeros((0, 2))), axis=0)
+    np.testing.assert_array_equal(empty[0], [0.0, 0.0])
+
+
+# -- the residual and the refinement -----------------------------------------------------------
+
+
+def _permutation_chain(n, exit_probability, seed=0):
+    """n live states and a terminal one; action 0 moves by one of 8 random permutations (each
+    with probability 1/8: a doubly stochastic Q), action 1 ends the episode;
+    π = (1 − q, q) everywhere, so that B = (1 − q) Q off the diagonal and e = q, exactly."""
+    rng = np.random.default_rng(seed)
+    transitions = np.zeros((n + 1, 2, n + 1))
+    for _ in range(8):
+        transitions[np.arange(n), 0, rng.permutation(n)] += 0.125
+    transitions[:n, 1, n] = 1.0
+    transitions[n, :, n] = 1.0
+    terminal = np.arange(n + 1) == n
+    pi = np.tile([1.0 - exit_probability, exit_probability], (n + 1, 1))
+    mdp = TabularMDP(transitions, np.full((n + 1, 2), -1.0) * ~terminal[:, None],
+                     np.full(n + 1, 1.0 / n) * ~terminal, terminal=terminal)
+    return mdp, pi
+
+
+def _exact_product(system, x, transpose):
+    """M x (or Mᵀ x) in Fractions, M = diag(Σ B + e) − B from the float parts (exact data)."""
+    off_diagonal, exits = system.off_diagonal(), system.exits
+    n = exits.size
+    x = [Fraction(v) if isinstance(v, Fraction) else Fraction(float(v)) for v in x]
+    result = []
+    for s in range(n):
+        row = [(j, Fraction(float(off_diagonal[s, j]))) for j in np.flatnonzero(off_diagonal[s])]
+        column = [(i, Fraction(float(off_diagonal[i, s]))) for i in np.flatnonzero(
+            off_diagonal[:, s])]
+        diagonal = sum(b for _, b in row) + Fraction(float(exits[s]))
+        coupled = column if transpose else row
+        result.append(diagonal * x[s] - sum(b * x[j] for j, b in coupled))
+    return result
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_the_structured_residual_is_within_its_bound(transpose):
+    """b − M x for a double-double x on a chain with exit 2⁻⁴⁰: float64 would lose every digit
+    (M x ≈ b to 1e−12 of |D x|); the double-double residual is within its documented bound of
+    the exact one, and the bound is far below |R|."""
+    mdp, pi = _permutation_chain(30, 2.0**-40)
+    system = chain(mdp, pi, 1.0, "v").system
+    rng = np.random.default_rng(1)
+    x = doubled.two_product(rng.uniform(1e11, 2e11, 30), np.full(30, 1.0 + 2.0**-30))
+    rhs = rng.uniform(0.5, 1.0, 30)
+    residual, bound = solver.structured_residual(system, x, rhs, transpose)
+    exact_x = [Fraction(float(h)) + Fraction(float(lo)) for h, lo in zip(*x, strict=True)]
+    truth = [Fraction(float(b)) - m for b, m in zip(rhs, _exact_product(system, exact_x,
+                                                                        transpose), strict=True)]
+    for s in range(30):
+        assert abs(Fraction(float(residual[s])) - truth[s]) <= Fraction(float(bound[s]))
+    assert np.all(bound <= 1e-12 * np.abs(residual))
+    # the bound, written out: ε|R| + (8⌈log₂(n + 1)⌉ + 40)ε² (|b| + D|x| + B|x|) + 8n·tiny
+    off_diagonal = system.off_diagonal()
+    absolute = np.abs(x[0])
+    coupled = absolute @ off_diagonal if transpose else off_diagonal @ absolute
+    size = np.abs(rhs) + (off_diagonal.sum(axis=1) + system.exits) * absolute + coupled
+    expected = (EPS * np.abs(residual) + (8 * math.ceil(math.log2(31)) + 40) * EPS**2 * size
+                + 8 * 30 * np.finfo(float).tiny)
+    np.testing.assert_allclose(bound, expected, rtol=1e-12)
+
+
+def _manufactured(system, transpose, seed):
+    """x* = 2³⁸ + j/64 (j random in 0…63) and b = M x* (or Mᵀ x*), exactly representable."""
+    n = system.index.size
+    jumps = np.random.default_rng(seed).integers(0, 64, n)
+    solution = 2.0**38 + jumps / 64.0
+    rhs = _exact_product(system, solution, transpose)
+    assert all(Fraction(float(b)) == b for b in rhs)   # float64 holds b exactly
+    return solution, np.array([float(b) for b in rhs])
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_a_large_nearly_singular_chain_is_certified_a_posteriori(transpose):
+    """200 states, exit probability 2⁻⁴⁰ per step (episodes of 1.1e12 steps), random moves:
+    the fast path's normwise bound fails, GTH's a-priori bound 2n³ε = 3.6e−9 exceeds 1e−9 (so
+    this raised before), and the refinement's a-posteriori bound certifies the manufactured
+    solution: the error is within the bound, and the bound within 1e−9."""
+    mdp, pi = _permutation_chain(200, 2.0**-40)
+    system = chain(mdp, pi, 1.0, "v").system
+    solution, rhs = _manufactured(system, transpose, seed=2)
+    assert 2 * 200**3 * EPS > 1e-9
+    result = solver.solve(system, rhs, transpose)
+    assert result.accurate_path
+    assert np.max(np.abs(result.x - solution)) <= result.bound <= 1e-9 * np.max(solution)
+    np.testing.assert_allclose(result.x, solution, rtol=1e-15)
+
+
+def test_the_refinement_stops_when_it_cannot_certify(monkeypatch):
+    """With at most 0 corrections the a-posteriori bound is that of GTH's own x̂, about
+    ε‖M⁻¹|M|‖ ≈ 1e−4 relative here: the a-priori bound is kept and the solve is refused."""
+    mdp, pi = _permutation_chain(200, 2.0**-40)
+    system = chain(mdp, pi, 1.0, "v").system
+    solution, rhs = _manufactured(system, False, seed=3)
+    monkeypatch.setattr(solver, "MAX_REFINEMENTS", 0)
+    result = solver.solve(system, rhs)
+    assert result.bound > 1e-9 * np.max(solution)
+    assert np.max(np.abs(result.x - solution)) <= result.bound
+
+
+def test_refinement_needs_gths_entrywise_error_below_one_half():
+    assert solver.refinement_certifies(100_000)
+    assert not solver.refinement_certifies(110_000)
+    assert solver.accurate_path_helps(1000)
+
+
+def test_values_and_visits_of_the_large_nearly_singular_chain_match_their_closed_forms():
+    """Every step costs 1 and ends the episode with probability q = 2⁻⁴⁰, so v = −1/q in every
+    state; Q is doubly stochastic, so 1ᵀM = q 1ᵀ and n = p₀/q. Both are exact in float64."""
+    mdp, pi = _permutation_chain(200, 2.0**-40)
+    np.testing.assert_allclose(exact.state_values(mdp, pi)[:200], -(2.0**40), rtol=1e-14)
+    np.testing.assert_allclose(exact.discounted_visits(mdp, pi)[:200],
+                               mdp.initial[:200] * 2.0**40, rtol=1e-14)
+
+
+def test_the_a_posteriori_bound_is_its_documented_formula():
+    """Exit probability 2⁻¹⁰: GTH's a-priori bound 2n³ε = 3.6e−9 is above 1e−10 of ‖x‖, its
+    answer x̂ needs no correction (episodes of 1000 steps), and the bound is
+    max M⁻¹(|R| + δR)/(1 − η) + 2nδ ‖M⁻¹|b|‖_∞/(1 − η), η = 2n³ε, written out here."""
+    n = 200
+    mdp, pi = _permutation_chain(n, 2.0**-10)
+    system = chain(mdp, pi, 1.0, "v").system
+    rhs = np.random.default_rng(4).standard_normal(n)
+    work, pivots = solver.gth_factor(system)
+    parts = solver.gth_solve(work, pivots, np.column_stack([np.maximum(rhs, 0),
+                                                            np.maximum(-rhs, 0)]), False)
+    estimate = parts[:, 0] - parts[:, 1]
+    residual, error = solver.structured_residual(system, (estimate, np.zeros(n)), rhs, False)
+    eta = 2 * n**3 * EPS
+    spread = solver.gth_solve(work, pivots, (np.abs(residual) + error)[:, None], False)[:, 0]
+    expected = (np.max(spread) + 2 * n * system.data_error() * np.max(parts.sum(axis=1))) / (
+        1 - eta)
+    result = solver.solve(system, rhs, accurate=True)
+    np.testing.assert_array_equal(result.x, estimate)
+    assert result.bound == pytest.approx(expected, rel=1e-12, abs=0)
+    assert result.bound < eta * np.max(parts.sum(axis=1))   # below the a-priori bound
