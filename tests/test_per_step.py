@@ -17,10 +17,13 @@ from pgref import algorithms as alg
 from pgref import envs, exact, lqr
 from pgref.algorithms import exact_trace
 from pgref.algorithms.history import EPISODE_NOT_ENDED, THETA_NOT_FINITE
+from pgref.algorithms.lockstep import run_in_lockstep
+from pgref.algorithms.run_trace import RunTrace
 from pgref.algorithms.tabular_softmax import TabularSoftmax
 from pgref.algorithms.tabular_walk import (
     TabularWalker,
     UniformStream,
+    Walks,
     rewards_to_go,
 )
 from pgref.features import one_hot_state_features, shared_action_features
@@ -203,6 +206,21 @@ def test_the_stream_is_the_generators_uniforms_in_order_across_refills():
     read = [stream.values[i] for i in range(len(stream.values))]
     assert all(type(u) is float for u in read)
     np.testing.assert_array_equal(read, expected[UniformStream.CHUNK - 3 : 2 * UniformStream.CHUNK])
+
+
+def test_a_walk_across_refills_reads_each_uniform_once_in_order_and_stops_at_max_steps():
+    # one state that never ends: 3000 steps span two chunks of uniforms; Aₜ reads u_{1+2t}
+    transitions = np.zeros((2, 2, 2))
+    transitions[0, :, 0] = transitions[1, :, 1] = 1.0
+    mdp = TabularMDP(transitions, np.zeros((2, 2)), np.array([1.0, 0.0]),
+                     terminal=np.array([False, True]))
+    stream = UniformStream(np.random.default_rng(7))
+    states, actions, _, ended = TabularWalker(mdp, 3000).episode(
+        np.array([[0.4, 0.6], [0.5, 0.5]]), stream)
+    uniforms = np.random.default_rng(7).random(2 * UniformStream.CHUNK)
+    assert not ended and len(actions) == 3000 and set(states) == {0}
+    np.testing.assert_array_equal(actions, uniforms[1 : 1 + 2 * 3000 : 2] >= 0.4)
+    assert stream.values[stream.position] == uniforms[1 + 2 * 3000]   # the next one unread
 
 
 def test_a_walk_uses_one_plus_two_uniforms_per_step_and_picks_the_last_possible_index():
@@ -430,6 +448,47 @@ def test_lockstep_runs_equal_single_runs_with_spawned_generators(case):
     if case.startswith("REINFORCE, cut"):
         assert together.n_stopped == 0 and np.all(together.episode_lengths <= 3)
         assert np.any(together.episode_lengths == 3) and np.all(np.isfinite(together.theta))
+
+
+class _ScriptedWalker:
+    """Walks whose lengths are given per run (state 0, action k mod 2 at step k, reward −1):
+    lockstep's episode buffer must grow whatever the order of the lengths."""
+
+    n_actions, max_steps = 2, 100
+
+    def __init__(self, lengths_by_generator):
+        self.lengths = lengths_by_generator          # id(rng) → list of episode lengths
+
+    def walks(self, pi, streams):
+        lengths = np.array([self.lengths[id(stream.rng)].pop(0) for stream in streams])
+        actions = np.concatenate([np.arange(n) % 2 for n in lengths])
+        return Walks(np.zeros_like(actions), actions, actions, -np.ones(actions.size), lengths,
+                     np.ones(lengths.size, dtype=bool))
+
+
+def test_lockstep_takes_episodes_as_long_as_its_buffer_and_longer():
+    # episode lengths 1, 2, then exactly the buffer's width (3), its double, and beyond
+    script = [[1, 3, 3, 6, 7, 14, 15, 30], [2, 3, 6, 12, 13, 26, 1, 1],
+              [1, 1, 3, 3, 6, 6, 12, 12]]
+    rngs = [np.random.default_rng(r) for r in range(3)]
+    walker = _ScriptedWalker({id(rng): list(lengths) for rng, lengths in zip(rngs, script,
+                                                                             strict=True)})
+    policy = TabularSoftmax(np.array([[[1.0, 0.0], [0.0, 1.0]]]))
+    theta_0 = np.array([0.2, -0.1])
+
+    def weights(runs, rewards, lengths, times):          # c = 0.01 (t + 1): order matters
+        G_tau = np.add.reduceat(rewards, np.cumsum(lengths) - lengths)
+        return 0.01 * (times + 1.0), None, G_tau
+
+    trace = RunTrace(3, 8, theta_0)
+    run_in_lockstep(trace, policy, walker, theta_0, 8, rngs, weights)
+    for run, lengths in enumerate(script):
+        theta = theta_0.copy()
+        for k, length in enumerate(lengths):
+            for t in range(length):
+                theta = theta + 0.01 * (t + 1.0) * policy.score(theta, 0, t % 2)
+            np.testing.assert_array_equal(trace.theta[run, k + 1], theta)
+            assert trace.lengths[run, k] == length and trace.returns[run, k] == -length
 
 
 def test_one_step_size_per_run_equals_calls_with_that_step_size():
