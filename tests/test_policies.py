@@ -277,6 +277,10 @@ def test_gaussian_density_is_the_lectures_formula():
     mu = features @ theta
     expected = np.exp(-((actions - mu) ** 2) / (2 * 0.8)) / np.sqrt(2 * np.pi * 0.8)
     np.testing.assert_allclose(policy.density(theta, [0, 1], actions), expected, rtol=1e-13)
+    # the documented default variance σ² = 1: the standard normal density around θᵀx(s)
+    standard = np.exp(-((actions - mu) ** 2) / 2) / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(GaussianPolicy(features).density(theta, [0, 1], actions),
+                               standard, rtol=1e-13)
 
 
 def test_gaussian_density_integrates_to_one_and_variance_is_not_standard_deviation():
