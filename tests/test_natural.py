@@ -312,6 +312,16 @@ def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
     np.testing.assert_allclose(natural[0], advantages[0] - advantages[0].mean(), rtol=1e-10)
 
 
+def test_the_natural_gradient_of_a_policy_without_scores_is_zero():
+    """Features all 0: every ∇ log π = 0, so F = 0 and ∇𝒥 = 0, and the min-norm solution of
+    F w = ∇𝒥 is w = F⁺ ∇𝒥 = 0 (no eigenvalue of F = 0 lies above the cutoff 0: none is kept)."""
+    problem, _, _ = _random_problem()
+    blind = SoftmaxLinearPolicy(np.zeros((*problem.features.shape[:2], 2)))
+    assert alg.tabular_softmax_index(blind) is None       # the eigen-solve, not the closed form
+    np.testing.assert_array_equal(
+        alg.natural_policy_gradient(problem.mdp, blind, np.array([0.5, -1.0])), 0.0)
+
+
 def test_the_natural_gradient_is_covariant_under_a_rescaling_of_the_features():
     """Features c·x and θ/c give the same policy: F → c²F, ∇J → c∇J, so the natural gradient
     is w/c. With c = 1e−7 the Fisher matrix's eigenvalues are all below 1e−13: the cut-off for
