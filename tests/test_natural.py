@@ -312,6 +312,26 @@ def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
     np.testing.assert_allclose(natural[0], advantages[0] - advantages[0].mean(), rtol=1e-10)
 
 
+def test_the_natural_gradient_is_the_centred_advantage_at_a_state_reached_on_the_way():
+    """p₀ on state 0 only; state 1 is reached from it with probability ½ (n(1) > 0, though
+    p₀(1) = 0): its preferences move by its centred advantage, as at the start state."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, 0, [1, 2]] = 0.5      # action 0 goes on to state 1 or ends
+    transitions[0, 1, 2] = 1.0           # action 1 ends
+    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 2.0], [5.0, -5.0], [0.0, 0.0]])
+    mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=0.9,
+                     terminal=np.array([False, False, True]))
+    policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
+    theta = np.array([0.2, -0.4, 1.0, -1.0, 0.0, 0.0])
+    natural = alg.natural_policy_gradient(mdp, policy, theta).reshape(3, 2)
+    advantages = exact.advantages(mdp, policy.action_probs(theta))
+    np.testing.assert_allclose(natural[:2], advantages[:2] - advantages[:2].mean(axis=1,
+                                                                               keepdims=True),
+                               rtol=1e-10)
+    np.testing.assert_allclose(natural[1], [5.0, -5.0], rtol=1e-12)  # A(1, a) = r − mean r
+
+
 def test_the_natural_gradient_of_a_policy_without_scores_is_zero():
     """Features all 0: every ∇ log π = 0, so F = 0 and ∇𝒥 = 0, and the min-norm solution of
     F w = ∇𝒥 is w = F⁺ ∇𝒥 = 0 (no eigenvalue of F = 0 lies above the cutoff 0: none is kept)."""
