@@ -228,6 +228,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "still one table (label 2 for 1), or length-0 (and length-1) episodes moved to a "
         "group of their own: each row's cumulative sum is the same, a length-0 row adds none"
        for mutation in ("1 → 2", "0 → 1")},
+    ("pgref/algorithms/natural.py", "if (n_params != flat.shape[0] or not np.all((flat == 0.0) "
+     "| (flat == 1.0))", "0 → 1"):
+        "n_params = shape[1] always; the check is redundant anyway: rows each summing to 1 and "
+        "columns each summing to 1 (checked next) force as many rows as columns (both = Σ)",
+    ("pgref/algorithms/natural.py", "return np.linalg.solve(fisher + damping * "
+     "np.eye(fisher.shape[0]), gradient)", "0 → 1"):
+        "F is square: shape[1] = shape[0]",
+    ("pgref/lqr/problem.py", "return self.A.shape[0]", "0 → 1"):
+        "A is checked square (n × n) when the problem is made, and frozen: shape[1] = shape[0]",
     ("pgref/estimators.py", "if gamma == 1.0:", "1.0 → 2.0"):
         "γ = 2 is refused at the boundary, so γ = 1 takes the backward loop Gₜ = Rₜ₊₁ + 1·Gₜ₊₁, "
         "which adds the same numbers in the same order as the running sum (only the sign of "

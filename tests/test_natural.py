@@ -236,6 +236,27 @@ def test_general_natural_gradient_uses_an_eigenvalue_cutoff_relative_to_the_spec
     assert general[-1] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_one_hot_features_sharing_a_parameter_are_not_the_tabular_softmax():
+    """Every x(s, a) a unit vector, as many (s, a) as θ has entries, but (0, 0) and (1, 0) share
+    θ₀ and θ₅ is unused: not every j belongs to exactly one (s, a), so the general solve is
+    used, and its w solves F w = ∇𝒥 with no weight on the unused θ₅."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, :, 1] = transitions[0, :, 2] = 0.5   # state 0 goes on to 1 or ends
+    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    mdp = TabularMDP(transitions, [[1.0, 0.0], [2.0, -1.0], [0.0, 0.0]], [1.0, 0.0, 0.0],
+                     gamma=0.9, terminal=[False, False, True])
+    features = np.zeros((3, 2, 6))
+    for (s, a), j in {(0, 0): 0, (0, 1): 1, (1, 0): 0, (1, 1): 2, (2, 0): 3, (2, 1): 4}.items():
+        features[s, a, j] = 1.0
+    shared = SoftmaxLinearPolicy(features)
+    assert alg.tabular_softmax_index(shared) is None
+    theta = np.array([0.3, -0.2, 0.5, 0.0, 0.0, 0.0])
+    w = alg.natural_policy_gradient(mdp, shared, theta)
+    np.testing.assert_allclose(alg.fisher_information(mdp, shared, theta) @ w,
+                               exact.policy_gradient(mdp, shared, theta), rtol=1e-10)
+    assert w[5] == pytest.approx(0.0, abs=1e-12)
+
+
 @pytest.mark.parametrize("alpha, n_updates", [(0.5, 40), (2.0, 50)])
 def test_exact_ascent_sharing_solves_equals_separate_calls(alpha, n_updates):
     """𝒥 taken from the solve of ∇𝒥 (exact.objective_and_gradient): the same history as
