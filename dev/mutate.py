@@ -239,6 +239,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "A is checked square (n × n) when the problem is made, and frozen: shape[1] = shape[0]",
     ("pgref/lqr/lyapunov.py", "n = transition.shape[0]", "0 → 1"):
         "F is the closed loop A + BL, square (n × n): shape[1] = shape[0]",
+    ("pgref/lqr/bandit.py", "max_steps: int = 1) -> Episodes:", "1 → 2"):
+        "max_steps is only checked (≥ 1): no cut ≥ 1 shortens a one-step episode",
     ("pgref/estimators.py", "if gamma == 1.0:", "1.0 → 2.0"):
         "γ = 2 is refused at the boundary, so γ = 1 takes the backward loop Gₜ = Rₜ₊₁ + 1·Gₜ₊₁, "
         "which adds the same numbers in the same order as the running sum (only the sign of "
