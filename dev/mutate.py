@@ -163,6 +163,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "else 1", mutation): "only the guide's size changes (still a power of two ≥ n slices): "
         "the same draws, found in a different number of steps"
        for mutation in ("Mult → Div", "4 → 5", "1 → 2", "LtE → Lt")},
+    ("pgref/rollout/inverse_cdf.py", "n_slices = 1 << int(np.ceil(np.log2(per_outcome * "
+     "n_outcomes)))", "1 → 2"):
+        "twice as many guide slices, still a power of two ≥ n: the same draws, found in "
+        "fewer search steps",
     ("pgref/lqr/simulate.py", "states = problem.initial_mean + rng.standard_normal((n_episodes, "
      "problem.state_dim)) @ factor.T", "Add → Sub"):
         "s₀ = m − Lξ has the law of m + Lξ (ξ is a centred Gaussian)",
@@ -207,7 +211,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "each reset's seed is still one integer drawn from rng out of billions: other episodes "
         "with the same law, still reproducible from rng alone (what the docstring promises); "
         "equivalent in law, not bit for bit"
-       for mutation in ("2 → 3", "1 → 2")},
+       for mutation in ("2 → 3", "1 → 2", "Sub → Add", "31 → 32")},
     ("pgref/policies/mlp.py", "if index > 0:", "Gt → GtE"):
         "one more δ after the first layer, which the loop then never reads (there is no "
         "layer below the features); only wasted work",
@@ -215,6 +219,32 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "# E[ω | s, a]", "Sub → Add"):
         "b(s) enters E[X | s] only as Σ_a π(a|s) z(s, a) b(s) = b(s) E[z] = 0 (the baseline "
         "adds no bias), so ± b give the same mean up to rounding",
+    **{("pgref/estimators.py", "if lengths.size * int(lengths.max(initial=0)) <= 4 * "
+        "rewards.size + 65536:", mutation):
+        "one padded table or one per group of lengths: the same cumulative sums either way"
+       for mutation in ("4 → 5", "65536 → 65537", "0 → 1")},
+    **{("pgref/estimators.py", "group = np.where(lengths > 0, 1, 0)            # little padding: "
+        "one table for all", mutation):
+        "still one table (label 2 for 1), or length-0 (and length-1) episodes moved to a "
+        "group of their own: each row's cumulative sum is the same, a length-0 row adds none"
+       for mutation in ("1 → 2", "0 → 1")},
+    ("pgref/algorithms/natural.py", "if (n_params != flat.shape[0] or not np.all((flat == 0.0) "
+     "| (flat == 1.0))", "0 → 1"):
+        "n_params = shape[1] always; the check is redundant anyway: rows each summing to 1 and "
+        "columns each summing to 1 (checked next) force as many rows as columns (both = Σ)",
+    ("pgref/algorithms/natural.py", "return np.linalg.solve(fisher + damping * "
+     "np.eye(fisher.shape[0]), gradient)", "0 → 1"):
+        "F is square: shape[1] = shape[0]",
+    ("pgref/lqr/problem.py", "return self.A.shape[0]", "0 → 1"):
+        "A is checked square (n × n) when the problem is made, and frozen: shape[1] = shape[0]",
+    ("pgref/lqr/lyapunov.py", "n = transition.shape[0]", "0 → 1"):
+        "F is the closed loop A + BL, square (n × n): shape[1] = shape[0]",
+    ("pgref/lqr/bandit.py", "max_steps: int = 1) -> Episodes:", "1 → 2"):
+        "max_steps is only checked (≥ 1): no cut ≥ 1 shortens a one-step episode",
+    ("pgref/estimators.py", "if gamma == 1.0:", "1.0 → 2.0"):
+        "γ = 2 is refused at the boundary, so γ = 1 takes the backward loop Gₜ = Rₜ₊₁ + 1·Gₜ₊₁, "
+        "which adds the same numbers in the same order as the running sum (only the sign of "
+        "a zero G after a last reward of −0.0 differs, and −0.0 == 0.0)",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 

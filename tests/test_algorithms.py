@@ -195,6 +195,18 @@ def test_batch_reinforce_with_a_learned_baseline_at_gamma_below_one_replays_by_h
         np.testing.assert_allclose(history.value_weights[update + 1], w, rtol=0, atol=1e-12)
 
 
+def test_learned_baseline_step_averages_over_one_episode_by_default():
+    """w + α_w (1/K) Σ δ x(S) with the documented default K = 1, summed by hand over three
+    steps on features (1, s)."""
+    baseline = alg.LinearValueBaseline(np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]), 0.25)
+    weights, states, deltas = np.array([0.5, -1.0]), [0, 2, 2], np.array([1.0, -2.0, 4.0])
+    by_hand = weights + 0.25 * (1.0 * np.array([1.0, 0.0]) - 2.0 * np.array([1.0, 2.0])
+                                + 4.0 * np.array([1.0, 2.0]))
+    np.testing.assert_allclose(baseline.step(weights, states, deltas), by_hand, rtol=1e-15)
+    np.testing.assert_allclose(baseline.step(weights, states, deltas, 2),
+                               weights + (by_hand - weights) / 2, rtol=1e-15)
+
+
 def test_batch_pg_v1_at_gamma_below_one_replays_by_hand():
     """γ = 0.8: θ ← θ + (α/K) Σₖ G(τₖ) Σₜ ∇ log π, with G(τ) = Σₜ γᵗ Rₜ₊₁ summed by hand."""
     problem = envs.random_mdp(np.random.default_rng(4), 5, 2, gamma=0.8, n_terminal=1,

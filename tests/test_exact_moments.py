@@ -249,6 +249,19 @@ def test_refuses_a_policy_without_a_score_table_and_a_never_ending_policy():
         assert error.value.states == (0, 1)
 
 
+def test_at_gamma_one_even_discounted_reinforce_names_the_states_that_never_end():
+    """The docstring's γ = 1 case: REINFORCE with γᵗ on the two swapping states raises
+    NonTerminatingPolicyError naming them, not the condition-number refusal of the solve."""
+    transitions = np.zeros((3, 1, 3))
+    transitions[0, 0, 1] = transitions[1, 0, 0] = transitions[2, 0, 2] = 1.0
+    loop = TabularMDP(transitions, [[1.0], [1.0], [0.0]], [1.0, 0.0, 0.0], gamma=1.0,
+                      terminal=[False, False, True])
+    with pytest.raises(exact.NonTerminatingPolicyError) as error:
+        exact.estimator_covariance(loop, SoftmaxLinearPolicy(np.ones((3, 1, 1))), [0.0],
+                                   "reinforce")
+    assert error.value.states == (0, 1)
+
+
 def test_refuses_a_chain_too_close_to_never_ending():
     """p(end) = 1e-12 per step at γ = 1: I − P_π has condition number ~1e12 > CONDITION_LIMIT."""
     transitions = np.zeros((2, 1, 2))

@@ -369,6 +369,30 @@ def test_optimal_gain_matches_scalar_riccati_closed_form(gamma):
     assert lqr.optimal_gain(problem)[0, 0] == pytest.approx(expected, rel=1e-9)
 
 
+def test_optimal_gain_stops_by_the_documented_relative_rule():
+    """max |Xₖ₊₁ − Xₖ| ≤ tolerance · max(1, max |Xₖ₊₁|), replayed by hand on a scalar problem
+    whose X ≈ 100 ≫ 1 converges slowly (γ = 0.99), with a loose tolerance 1e−4 so that where
+    the iteration stops shows in L*: the rule tolerance / max(…) stops 46 steps later, at a
+    gain 3e−4 away."""
+    a, b, q, r, gamma, tolerance = 1.0, 0.1, 10.0, 10.0, 0.99, 1e-4
+    problem = lqr.LinearQuadraticProblem([[a]], [[b]], [[q]], [[r]], gamma, [1.0], [[0.0]])
+
+    def by_hand(stop):
+        x = q
+        while True:
+            gain = -gamma * b * x * a / (r + gamma * b * x * b)
+            new = q + gamma * a * x * a + gamma * a * x * b * gain
+            change, x = abs(new - x), new
+            if stop(change, x):
+                return -gamma * b * x * a / (r + gamma * b * x * b)
+
+    documented = by_hand(lambda change, x: change <= tolerance * max(1.0, abs(x)))
+    stricter = by_hand(lambda change, x: change <= tolerance / max(1.0, abs(x)))
+    assert abs(documented - stricter) > 1e-4                  # the rule shows in L*
+    assert lqr.optimal_gain(problem, tolerance=tolerance)[0, 0] == pytest.approx(documented,
+                                                                               rel=1e-12)
+
+
 @pytest.mark.parametrize(
     "problem",
     [

@@ -236,6 +236,27 @@ def test_general_natural_gradient_uses_an_eigenvalue_cutoff_relative_to_the_spec
     assert general[-1] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_one_hot_features_sharing_a_parameter_are_not_the_tabular_softmax():
+    """Every x(s, a) a unit vector, as many (s, a) as θ has entries, but (0, 0) and (1, 0) share
+    θ₀ and θ₅ is unused: not every j belongs to exactly one (s, a), so the general solve is
+    used, and its w solves F w = ∇𝒥 with no weight on the unused θ₅."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, :, 1] = transitions[0, :, 2] = 0.5   # state 0 goes on to 1 or ends
+    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    mdp = TabularMDP(transitions, [[1.0, 0.0], [2.0, -1.0], [0.0, 0.0]], [1.0, 0.0, 0.0],
+                     gamma=0.9, terminal=[False, False, True])
+    features = np.zeros((3, 2, 6))
+    for (s, a), j in {(0, 0): 0, (0, 1): 1, (1, 0): 0, (1, 1): 2, (2, 0): 3, (2, 1): 4}.items():
+        features[s, a, j] = 1.0
+    shared = SoftmaxLinearPolicy(features)
+    assert alg.tabular_softmax_index(shared) is None
+    theta = np.array([0.3, -0.2, 0.5, 0.0, 0.0, 0.0])
+    w = alg.natural_policy_gradient(mdp, shared, theta)
+    np.testing.assert_allclose(alg.fisher_information(mdp, shared, theta) @ w,
+                               exact.policy_gradient(mdp, shared, theta), rtol=1e-10)
+    assert w[5] == pytest.approx(0.0, abs=1e-12)
+
+
 @pytest.mark.parametrize("alpha, n_updates", [(0.5, 40), (2.0, 50)])
 def test_exact_ascent_sharing_solves_equals_separate_calls(alpha, n_updates):
     """𝒥 taken from the solve of ∇𝒥 (exact.objective_and_gradient): the same history as
@@ -310,6 +331,36 @@ def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
     np.testing.assert_array_equal(natural[1], 0.0)
     advantages = exact.advantages(mdp, policy.action_probs(theta))
     np.testing.assert_allclose(natural[0], advantages[0] - advantages[0].mean(), rtol=1e-10)
+
+
+def test_the_natural_gradient_is_the_centred_advantage_at_a_state_reached_on_the_way():
+    """p₀ on state 0 only; state 1 is reached from it with probability ½ (n(1) > 0, though
+    p₀(1) = 0): its preferences move by its centred advantage, as at the start state."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, 0, [1, 2]] = 0.5      # action 0 goes on to state 1 or ends
+    transitions[0, 1, 2] = 1.0           # action 1 ends
+    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 2.0], [5.0, -5.0], [0.0, 0.0]])
+    mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=0.9,
+                     terminal=np.array([False, False, True]))
+    policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
+    theta = np.array([0.2, -0.4, 1.0, -1.0, 0.0, 0.0])
+    natural = alg.natural_policy_gradient(mdp, policy, theta).reshape(3, 2)
+    advantages = exact.advantages(mdp, policy.action_probs(theta))
+    np.testing.assert_allclose(natural[:2], advantages[:2] - advantages[:2].mean(axis=1,
+                                                                               keepdims=True),
+                               rtol=1e-10)
+    np.testing.assert_allclose(natural[1], [5.0, -5.0], rtol=1e-12)  # A(1, a) = r − mean r
+
+
+def test_the_natural_gradient_of_a_policy_without_scores_is_zero():
+    """Features all 0: every ∇ log π = 0, so F = 0 and ∇𝒥 = 0, and the min-norm solution of
+    F w = ∇𝒥 is w = F⁺ ∇𝒥 = 0 (no eigenvalue of F = 0 lies above the cutoff 0: none is kept)."""
+    problem, _, _ = _random_problem()
+    blind = SoftmaxLinearPolicy(np.zeros((*problem.features.shape[:2], 2)))
+    assert alg.tabular_softmax_index(blind) is None       # the eigen-solve, not the closed form
+    np.testing.assert_array_equal(
+        alg.natural_policy_gradient(problem.mdp, blind, np.array([0.5, -1.0])), 0.0)
 
 
 def test_the_natural_gradient_is_covariant_under_a_rescaling_of_the_features():

@@ -277,6 +277,10 @@ def test_gaussian_density_is_the_lectures_formula():
     mu = features @ theta
     expected = np.exp(-((actions - mu) ** 2) / (2 * 0.8)) / np.sqrt(2 * np.pi * 0.8)
     np.testing.assert_allclose(policy.density(theta, [0, 1], actions), expected, rtol=1e-13)
+    # the documented default variance σ² = 1: the standard normal density around θᵀx(s)
+    standard = np.exp(-((actions - mu) ** 2) / 2) / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(GaussianPolicy(features).density(theta, [0, 1], actions),
+                               standard, rtol=1e-13)
 
 
 def test_gaussian_density_integrates_to_one_and_variance_is_not_standard_deviation():
@@ -596,6 +600,10 @@ def test_mlp_initial_theta_draws_weights_from_n_0_scale2_over_n_in_and_zero_bias
     assert abs(weights.mean()) < 5.0 * np.sqrt(variance / weights.size)
     assert abs(weights.var(ddof=1) / variance - 1.0) < 5.0 * np.sqrt(2.0 / (weights.size - 1))
     assert all(np.all(layer.bias == 0.0) for layer in layers)
+    # the documented default scale = 1: the same draws, half as large (× 2 is exact in floats)
+    default = policy.initial_theta(np.random.default_rng(7))
+    np.testing.assert_array_equal(2.0 * default,
+                                  policy.initial_theta(np.random.default_rng(7), scale=2.0))
 
 
 def test_log_softmax_works_over_the_last_axis_of_any_shape():
