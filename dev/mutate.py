@@ -113,9 +113,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "lockstep or one run after another for n_runs = 2: equal to 1e−12 by design (tested)",
     ("pgref/algorithms/tabular_walk.py", "if stream.position + 1 > len(stream.values):",
      "1 → 2"): "refilling the stream one uniform earlier keeps the same sequence of uniforms",
-    ("pgref/algorithms/tabular_walk.py",
-     "if following < 0:                                           # Sₜ₊₁ ∼ p(·|Sₜ, Aₜ)",
-     "0 → 1"): "a certain move to state 0 searched anyway finds state 0 (its row is (1, 0, …))",
+    **{("pgref/algorithms/tabular_walk.py", "if state < 0:", mutation):
+        "a certain move to state 0 searched anyway finds state 0 (its row is (1, 0, …))"
+       for mutation in ("0 → 1", "Lt → LtE")},
     ("pgref/algorithms/learner.py", "if self.floor is not None and theta[-1] < self.floor:",
      "Lt → LtE"): "differs only when an update lands exactly on the floor",
     ("pgref/exact/trajectory.py", "while probability.sum() >= tolerance:", "GtE → Gt"):
@@ -126,8 +126,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
         "only entries where B > 0 are read, and B's diagonal is 0",
-    ("pgref/exact/solver.py", "if index.size and index[-1] - index[0] == index.size - 1:   "
-     "# a contiguous block: a view", "1 → 2"):
+    ("pgref/exact/solver.py",
+     "if n and index[-1] - index[0] == n - 1:   # a contiguous block: read p in place", "1 → 2"):
         "index[−2] or size − 2 can only send a contiguous block to the fancy-indexed copy, "
         "which holds the same matrix",
     ("pgref/estimators.py",
@@ -241,10 +241,66 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "F is the closed loop A + BL, square (n × n): shape[1] = shape[0]",
     ("pgref/lqr/bandit.py", "max_steps: int = 1) -> Episodes:", "1 → 2"):
         "max_steps is only checked (≥ 1): no cut ≥ 1 shortens a one-step episode",
-    ("pgref/estimators.py", "if gamma == 1.0:", "1.0 → 2.0"):
-        "γ = 2 is refused at the boundary, so γ = 1 takes the backward loop Gₜ = Rₜ₊₁ + 1·Gₜ₊₁, "
-        "which adds the same numbers in the same order as the running sum (only the sign of "
-        "a zero G after a last reward of −0.0 differs, and −0.0 == 0.0)",
+    **{("pgref/estimators.py",
+        "if gamma == 1.0 and rewards.size < _EPISODES_PER_STEP * lengths.max():", mutation):
+        "γ = 1 by the time-step loop Gₜ = Rₜ₊₁ + 1·Gₜ₊₁ or by the running sums over padded rows: "
+        "the same numbers in the same order either way (both paths tested bit for bit; only the "
+        "sign of a zero G after a last reward of −0.0 can differ, and −0.0 == 0.0)"
+       for mutation in ("1.0 → 2.0", "Lt → LtE", "Mult → Div")},
+    # the per-step loops: when the lockstep runs are walked, compacted and buffered changes
+    # when each run computes, not what (each run's episodes depend on its stream and θ only)
+    ("pgref/algorithms/per_step.py", "if n_runs > 1 and learner.softmax is not None:",
+     "Gt → GtE"): "one run through the lockstep path: the single-run loop's numbers (tested)",
+    ("pgref/algorithms/per_step.py",
+     "if n_runs > 1 and learner.softmax is not None and tabular_baseline:", "Gt → GtE"):
+        "one run through the lockstep path: the single-run loop's numbers (tested)",
+    ("pgref/algorithms/lockstep.py", "self.factor[rows, 0] = 0.0", "0.0 → 1.0"):
+        "a finished row's θ and w are never recorded again, and the row is compacted away",
+    ("pgref/algorithms/lockstep.py", "moving = t < runs.length", "Lt → LtE"):
+        "only finished rows (length 0, t = 0) take one more step, never recorded",
+    ("pgref/algorithms/lockstep.py",
+     "unfinished = len(runs.ids) - int(np.count_nonzero(runs.finished))", "Sub → Add"):
+        "a larger count ends the inner loop sooner (n_waiting follows it): when, not what",
+    ("pgref/algorithms/lockstep.py",
+     "n_waiting = unfinished - int(np.count_nonzero(moving))", "Sub → Add"):
+        "the inner loop ends sooner and waiting runs restart earlier: when, not what",
+    ("pgref/algorithms/lockstep.py", "while n_waiting < enough and n_waiting < unfinished:",
+     "Lt → LtE"): "one more iteration in which waiting runs take zero steps: when, not what",
+    ("pgref/algorithms/lockstep.py", "enough = max(1, int(WAITING_SHARE * len(runs.ids)))",
+     "1 → 2"): "how many waiting runs are walked together: when, not what",
+    **{("pgref/algorithms/lockstep.py",
+        "if np.count_nonzero(runs.finished) * 2 > len(runs.ids):", mutation):
+        "when finished rows are compacted away (or never): memory, not results"
+       for mutation in ("Mult → Div", "2 → 3")},
+    **{("pgref/algorithms/lockstep.py",
+        "width = max(int(lengths.max()) + 1, 2 * self.pairs.shape[1])", mutation):
+        "the buffer's width: memory; every episode still fits in its length + 1 columns"
+       for mutation in ("Mult → Div", "1 → 2", "2 → 3")},
+    ("pgref/algorithms/tabular_walk.py",
+     "self.position = 0                   # nothing read: the first walk refills", "0 → 1"):
+        "the first walk refills before it reads, and a refill starts from position 0",
+    ("pgref/algorithms/tabular_walk.py", "G = [0.0] * len(rewards)", "0.0 → 1.0"):
+        "every entry is written by the recursion before it is returned",
+    **{("pgref/algorithms/tabular_walk.py",
+        "if len(u) - i < 2:                          # both uniforms of the step, or refill",
+        mutation): "refilling the stream a step earlier keeps the same sequence of uniforms"
+       for mutation in ("Lt → LtE", "2 → 3")},
+    ("pgref/algorithms/tabular_walk.py",
+     "self.certain = np.where(mdp.transitions.max(axis=2) == 1.0,", "1.0 → 2.0"):
+        "no move counted certain: each is searched, and the search of a certain row finds its "
+        "state",
+    ("pgref/algorithms/tabular_walk.py", "mdp.transitions.argmax(axis=2), -1).ravel().tolist()",
+     "1 → 2"): "−2 marks an uncertain move as well as −1: the walk tests state < 0",
+    ("pgref/algorithms/exact_trace.py", "certified = np.all(np.isfinite(solution), axis=(1, 2)) "
+     "& np.all(y >= 1.0 - 1e-9, axis=1)", "GtE → Gt"):
+        "differs only when some y equals 1 − 1e−9 exactly",
+    **{("pgref/algorithms/exact_trace.py", line, "LtE → Lt"):
+        "differs only when κ∞ equals CONDITION_LIMIT exactly"
+       for line in ("J[np.flatnonzero(finite)[certified & (condition <= CONDITION_LIMIT)]] = (",
+                    "v[certified & (condition <= CONDITION_LIMIT)] @ mdp.initial[acting])")},
+    ("pgref/algorithms/learner.py",
+     "theta, _ = checked_loop_inputs(problem, policy, theta, 1.0, rng)", "1.0 → 2.0"):
+        "a stand-in α for the shared check of θ and rng; α itself is checked by checked_alpha",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 

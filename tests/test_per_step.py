@@ -155,6 +155,28 @@ def test_the_tabular_path_takes_the_hand_updates_on_the_episode_it_walks():
         assert history.objective[-1] == pytest.approx(p + 2 * (1 - p), rel=1e-14)
 
 
+def test_the_tabular_path_discounts_as_reinforce_says_by_hand():
+    # γ = 0.9: θ ← θ + α γᵗ Gₜ ∇log π with G₀ = R₁ + γR₂, G₁ = R₂, on the episode it walks
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, :, 1] = transitions[1, :, 2] = transitions[2, :, 2] = 1.0
+    rewards = np.array([[1.0, 3.0], [0.5, 2.0], [0.0, 0.0]])
+    mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=0.9,
+                     terminal=np.array([False, False, True]))
+    policy, alpha = _two_step_policy(), 0.1
+    for seed in range(4):
+        states, actions, R, ended = TabularWalker(mdp, 10).episode(
+            np.full((3, 2), 0.5), UniformStream(np.random.default_rng(seed)))
+        G = [R[0] + 0.9 * R[1], R[1]]
+        theta = np.zeros(2)
+        for t, a in enumerate(actions):
+            p = _sigmoid(theta[0] - theta[1])
+            theta = theta + alpha * 0.9**t * G[t] * (np.eye(2)[a] - [p, 1 - p])
+        history = alg.REINFORCE(mdp, policy, np.zeros(2), alpha, 1, np.random.default_rng(seed))
+        assert ended and states == [0, 1]
+        assert history.episode_returns[0] == G[0]
+        np.testing.assert_allclose(history.final_theta, theta, rtol=0, atol=1e-15)
+
+
 # -- the parts: hot-path softmax, the walk, the stacked exact J ---------------------------------
 
 
@@ -375,22 +397,24 @@ def test_stacked_exact_J_is_refused_exactly_where_the_condition_number_passes_th
     np.testing.assert_allclose(J[~np.isnan(J)], _corridor_J(p[~np.isnan(J)]), rtol=1e-9)
 
 
-def test_stacked_exact_J_refuses_a_solve_whose_y_is_below_one(monkeypatch):
+@pytest.mark.parametrize("garbled_y", [[-0.0, -1e17, -1e17], [0.5, 0.9, 1.0 - 2e-9]])
+def test_stacked_exact_J_refuses_a_solve_whose_y_is_below_one(monkeypatch, garbled_y):
     """y = M⁻¹1 = 1 + P_NN y ≥ 1: a solve that returns y below 1 (LAPACK's answer for a matrix
-    singular to float64) gives NaN, even where ‖M‖∞·max y would pass the condition limit."""
+    singular to float64: the first case; or any y < 1 − 1e−9: the second) gives NaN, even where
+    ‖M‖∞·max y would pass the condition limit."""
     mdp, _ = _corridor()
     pi = np.array([[[0.3, 0.7]] * 4, [[0.3, 0.7]] * 4])
     solve = np.linalg.solve
 
-    def garbled(systems, right):                   # the second system's y as LAPACK gave it
-        solution = solve(systems, right)            # for π(left) = 1e−17 on this machine
-        solution[1, :, 1] = [-0.0, -1e17, -1e17]
+    def garbled(systems, right):                   # the second system's y replaced
+        solution = solve(systems, right)
+        solution[1, :, 1] = garbled_y
         return solution
     monkeypatch.setattr(np.linalg, "solve", garbled)
     J = exact_trace.objectives(mdp, pi)
     assert J[0] == pytest.approx(_corridor_J(0.3), rel=1e-13) and np.isnan(J[1])
     monkeypatch.undo()
-    # the case itself: NaN whichever of the two checks catches it
+    # the first case itself (π(left) = 1e−17): NaN whichever of the two checks catches it
     pi = np.array([[[1e-17, 1.0 - 1e-17]] * 4])
     assert np.isnan(exact_trace.objectives(mdp, pi)[0])
 
@@ -541,6 +565,22 @@ def test_the_variance_floor_projects_sigma_squared_and_counts_it():
     assert history.variance_floor == 0.01 and history.n_projections >= 1
     assert np.all(history.theta[:, 1] >= 0.01)
     assert np.any(history.theta[:, 1] == 0.01)
+
+
+def test_the_variance_floor_sets_exactly_the_last_entry_to_the_floor_and_counts_each_time():
+    from pgref.algorithms.learner import VarianceFloor
+
+    policy = GaussianPolicy(np.ones((1, 2)), learn_variance=True)    # θ = [θ₁, θ₂, σ²]
+    floor = VarianceFloor(policy, 0.01)
+    below = np.array([0.5, -0.3, 0.004])
+    np.testing.assert_array_equal(floor(below), [0.5, -0.3, 0.01])
+    assert floor.n_projections == 1 and below[-1] == 0.004          # θ given is not changed
+    above = np.array([0.5, -0.3, 0.02])
+    assert floor(above) is above and floor.n_projections == 1
+    np.testing.assert_array_equal(floor(np.array([-0.004, 0.0, -1.0])), [-0.004, 0.0, 0.01])
+    assert floor.n_projections == 2
+    untouched = VarianceFloor(GaussianPolicy(np.ones((1, 2))), 0.01)  # σ² is not in θ
+    assert untouched(below) is below and untouched.n_projections == 0
 
 
 # -- learning ------------------------------------------------------------------------------------

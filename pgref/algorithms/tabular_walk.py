@@ -41,7 +41,7 @@ class UniformStream:
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
         self.values = memoryview(np.zeros(0))
-        self.position = 0
+        self.position = 0                   # nothing read: the first walk refills
 
     def refill(self) -> None:
         """Keep the unused uniforms and append the next :attr:`CHUNK` of the generator.
