@@ -56,6 +56,7 @@ TARGETS = {
     # the exact layer (tabular)
     "pgref/exact/chain.py": [*_EXACT, "tests/test_exact_moments.py"],
     "pgref/exact/solver.py": _EXACT,
+    "pgref/exact/doubled.py": ["tests/test_exact_doubled.py", *_EXACT],
     "pgref/exact/certified.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/gradient.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/moments.py": ["tests/test_exact_moments.py"],
