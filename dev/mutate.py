@@ -50,13 +50,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_EXACT = ["tests/test_exact.py", "tests/test_exact_solver.py", "tests/test_exact_accuracy.py"]
+_EXACT = ["tests/test_exact.py", "tests/test_exact_solver.py", "tests/test_exact_accuracy.py",
+          "tests/test_exact_doubled.py"]
 _LQR = ["tests/test_lqr.py", "tests/test_learning_lqr.py"]
 TARGETS = {
     # the exact layer (tabular)
     "pgref/exact/chain.py": [*_EXACT, "tests/test_exact_moments.py"],
     "pgref/exact/solver.py": _EXACT,
-    "pgref/exact/doubled.py": ["tests/test_exact_doubled.py", *_EXACT],
+    "pgref/exact/doubled.py": _EXACT,
     "pgref/exact/certified.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/gradient.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/moments.py": ["tests/test_exact_moments.py"],

@@ -14,6 +14,7 @@ probability below 1e−300 that the answer depends on (the reference recomputed 
 probabilities set to 0 differs from it by more than 1e−9 relative, or cannot be computed).
 """
 
+import re
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -256,6 +257,19 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
         exact.state_values(mdp, pi)
     assert isinstance(caught.value, ValueError) and caught.value.states
     assert "γ-discounted" not in str(caught.value)
+
+
+def test_precision_error_lists_only_possible_actions():
+    """The same corridor with a third action of probability exactly 0: the message lists the
+    smallest positive probabilities (0.3, …), never an impossible action."""
+    mdp, pi = _drifting_corridor(200, gamma=1.0)
+    with_third = TabularMDP(np.concatenate([mdp.transitions, mdp.transitions[:, 1:]], axis=1),
+                            np.concatenate([mdp.rewards, mdp.rewards[:, 1:]], axis=1),
+                            mdp.initial, terminal=mdp.terminal, gamma=1.0)
+    with pytest.raises(exact.PrecisionError) as caught:
+        exact.state_values(with_third, np.column_stack([pi, np.zeros(len(pi))]))
+    listed = re.findall(r"π\(a = (\d) \| s = \d+\) = (\d[\d.e+-]*\d|\d)", str(caught.value))
+    assert listed and all(a != "2" and float(p) > 0 for a, p in listed), listed
 
 
 def _drifting_corridor(n, gamma):
