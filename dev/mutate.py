@@ -249,6 +249,31 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the same numbers in the same order either way (both paths tested bit for bit; only the "
         "sign of a zero G after a last reward of −0.0 can differ, and −0.0 == 0.0)"
        for mutation in ("1.0 → 2.0", "Lt → LtE", "Mult → Div")},
+    # the exact solvers' refinement and certificate: constants of order ε² and the policy of
+    # when to refine change a bound far below the tolerance it is compared with, or only how
+    # many rounds a certified answer takes
+    **{("pgref/exact/solver.py",
+        "return (8.0 * np.ceil(np.log2(n + 1)) + 40.0) * EPS**2", mutation):
+        "a term of order ε² ≈ 5e−32 in a bound compared with 1e−9: seen only by a bound that "
+        "lands within 1e−31 (relative) of the tolerance"
+       for mutation in ("Add → Sub", "1 → 2", "8.0 → 9.0", "40.0 → 41.0")},
+    **{("pgref/exact/solver.py",
+        "if not bound < best[0] / 2:  # NaN, inf, or not halved: no progress", mutation):
+        "how many refinement rounds run: the best certified answer is kept either way"
+       for mutation in ("2 → 3", "Lt → LtE")},
+    ("pgref/exact/solver.py", "if not bound <= 0.1 * RELATIVE_TOLERANCE * "
+     "float(np.max(np.abs(x), initial=0.0)):", "Mult → Div"):
+        "when GTH's answer is refined: a refined answer replaces it only with a smaller bound",
+    ("pgref/exact/solver.py", "n = work.shape[0]", "0 → 1"):
+        "the eliminated block is a square view: shape[1] = shape[0]",
+    ("pgref/exact/solver.py", "if refined is not None and refined[1] + data / (1.0 - 2.0 * "
+     "n**3 * EPS) < bound:", "Lt → LtE"):
+        "with equal bounds either answer is certified the same",
+    ("pgref/exact/certified.py", "longest = float(lengths[order[0]]) if lengths.size else 0.0",
+     "0.0 → 1.0"): "no non-terminal state: the size is 0 and the bound 0, so certify returns first",
+    ("pgref/exact/chain.py", "if gamma == 1.0 and not np.all(system.exits > 0):  # else every "
+     "state exits directly", "0 → 1"):
+        "the graph check runs always and finds no stuck state where every state exits directly",
     # the per-step loops: when the lockstep runs are walked, compacted and buffered changes
     # when each run computes, not what (each run's episodes depend on its stream and θ only)
     ("pgref/algorithms/per_step.py", "if n_runs > 1 and learner.softmax is not None:",
