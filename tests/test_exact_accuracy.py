@@ -257,6 +257,9 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
         exact.state_values(mdp, pi)
     assert isinstance(caught.value, ValueError) and caught.value.states
     assert "γ-discounted" not in str(caught.value)
+    # the longest episodes start farthest from the exit: states 0, 1, 2 named, 0 first
+    assert tuple(caught.value.states) == (0, 1, 2)
+    assert "from state s = 0 episodes last about" in str(caught.value)
 
 
 def test_precision_error_lists_only_possible_actions():
