@@ -6,6 +6,8 @@ solutions written as formulas, and exhaustive enumeration of the trajectories of
 MDP (the lecture's trajectory form of the gradient).
 """
 
+import math
+
 import numpy as np
 import pytest
 from helpers import layered_mdp
@@ -219,6 +221,24 @@ def test_on_policy_distribution_sums_to_one_and_normalises_the_theorem(problem):
     np.testing.assert_allclose(normalised.total_visits * normalised.expectation,
                                exact.policy_gradient(mdp, policy, theta), rtol=1e-10,
                                atol=1e-12)
+
+
+def test_normalised_gradient_of_long_episodes_is_the_closed_form_over_the_visits():
+    """Short corridor at θ = (−8, 8): p = π(right) = σ(θ₁ − θ₂) = σ(−16) (right is action 0,
+    x(s, a) = e_a), episodes of about 4/p ≈ 3.6e7 steps.
+    ∂𝒥/∂θ₁ = −∂𝒥/∂θ₂ = 𝒥′(p) p(1 − p) with 𝒥(p) = (2p − 4)/(p(1 − p)) (Sutton & Barto), so
+    𝒥′(p) = (2p(1 − p) − (2p − 4)(1 − 2p))/(p(1 − p))²; Σn(s) is certified with the gradient
+    (its error bound scaled by 1/Σn like the expectation, not by Σn)."""
+    problem = envs.short_corridor()
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.array([-8.0, 8.0])
+    p = 1.0 / (1.0 + math.exp(16.0))
+    slope = (2 * p * (1 - p) - (2 * p - 4) * (1 - 2 * p)) / (p * (1 - p)) ** 2
+    closed_form = slope * p * (1 - p) * np.array([1.0, -1.0])
+    normalised = exact.normalised_policy_gradient(problem.mdp, policy, theta)
+    assert normalised.total_visits > 3e7
+    np.testing.assert_allclose(normalised.expectation * normalised.total_visits, closed_form,
+                               rtol=1e-9)
 
 
 def test_total_visits_of_a_continuing_task_is_one_over_one_minus_gamma():
