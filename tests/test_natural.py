@@ -315,19 +315,26 @@ def test_damped_natural_gradient_solves_the_damped_fisher_system(damping):
                                rtol=1e-10, atol=1e-12 * np.abs(gradient).max())
 
 
-def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
-    """State 1 has no way in (p₀ on state 0, no transition into 1): n(1) = 0, F has no rows
-    there, and the min-norm natural gradient leaves its preferences alone."""
-    transitions = np.zeros((3, 2, 3))
-    transitions[0, 0, 2] = 1.0           # action 0 ends the episode
-    transitions[0, 1, [0, 2]] = 0.5      # action 1 stays or ends
+def _natural_from_state_0(transitions):
+    """Three states (2 terminal), p₀ on state 0, one-hot features, γ = 0.9; state 0's moves as
+    given, state 1 ends whatever it does (r = 5 or −5): (mdp, policy, θ, natural gradient
+    (3, 2))."""
     transitions[1, :, 2] = transitions[2, :, 2] = 1.0
     rewards = np.array([[1.0, 2.0], [5.0, -5.0], [0.0, 0.0]])
     mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=0.9,
                      terminal=np.array([False, False, True]))
     policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
     theta = np.array([0.2, -0.4, 1.0, -1.0, 0.0, 0.0])
-    natural = alg.natural_policy_gradient(mdp, policy, theta).reshape(3, 2)
+    return mdp, policy, theta, alg.natural_policy_gradient(mdp, policy, theta).reshape(3, 2)
+
+
+def test_the_natural_gradient_is_zero_at_a_state_no_episode_reaches():
+    """State 1 has no way in (p₀ on state 0, no transition into 1): n(1) = 0, F has no rows
+    there, and the min-norm natural gradient leaves its preferences alone."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, 0, 2] = 1.0           # action 0 ends the episode
+    transitions[0, 1, [0, 2]] = 0.5      # action 1 stays or ends
+    mdp, policy, theta, natural = _natural_from_state_0(transitions)
     np.testing.assert_array_equal(natural[1], 0.0)
     advantages = exact.advantages(mdp, policy.action_probs(theta))
     np.testing.assert_allclose(natural[0], advantages[0] - advantages[0].mean(), rtol=1e-10)
@@ -339,13 +346,7 @@ def test_the_natural_gradient_is_the_centred_advantage_at_a_state_reached_on_the
     transitions = np.zeros((3, 2, 3))
     transitions[0, 0, [1, 2]] = 0.5      # action 0 goes on to state 1 or ends
     transitions[0, 1, 2] = 1.0           # action 1 ends
-    transitions[1, :, 2] = transitions[2, :, 2] = 1.0
-    rewards = np.array([[1.0, 2.0], [5.0, -5.0], [0.0, 0.0]])
-    mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]), gamma=0.9,
-                     terminal=np.array([False, False, True]))
-    policy = SoftmaxLinearPolicy(one_hot_features(3, 2))
-    theta = np.array([0.2, -0.4, 1.0, -1.0, 0.0, 0.0])
-    natural = alg.natural_policy_gradient(mdp, policy, theta).reshape(3, 2)
+    mdp, policy, theta, natural = _natural_from_state_0(transitions)
     advantages = exact.advantages(mdp, policy.action_probs(theta))
     np.testing.assert_allclose(natural[:2], advantages[:2] - advantages[:2].mean(axis=1,
                                                                                keepdims=True),

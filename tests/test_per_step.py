@@ -486,8 +486,7 @@ class _ScriptedWalker:
     def walks(self, pi, streams):
         lengths = np.array([self.lengths[id(stream.rng)].pop(0) for stream in streams])
         actions = np.concatenate([np.arange(n) % 2 for n in lengths])
-        return Walks(np.zeros_like(actions), actions, actions, -np.ones(actions.size), lengths,
-                     np.ones(lengths.size, dtype=bool))
+        return Walks(actions, -np.ones(actions.size), lengths, np.ones(lengths.size, dtype=bool))
 
 
 def test_lockstep_takes_episodes_as_long_as_its_buffer_and_longer():

@@ -54,12 +54,10 @@ class UniformStream:
 
 
 class Walks(NamedTuple):
-    r"""m episodes stored flat, episode after episode; ``pairs[j]`` = Sₜ·A + Aₜ and
-    ``rewards[j]`` = Rₜ₊₁ of the step in row j; ``ended[i]`` is False when episode i was cut at
-    ``max_steps``."""
+    r"""m episodes stored flat, episode after episode: ``pairs[j]`` = Sₜ·A + Aₜ and
+    ``rewards[j]`` = Rₜ₊₁ of the step in row j (N,) (Sₜ, Aₜ = divmod(pair, A)); ``lengths[i]``
+    the steps of episode i and ``ended[i]`` False when it was cut at ``max_steps`` (m,)."""
 
-    states: np.ndarray
-    actions: np.ndarray
     pairs: np.ndarray
     rewards: np.ndarray
     lengths: np.ndarray
@@ -114,7 +112,8 @@ class TabularWalker:
         self.terminal = mdp.terminal.tolist()
 
     def walks(self, pi: np.ndarray, streams: list[UniformStream]) -> Walks:
-        r"""One episode per stream, episode i under the policy table ``pi[i]`` (S, A)."""
+        r"""Line 3 of PG_v1 and REINFORCE for m learners at once: one episode per stream, episode i
+        under the policy table ``pi[i]``; ``pi`` (m, S, A), ``streams`` m of them."""
         pairs, last_states, lengths, ended = [], [], [], []
         for action_cdf, action_end, stream in zip(*self.policy_rows(pi), streams,
                                                   strict=False):
@@ -124,10 +123,8 @@ class TabularWalker:
             lengths.append(len(walk_pairs))
             ended.append(walk_ended)
         pairs = np.array(pairs, dtype=np.intp)
-        states, actions = np.divmod(pairs, self.n_actions)
         lengths = np.array(lengths, dtype=np.intp)
-        return Walks(states, actions, pairs, self.rewards(pairs, lengths, last_states), lengths,
-                     np.array(ended))
+        return Walks(pairs, self.rewards(pairs, lengths, last_states), lengths, np.array(ended))
 
     def episode(self, pi: np.ndarray, stream: UniformStream
                 ) -> tuple[list[int], list[int], list[float], bool]:
@@ -149,8 +146,8 @@ class TabularWalker:
 
     def rewards(self, pairs: np.ndarray, lengths: np.ndarray, last_states: list[int]
                 ) -> np.ndarray:
-        r"""Rₜ₊₁ = r(Sₜ, Aₜ[, Sₜ₊₁]) of episodes stored flat as pairs Sₜ·A + Aₜ (S_T of each in
-        ``last_states``)."""
+        r"""Rₜ₊₁ = r(Sₜ, Aₜ[, Sₜ₊₁]) (N,) of episodes stored flat as pairs Sₜ·A + Aₜ (N,), with
+        their ``lengths`` (m,) and S_T of each in ``last_states`` (m)."""
         rewards = self.mdp.rewards
         if rewards.ndim == 2:
             return rewards.ravel()[pairs]
