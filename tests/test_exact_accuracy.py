@@ -246,16 +246,38 @@ def test_the_issues_cases_are_now_right_or_refused():
         exact.objective(corridor.mdp, policy, np.array([-700.0, 700.0]))
 
 
-def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
+def test_a_large_chain_with_astronomically_long_episodes_is_answered():
     """A 200-state corridor drifting left (π(right) = 0.3): episodes last about (7/3)^200 ≈
-    1e73 steps. The fast path cannot be certified, GTH's a-priori bound 2n³ε exceeds 1e−9 at
-    n = 200, and its refinement cannot converge (each round multiplies the error by about
-    ε‖M⁻¹|M|‖ ≫ 1), so the error says so (the answer, about −1e73, is representable: this is
-    the solver's limit, not float64's, stated in pgref.exact.solver)."""
-    mdp, pi = _drifting_corridor(200, gamma=1.0)
+    1e73 steps. The fast path cannot be certified, GTH's float64 a-priori bound 2n³ε exceeds
+    1e−9 at n = 200 and its refinement cannot converge (each round multiplies the error by about
+    ε‖M⁻¹|M|‖ ≫ 1); GTH in double-double can: v_π, n and 𝒥 match a 300-digit reference to
+    1e−12 (the rounding of the products γπp, at most 2nε relative, is all that is left)."""
+    n = 200
+    mdp, pi = _drifting_corridor(n, gamma=1.0)
+    with localcontext() as context:
+        context.prec = 300
+        reference_values = _tridiagonal_solve(n, 1.0, False)
+        reference_visits = _tridiagonal_solve(n, 1.0, True)
+    assert reference_values[0] < -1e73
+    np.testing.assert_allclose(exact.state_values(mdp, pi)[:n], reference_values, rtol=1e-12)
+    np.testing.assert_allclose(exact.discounted_visits(mdp, pi)[:n], reference_visits,
+                               rtol=1e-12)
+    shared = np.tile(np.eye(2), (n + 1, 1, 1))               # x(s, a) = e_a: π(right) = 0.3
+    policy = SoftmaxLinearPolicy(shared)
+    theta = np.array([np.log(0.3), np.log(0.7)])
+    np.testing.assert_allclose(policy.action_probs(theta), pi, rtol=1e-15)
+    assert exact.objective(mdp, policy, theta) == pytest.approx(reference_values[0], rel=1e-12)
+
+
+def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
+    """The 60-state drifting corridor with rewards of −1e290: episodes of about 1e22 steps, and
+    values beyond float64's range. The error says so, naming the states where episodes last
+    longest."""
+    mdp, pi = _drifting_corridor(60, gamma=1.0, reward=-1e290)
     with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
         exact.state_values(mdp, pi)
     assert isinstance(caught.value, ValueError) and caught.value.states
+    assert "float64's range" in str(caught.value)
     assert "γ-discounted" not in str(caught.value)
     # the longest episodes start farthest from the exit: states 0, 1, 2 named, 0 first
     assert tuple(caught.value.states) == (0, 1, 2)
@@ -265,7 +287,7 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
 def test_precision_error_lists_only_possible_actions():
     """The same corridor with a third action of probability exactly 0: the message lists the
     smallest positive probabilities (0.3, …), never an impossible action."""
-    mdp, pi = _drifting_corridor(200, gamma=1.0)
+    mdp, pi = _drifting_corridor(60, gamma=1.0, reward=-1e290)
     with_third = TabularMDP(np.concatenate([mdp.transitions, mdp.transitions[:, 1:]], axis=1),
                             np.concatenate([mdp.rewards, mdp.rewards[:, 1:]], axis=1),
                             mdp.initial, terminal=mdp.terminal, gamma=1.0)
@@ -275,14 +297,15 @@ def test_precision_error_lists_only_possible_actions():
     assert listed and all(a != "2" and float(p) > 0 for a, p in listed), listed
 
 
-def _drifting_corridor(n, gamma):
-    """n states in a row and an exit on the right; π(right) = 0.3 in every state."""
+def _drifting_corridor(n, gamma, reward=-1.0):
+    """n states in a row and an exit on the right, ``reward`` per step; π(right) = 0.3 in every
+    state."""
     transitions = np.zeros((n + 1, 2, n + 1))
     for s in range(n):
         transitions[s, 0, s + 1] = 1.0   # right
         transitions[s, 1, max(s - 1, 0)] = 1.0   # left
     transitions[n, :, n] = 1.0
-    rewards = np.full((n + 1, 2), -1.0)
+    rewards = np.full((n + 1, 2), reward)
     rewards[n] = 0.0
     mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n,
                      gamma=gamma)
@@ -362,15 +385,23 @@ def test_where_lapacks_bound_is_too_loose_gth_certifies_the_gradient(monkeypatch
     """γ = 0.999: LAPACK's normwise bound (‖M⁻¹‖ ≈ 1000 times ε‖v‖) cannot certify the
     differences q(s, a) − q(s, b) the gradient needs; GTH's entrywise bound can, and the
     answer matches the reference."""
-    from pgref.exact import certified
 
     problem = envs.random_mdp(np.random.default_rng(0), 2, 3, gamma=0.999)
     policy = SoftmaxLinearPolicy(problem.features)
     theta = np.array([0.3267, -5.1103, -24.4228, -32.2144, 37.6492, 6.2091])
     assert check_against_reference(problem.mdp, problem.features, theta) == "accurate"
-    monkeypatch.setattr(certified, "accurate_path_helps", lambda n: False)  # LAPACK alone
+    _fast_path_alone(monkeypatch)
     with pytest.raises(exact.PrecisionError, match="cannot be certified"):
         exact.policy_gradient(problem.mdp, policy, theta)
+
+
+def _fast_path_alone(patch):
+    """No retry on GTH elimination when a certificate built on the fast path's solve fails."""
+    from pgref.exact import certified
+
+    solve = certified.solve
+    patch.setattr(certified, "solve",
+                  lambda *args, accurate=False, **kwargs: solve(*args, accurate=False, **kwargs))
 
 
 def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
@@ -412,7 +443,6 @@ def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
 def test_certification_does_not_depend_on_the_unit_of_reward():
     """The γ = 0.999 case above with every reward times 1e−6 (∇J of size below 1): LAPACK alone
     is still refused, GTH still certifies, and ∇J is 1e−6 times the original."""
-    from pgref.exact import certified
 
     problem = envs.random_mdp(np.random.default_rng(0), 2, 3, gamma=0.999)
     mdp = problem.mdp
@@ -425,7 +455,7 @@ def test_certification_does_not_depend_on_the_unit_of_reward():
     np.testing.assert_allclose(gradient, 1e-6 * exact.policy_gradient(mdp, policy, theta),
                                rtol=1e-9)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(certified, "accurate_path_helps", lambda n: False)  # LAPACK alone
+        _fast_path_alone(patch)
         with pytest.raises(exact.PrecisionError, match="cannot be certified"):
             exact.policy_gradient(small, policy, theta)
 

@@ -19,7 +19,6 @@ from pgref.exact.solver import (
     RELATIVE_TOLERANCE,
     PrecisionError,
     Solution,
-    accurate_path_helps,
     policy_relative_error,
     solve,
     sum_rounding,
@@ -88,18 +87,15 @@ def certify(solved, solution: Solution, what: str, bound: float | None = None,
     )
 
 
-def accurately_if_needed(compute, n: int):
-    r"""``compute(False)``; if its certificate fails, ``compute(True)`` (GTH) where that can help.
+def accurately_if_needed(compute):
+    r"""``compute(False)``; if its certificate fails, ``compute(True)`` (GTH elimination).
 
     The fast path's error bound is normwise, ‖M⁻¹‖·O(ε)·‖x‖; quantities built from
-    differences of values (q, A, ∇𝒥) near γ = 1 need the accurate path's smaller bound
-    (:func:`pgref.exact.solver.accurate_path_helps`).
+    differences of values (q, A, ∇𝒥) near γ = 1 need the accurate path's smaller bound.
     """
     try:
         return compute(False)
     except PrecisionError:
-        if not accurate_path_helps(n):
-            raise
         return compute(True)
 
 

@@ -11,11 +11,9 @@ Accuracy rule (every function here and in :mod:`pgref.exact.gradient`): a return
 naming the states where episodes last longest and the smallest action probabilities there.
 It raises where the answer is beyond float64 — a value above about 1.8e308, or one that depends
 on action probabilities below about 1e−300, as for the short corridor beyond
-|θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in two stated corner cases:
-chains of more than about 130 non-terminal states whose episodes last far longer than 1e12
-steps (:mod:`pgref.exact.solver`), and, rarely, γ near 1 with a near-deterministic policy, where
-∇𝒥's differences q(s, a) − q(s, b) are small against v. NaN, ±inf or a wrong sign are never
-returned.
+|θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in one stated corner case:
+rarely, γ near 1 with a near-deterministic policy, where ∇𝒥's differences q(s, a) − q(s, b) are
+small against v. NaN, ±inf or a wrong sign are never returned.
 """
 
 from __future__ import annotations
@@ -294,7 +292,7 @@ def action_values(mdp: TabularMDP, pi) -> np.ndarray:
         certify_array("the action values q_π", result.q, result.bound)
         return result.q
 
-    return accurately_if_needed(compute, solved.system.index.size)
+    return accurately_if_needed(compute)
 
 
 def advantages(mdp: TabularMDP, pi) -> np.ndarray:
@@ -323,7 +321,7 @@ def advantages(mdp: TabularMDP, pi) -> np.ndarray:
         certify_array("the advantages A_π", result.advantage, float(result.bound.max()))
         return result.advantage
 
-    return accurately_if_needed(compute, solved.system.index.size)
+    return accurately_if_needed(compute)
 
 
 def discounted_visits(mdp: TabularMDP, pi) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "SPLITTER",
     "add",
+    "divide",
     "multiply",
     "negate",
     "split",
@@ -97,6 +98,18 @@ def multiply(x, y):
     """
     p, t = two_product(x[0], y[0])
     return _quick_two_sum(p, t + (x[0] * y[1] + x[1] * y[0]))
+
+
+def divide(x, y):
+    r"""x / y for pairs: q₁ = hi_x / hi_y, then q₂ from the remainder r = x − q₁ y in
+    double-double, q₁ + q₂ renormalised.
+
+    Error at most about 20ε²|x / y| to first order (the remainder is about 2ε|x| and carries
+    the 10ε²|x| of its multiply and add; q₂ adds a relative ε of itself); 32ε² is stated.
+    """
+    first = x[0] / y[0]
+    remainder = add(x, negate(multiply((first, np.zeros_like(first)), y)))
+    return _quick_two_sum(first, remainder[0] / y[0])
 
 
 def total(x, axis: int):

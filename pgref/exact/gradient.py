@@ -236,7 +236,7 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     """
     return accurately_if_needed(
         lambda accurate: _theorem_sum(_theorem_terms(mdp, policy, theta, accurate=accurate),
-                                      "∇𝒥(θ)"), check_mdp(mdp).n_states)
+                                      "∇𝒥(θ)"))
 
 
 class ObjectiveAndGradient(NamedTuple):
@@ -285,7 +285,7 @@ def objective_and_gradient(mdp: TabularMDP, policy, theta) -> ObjectiveAndGradie
         gradient = _theorem_sum(terms, "∇𝒥(θ)")
         return ObjectiveAndGradient(
             _certified_objective(mdp, terms.values_chain, terms.values), gradient)
-    return accurately_if_needed(compute, check_mdp(mdp).n_states)
+    return accurately_if_needed(compute)
 
 
 def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPolicyGradient:
@@ -314,7 +314,7 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
         total = float(terms.visits.sum())
         return NormalisedPolicyGradient(_theorem_sum(terms, "∇𝒥(θ)", total), total)
 
-    return accurately_if_needed(compute, check_mdp(mdp).n_states)
+    return accurately_if_needed(compute)
 
 
 def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -349,4 +349,4 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
     return accurately_if_needed(
         lambda accurate: _theorem_sum(
             _theorem_terms(mdp, policy, theta, visits_gamma=1.0, accurate=accurate),
-            "the γᵗ-dropped direction"), check_mdp(mdp).n_states)
+            "the γᵗ-dropped direction"))

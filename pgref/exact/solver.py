@@ -31,9 +31,13 @@ round of refinement multiplies the error by about η‖M⁻¹|M|‖ (η GTH's ow
 this certifies chains whose episodes last up to about 1e12 steps, however many states they have
 (below about 100 000: :func:`refinement_certifies`).
 
-Limit: a chain of more than about 130 states whose episodes last far longer than that (the
-200-state corridor that drifts away from its exit, 1e73 steps) raises :class:`PrecisionError`
-although float64 could hold its values: neither bound can show it.
+Beyond that (a 200-state corridor that drifts away from its exit has episodes of 1e73 steps),
+GTH elimination itself is carried out in double-double (:mod:`pgref.exact.doubled_gth`): its
+a-priori bound becomes 128n³ε² (5e−23 at n = 200), whatever the episodes' length, at about thirty
+times the cost of GTH in float64 where M is dense (0.25 s for that corridor, about 0.8 s for a
+dense 300-state chain). What is left refused is beyond float64 itself: values above its range,
+probabilities below about 1e−290, or a difference x = M⁻¹b⁺ − M⁻¹b⁻ smaller than 1e−20 of its
+parts.
 """
 
 from __future__ import annotations
@@ -42,14 +46,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pgref.exact import doubled
+from pgref.exact import doubled, doubled_gth
 
 __all__ = [
     "RELATIVE_TOLERANCE",
     "ChainSystem",
     "PrecisionError",
     "Solution",
-    "accurate_path_helps",
     "block_factor",
     "block_solve",
     "chain_system",
@@ -598,19 +601,46 @@ def _gth(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: float
             refined = _refined(system, work, pivots, rhs, transpose, x)
             if refined is not None and refined[1] + data / (1.0 - 2.0 * n**3 * EPS) < bound:
                 x, bound = refined[0], refined[1] + data / (1.0 - 2.0 * n**3 * EPS)
+        if not bound <= 0.1 * RELATIVE_TOLERANCE * float(np.max(np.abs(x), initial=0.0)) \
+                and data <= 0.1 * RELATIVE_TOLERANCE * float(np.max(np.abs(x), initial=0.0)):
+            in_doubled = _gth_doubled(system, columns, transpose, rhs_error)
+            if in_doubled is not None and in_doubled[1] < bound:
+                return in_doubled
     return x, bound, solution[:, 2]
+
+
+def _gth_doubled(system: ChainSystem, columns: np.ndarray, transpose: bool, rhs_error: float):
+    r"""GTH in double-double (:mod:`pgref.exact.doubled_gth`) for the columns [b⁺, b⁻, 1]:
+    (x, bound, lengths), or None where an entry leaves double-double's range.
+
+    The bound: η ‖M⁻¹|b|‖_∞ with η = :func:`~pgref.exact.doubled_gth.relative_error` (n), plus the
+    rounding of x⁺ − x⁻ in double-double (4ε²) and to float64 (ε/2 of |x|), plus the data
+    error's share as on the float64 path, 2nδ ‖M⁻¹|b|‖_∞ + ‖δb‖_∞ ‖M⁻¹‖_∞.
+    """
+    n = columns.shape[0]
+    if "gth_doubled" not in system.factorizations:
+        system.factorizations["gth_doubled"] = doubled_gth.factor(system.off_diagonal(),
+                                                                  system.exits)
+    work, pivots = system.factorizations["gth_doubled"]
+    solution = doubled_gth.solve(work, pivots, columns, transpose)
+    if not doubled_gth.within_range(work, pivots, solution):
+        return None
+    difference = doubled.add((solution[0][:, 0], solution[1][:, 0]),
+                             doubled.negate((solution[0][:, 1], solution[1][:, 1])))
+    x = difference[0] + difference[1]
+    split = solution[0][:, 0] + solution[0][:, 1]                      # M⁻¹|b|, to 1e−15
+    lengths = solution[0][:, 2] + solution[1][:, 2]
+    eta = doubled_gth.relative_error(n)
+    data = (2.0 * n * system.data_error() * float(np.max(split))
+            + rhs_error * float(np.max(lengths))) * (1.0 + eta)
+    bound = float(np.max((eta + 8.0 * EPS**2) * split + 0.5 * EPS * np.abs(x))) + data
+    return x, bound, lengths
 
 
 def refinement_certifies(n: int) -> bool:
     """Whether GTH's a-priori entrywise relative error η = 2n³ε is below 1/2 for n states, as
     the a-posteriori bound of the refinement needs (n up to about 100 000)."""
     return 2.0 * n**3 * EPS < 0.5
-
-
-def accurate_path_helps(n: int) -> bool:
-    """Whether the accurate path can certify what the fast one cannot, for n states: where its
-    refinement's a-posteriori bound applies (:func:`refinement_certifies`)."""
-    return refinement_certifies(n)
 
 
 def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
@@ -641,7 +671,9 @@ def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
     otherwise GTH elimination, whose first-order entrywise bound is (2n³ε + 2nδ) times the
     solution of the split system |b| (δ the data error of B and e). Where that bound exceeds
     RELATIVE_TOLERANCE/10 of ‖x̂‖_∞, the GTH answer is refined in double-double and the bound is
-    the refinement's a-posteriori one plus 2nδ‖M⁻¹|b|‖_∞/(1 − 2n³ε), if that is smaller. The
+    the refinement's a-posteriori one plus 2nδ‖M⁻¹|b|‖_∞/(1 − 2n³ε), if that is smaller; where
+    that too exceeds it (and the data error alone does not), GTH is redone in double-double,
+    with the bound 128n³ε² ‖M⁻¹|b|‖_∞ plus the same data error. The
     data term 2nδ: relative errors δ in every entry of B and e move every entry of M⁻¹ by at
     most (2n − 1)δ to first order (by the matrix-tree theorem, M⁻¹'s entries are ratios of sums
     of products of n − 1 and n of them).
