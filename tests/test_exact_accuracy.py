@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pgref import TabularMDP, envs, exact
+from pgref.exact.chain import chain
 from pgref.policies import SoftmaxLinearPolicy
 
 TOLERANCE = 1e-9
@@ -267,6 +268,42 @@ def test_a_large_chain_with_astronomically_long_episodes_is_answered():
     theta = np.array([np.log(0.3), np.log(0.7)])
     np.testing.assert_allclose(policy.action_probs(theta), pi, rtol=1e-15)
     assert exact.objective(mdp, policy, theta) == pytest.approx(reference_values[0], rel=1e-12)
+    # the errors are entrywise, each entry within its own bound
+    from pgref.exact import solver
+
+    solution = solver.solve(chain(mdp, pi, 1.0, "v").system, -np.ones(n))
+    assert solution.accurate_path and solution.bound == solution.errors.max()
+    assert np.all(np.abs(solution.x - reference_values) <= solution.errors)
+    # drifting towards the exit instead (π(right) = 0.7): v(s) ≈ −(n − s)/0.4, and the error
+    # bound of the value next to the exit is a hundred times smaller than the largest one
+    solution = solver.solve(chain(mdp, pi[:, ::-1], 1.0, "v").system, -np.ones(n))
+    assert solution.x[-1] == pytest.approx(-1 + 0.3 * solution.x[-2], rel=1e-9)   # Bellman
+    assert solution.errors[-1] < 0.01 * solution.bound
+
+
+def test_the_stated_corner_case_of_the_gradient_is_refused():
+    """pgref.exact.chain's stated case: on the 20-state corridor drifting away from its exit
+    (π(right) = 0.3, γ = 1) v(0) ≈ −1e8 while q(0, right) − q(0, left) = v(1) − v(0) ≈ 3.3 (the
+    300-digit reference), below the values' error bound 2nδ|v|; ∇𝒥 is refused, never wrong."""
+    n = 20
+    mdp, _ = _drifting_corridor(n, gamma=1.0)
+    with localcontext() as context:
+        context.prec = 300
+        reference = _tridiagonal_solve(n, 1.0, False)
+    assert -2e8 < reference[0] < -1e8 and reference[1] - reference[0] == pytest.approx(10 / 3)
+    policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
+    with pytest.raises(exact.PrecisionError, match="differences q"):
+        exact.policy_gradient(mdp, policy, np.array([np.log(0.3), np.log(0.7)]))
+    # γ = 0.9 and the uniform policy: A(0, right) ≈ 1.4e−4 against v(0) ≈ −10, refused too
+    mdp, _ = _drifting_corridor(n, gamma=0.9)
+    uniform = np.full((n + 1, 2), 0.5)
+    assert exact.state_values(mdp, uniform)[0] == pytest.approx(-10.0, rel=1e-3)
+    assert exact.advantages(mdp, uniform)[0, 0] == pytest.approx(1.4e-4, rel=0.05)
+    with pytest.raises(exact.PrecisionError, match="reaches the end of its episodes sooner"):
+        exact.policy_gradient(mdp, policy, np.zeros(2))
+    # the advice works: a policy that goes right more often is answered
+    gradient = exact.policy_gradient(mdp, policy, np.array([np.log(0.7), np.log(0.3)]))
+    assert gradient[0] > 0 and gradient[0] == pytest.approx(-gradient[1], rel=1e-12)
 
 
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
@@ -405,25 +442,29 @@ def _fast_path_alone(patch):
 
 
 def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
-    """action_values_of and advantages_of against their docstrings' bounds, by loops: δ = γ(‖v̂ −
-    v‖ + sum_rounding(S) max|v|), q's bound δ + ε max|q|, and A's bound
-    Σ_{b≠a} π_b (2δ + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|)."""
+    """action_values_of and advantages_of against their docstrings' bounds, by loops:
+    δ(s, a) = γ Σ_s′ p(s′|s, a)(δv(s′) + sum_rounding(S)|v(s′)|), q's bound max δ + ε max|q|,
+    and A's bound Σ_{b≠a} π_b (δ_a + δ_b + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|)."""
     from pgref.exact import certified, solver
 
     problem = envs.random_mdp(np.random.default_rng(8), 4, 3, gamma=0.9, n_terminal=1)
     mdp = problem.mdp
     pi = SoftmaxLinearPolicy(problem.features).action_probs(
         9.0 * np.random.default_rng(9).standard_normal(problem.features.shape[2]))
-    values = solver.Solution(np.array([-3.0, 1.5, 0.25, 0.0]), 1e-12, np.ones(4), False)
+    errors = np.array([1e-12, 3e-13, 2e-14, 0.0])
+    values = solver.Solution(np.array([-3.0, 1.5, 0.25, 0.0]), 1e-12, np.ones(4), False, errors)
     q = certified.action_values_of(mdp, values)
     eps = np.finfo(float).eps
-    delta = 0.9 * (1e-12 + solver.sum_rounding(4) * 3.0)
+    delta = np.array([[0.9 * sum(mdp.transitions[s, a, z] * (errors[z] + solver.sum_rounding(4)
+                                                              * abs(values.x[z]))
+                                 for z in range(4)) for a in range(3)] for s in range(4)])
     r = mdp.expected_rewards
     future = np.array([[0.9 * mdp.transitions[s, a] @ values.x for a in range(3)]
                        for s in range(4)])
     np.testing.assert_allclose(q.q, r + future, rtol=1e-14)
-    assert q.next_bound == pytest.approx(delta, rel=1e-14, abs=0)
-    assert q.bound == pytest.approx(delta + eps * np.abs(r + future).max(), rel=1e-14, abs=0)
+    np.testing.assert_allclose(q.next_errors, delta, rtol=1e-14)
+    assert q.bound == pytest.approx(delta.max() + eps * np.abs(r + future).max(), rel=1e-14,
+                                    abs=0)
 
     rho = solver.policy_relative_error(pi)
     expected = np.zeros((4, 3))
@@ -431,7 +472,7 @@ def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
         for a in range(3):
             for b in range(3):
                 gap = (r[s, a] - r[s, b]) + (future[s, a] - future[s, b])
-                expected[s, a] += pi[s, b] * ((2 * delta if b != a else 0.0)
+                expected[s, a] += pi[s, b] * ((delta[s, a] + delta[s, b] if b != a else 0.0)
                                               + (6 * eps + rho[s, b]) * abs(gap)
                                               + 2 * eps * abs(r[s, a] - r[s, b]))
     advantages = certified.advantages_of(pi, q)
@@ -464,7 +505,6 @@ def test_the_values_carry_the_documented_error_of_the_reward_vector():
     """solve_values passes δr = max_s Σ_a (ρ(s, a) + (A + 1)ε) π(a|s) |r(s, a)| to the solver:
     the same bound as solving M v = r_π with that δr by hand."""
     from pgref.exact import certified, solver
-    from pgref.exact.chain import chain
 
     problem = envs.random_mdp(np.random.default_rng(1), 5, 3, gamma=0.9, n_terminal=1)
     pi = SoftmaxLinearPolicy(problem.features).action_probs(

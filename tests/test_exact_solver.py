@@ -317,14 +317,16 @@ def test_each_error_bound_is_its_documented_formula(case, transpose):
              + errors.max() * sizes)
     slack[0] += rhs_error
     assert fast.bound == pytest.approx(sizes[1] / (1 - slack[1]) * slack[0], rel=1e-9, abs=0)
+    np.testing.assert_allclose(fast.errors, fast.lengths / (1 - slack[1]) * slack[0], rtol=1e-9)
 
     accurate = solver.solve(system, rhs, transpose, rhs_error, accurate=True)
     assert accurate.accurate_path
     split = [_exact_solution(system, part, transpose)
              for part in (np.maximum(rhs, 0), np.maximum(-rhs, 0), np.ones(n))]
-    expected = ((2 * n**3 * EPS + 2 * n * terms["data_error"]) * np.max(split[0] + split[1])
-                + rhs_error * np.max(split[2]))
-    assert accurate.bound == pytest.approx(expected, rel=1e-9, abs=0)
+    expected = ((2 * n**3 * EPS + 2 * n * terms["data_error"]) * (split[0] + split[1])
+                + rhs_error * split[2])                      # entry by entry
+    np.testing.assert_allclose(accurate.errors, expected, rtol=1e-9)
+    assert accurate.bound == pytest.approx(np.max(expected), rel=1e-9, abs=0)
     np.testing.assert_allclose(accurate.x, split[0] - split[1], rtol=1e-12)
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "advantages_of",
     "certify",
     "certify_array",
+    "on_all_states",
     "solve_values",
     "solve_visits",
 ]
@@ -125,9 +126,7 @@ def solve_values(mdp: TabularMDP, solved, what: str = "the values v_π",
     r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
     solution = solve(solved.system, r_pi, rhs_error=r_error, accurate=accurate)
     certify(solved, solution, what)
-    values = np.zeros(mdp.n_states)
-    values[index] = solution.x
-    return solution._replace(x=values)
+    return on_all_states(mdp, index, solution)
 
 
 def solve_visits(mdp: TabularMDP, solved, what: str = "the visit counts n",
@@ -136,38 +135,45 @@ def solve_visits(mdp: TabularMDP, solved, what: str = "the visit counts n",
     index = solved.system.index
     solution = solve(solved.system, mdp.initial[index], transpose=True, accurate=accurate)
     certify(solved, solution, what)
-    visits = np.zeros(mdp.n_states)
-    visits[index] = solution.x
-    return solution._replace(x=visits)
+    return on_all_states(mdp, index, solution)
+
+
+def on_all_states(mdp: TabularMDP, index: np.ndarray, solution: Solution) -> Solution:
+    """The solution on the non-terminal states ``index`` as one on all S states: x and its
+    errors 0 on the terminal ones (exactly)."""
+    x, errors = np.zeros(mdp.n_states), np.zeros(mdp.n_states)
+    x[index], errors[index] = solution.x, solution.errors
+    return solution._replace(x=x, errors=errors)
 
 
 class ActionValues(NamedTuple):
     """q_π (S, A) with a bound on ‖q̂ − q‖_∞, and its parts r (S, A) and γ E[v(S′)|s, a] (S, A),
-    the latter with a bound on its error."""
+    the latter with an entrywise bound on its error (S, A)."""
 
     q: np.ndarray
     bound: float
     rewards: np.ndarray
     discounted_next: np.ndarray
-    next_bound: float
+    next_errors: np.ndarray
 
 
 def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
     r"""q = r + γ Σ_s′ p(s′|s, a) v(s′), as one (S·A, S) product, with its error bound.
 
-    The bound of γ Σ_s′ p v is γ ‖v̂ − v‖_∞ plus the rounding of the product,
-    :func:`pgref.exact.solver.sum_rounding` (S) times γ max|v| (each row of p sums to 1); q's
-    bound adds the rounding of the sum r + γ p v.
+    The error of γ Σ_s′ p v at (s, a) is at most γ Σ_s′ p(s′|s, a) δv(s′) (δv the values'
+    entrywise errors) plus the rounding of the product,
+    :func:`pgref.exact.solver.sum_rounding` (S) times γ Σ_s′ p(s′|s, a)|v(s′)|; q's bound is the
+    largest of these plus the rounding of the sum r + γ p v, ε max|q|.
     """
     n_states, n_actions = mdp.n_states, mdp.n_actions
     flat = mdp.transitions.reshape(n_states * n_actions, n_states)
     discounted_next = mdp.gamma * (flat @ values.x).reshape(n_states, n_actions)
     rewards = mdp.expected_rewards
     q = rewards + discounted_next
-    next_bound = mdp.gamma * (values.bound + sum_rounding(n_states)
-                              * float(np.abs(values.x).max(initial=0.0)))
-    bound = next_bound + EPS * float(np.abs(q).max(initial=0.0))
-    return ActionValues(q, bound, rewards, discounted_next, next_bound)
+    next_errors = mdp.gamma * (flat @ (values.errors + sum_rounding(n_states)
+                                       * np.abs(values.x))).reshape(n_states, n_actions)
+    bound = float(next_errors.max(initial=0.0)) + EPS * float(np.abs(q).max(initial=0.0))
+    return ActionValues(q, bound, rewards, discounted_next, next_errors)
 
 
 class Advantages(NamedTuple):
@@ -187,17 +193,20 @@ def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
     π(·|s) is nearly deterministic; as Σ_{b≠a} π_b (q_a − q_b) it keeps them. Each difference is
     taken part by part, q_a − q_b = (r_a − r_b) + γ(E_a[v] − E_b[v]), so that equal rewards
     cancel exactly however large they are. Error bound:
-    Σ_{b≠a} π_b (2δ + (A + 3 + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|), δ the bound of γ E[v] and ρ the
-    policy table's relative error (:func:`pgref.exact.solver.policy_relative_error`).
+    Σ_{b≠a} π_b (δ_a + δ_b + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|), δ_a the error bound of
+    γ E[v|s, a] and ρ the policy table's relative error
+    (:func:`pgref.exact.solver.policy_relative_error`).
     """
     r, future = action_values.rewards, action_values.discounted_next
     reward_gaps = r[:, :, None] - r[:, None, :]                     # r_a − r_b, (S, A, A)
     differences = reward_gaps + (future[:, :, None] - future[:, None, :])
     advantage = np.einsum("sb,sab->sa", pi, differences)
     n_actions = pi.shape[1]
-    others = np.einsum("sb,ab->sa", pi, 1.0 - np.eye(n_actions))   # Σ_{b≠a} π_b
+    not_a = 1.0 - np.eye(n_actions)
+    others = np.einsum("sb,ab->sa", pi, not_a)                     # Σ_{b≠a} π_b
     weights = ((n_actions + 3) * EPS + policy_relative_error(pi)) * pi
-    bound = (2.0 * action_values.next_bound * others
+    delta = action_values.next_errors
+    bound = (delta * others + np.einsum("sb,ab->sa", pi * delta, not_a)   # Σ_{b≠a} π_b δ_b
              + np.einsum("sb,sab->sa", weights, np.abs(differences))
              + 2.0 * EPS * np.einsum("sb,sab->sa", pi, np.abs(reward_gaps)))
     return Advantages(advantage, bound, action_values.q)

@@ -11,9 +11,16 @@ Accuracy rule (every function here and in :mod:`pgref.exact.gradient`): a return
 naming the states where episodes last longest and the smallest action probabilities there.
 It raises where the answer is beyond float64 — a value above about 1.8e308, or one that depends
 on action probabilities below about 1e−300, as for the short corridor beyond
-|θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in one stated corner case:
-rarely, γ near 1 with a near-deterministic policy, where ∇𝒥's differences q(s, a) − q(s, b) are
-small against v. NaN, ±inf or a wrong sign are never returned.
+|θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in one stated case:
+∇𝒥 (and A where it is small) when the differences q(s, a) − q(s, b) it needs are far below the
+values' error bound, which is relative to v itself (about 2nδ|v(s)|, δ ≈ 1e−15 the rounding of
+the chain's data). That is so in states from which the exit is far and unlikely: on a 20-state
+corridor drifting away from its exit (π(right) = 0.3, γ = 1) v(0) ≈ −1e8 and
+q(0, right) − q(0, left) ≈ 3.3; on the same corridor at γ = 0.9 under the uniform policy
+v(0) ≈ −10, A(0, right) ≈ 1.4e−4 and ∇𝒥 ≈ ±0.013 with an error bound of 1.7e−10. Both are
+refused, although float64 could hold the answer.
+NaN, ±inf or a wrong sign are never
+returned.
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     spread = (q.max(axis=1) - q.min(axis=1))[:, None]
     lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
     bound = (n * (pi * advantage.bound + pi_error * np.abs(pi_a) + lost)
-             + visits.bound * np.abs(pi_a))
+             + visits.errors[:, None] * np.abs(pi_a))
     return TheoremTerms(n * pi_a, bound, scores, visits.x, values_chain, values)
 
 
@@ -189,9 +189,10 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
     if not (np.all(np.isfinite(result)) and bound <= RELATIVE_TOLERANCE * size):
         raise PrecisionError(
             f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in float64 "
-            f"(error bound {bound:.2g} against a size of {size:.2g}): the policy is too close "
-            "to deterministic for the differences q(s, a) − q(s, b) to survive rounding. Use a "
-            "less extreme θ or a discount gamma < 1"
+            f"(error bound {bound:.2g} against a size of {size:.2g}): the differences "
+            "q(s, a) − q(s, b) it needs are below the rounding error of the values (a policy "
+            "too close to deterministic, or an exit far away and rarely reached). Use a θ "
+            "whose policy reaches the end of its episodes sooner"
         )
     return result
 

@@ -215,18 +215,23 @@ class Solution(NamedTuple):
     ----------
     x : ndarray, shape (n,)
     bound : float
-        ‖x̂ − x‖_∞ ≤ bound, to first order in ε.
+        ‖x̂ − x‖_∞ ≤ bound, to first order in ε: the largest of ``errors``.
     lengths : ndarray, shape (n,)
         M⁻¹1 (expected discounted episode length from each state) or M⁻ᵀ1; its maximum is
         ‖M⁻¹‖_∞ (resp. ‖M⁻ᵀ‖_∞).
     accurate_path : bool
         Whether GTH elimination was needed.
+    errors : ndarray, shape (n,)
+        |x̂(s) − x(s)| ≤ errors(s), entrywise: near γ = 1 a value close to the exit has a far
+        smaller error than the largest one, which differences of values (q(s, a) − q(s, b))
+        need.
     """
 
     x: np.ndarray
     bound: float
     lengths: np.ndarray
     accurate_path: bool
+    errors: np.ndarray
 
 
 def sum_rounding(n: int) -> float:
@@ -411,7 +416,9 @@ def _fast(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: floa
     The right-hand sides are [b, 1]; t = M⁻¹1 ≥ 0 gives ‖M⁻¹‖_∞ = max t. For a computed x̂ with
     residual R = b − M x̂, |x̂ − x| ≤ M⁻¹|R| ≤ ‖M⁻¹‖_∞ ‖R‖_∞ (M⁻¹ ≥ 0), and the rounding of R and
     the data error of M add ‖M⁻¹‖_∞ · c ε (‖M‖_∞ ‖x̂‖_∞ + ‖b‖_∞). ‖M⁻¹‖_∞ itself is bounded by
-    ‖t̂‖_∞ / (1 − ρ) with ρ the same relative bound for t̂.
+    ‖t̂‖_∞ / (1 − ρ) with ρ the same relative bound for t̂. Entrywise,
+    |x̂ − x|(s) ≤ (M⁻¹|R|)(s) ≤ t(s) ‖R‖_∞ with t(s) ≤ t̂(s)/(1 − ρ): the errors are t̂ times the
+    same factor.
     """
     work = system.factors()
     if work is None:
@@ -434,8 +441,7 @@ def _fast(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: floa
     slack[0] += rhs_error
     if slack[1] >= 0.5:
         return None
-    norm_inverse = sizes[1] / (1.0 - slack[1])
-    return solution[:, 0], norm_inverse * slack[0], solution[:, 1]
+    return solution[:, 0], solution[:, 1] / (1.0 - slack[1]) * slack[0], solution[:, 1]
 
 
 # -- the accurate path: GTH elimination --------------------------------------------------------
@@ -556,8 +562,9 @@ def _refined(system: ChainSystem, work: np.ndarray, pivots: np.ndarray, rhs: np.
     entrywise by M⁻¹ of a bound on |R| — with M⁻¹(|R| + δR) from a GTH solve of that
     non-negative vector, divided by 1 − η (η = 2n³ε, GTH's entrywise relative error); then the
     correction x ← x + M⁻¹R. Stops when the bound is below RELATIVE_TOLERANCE/100 of ‖x‖_∞, or
-    has not halved, or after MAX_REFINEMENTS corrections. Returns (x, bound) of the round with
-    the smallest bound, or None where η ≥ 1/2.
+    has not halved, or after MAX_REFINEMENTS corrections. Returns (x, errors) of the round with
+    the smallest bound, errors(s) = M⁻¹(|R| + δR)(s)/(1 − η) + |x(s) − fl(x(s))|, or None where
+    η ≥ 1/2.
     """
     n = pivots.size
     eta = 2.0 * n**3 * EPS
@@ -565,21 +572,22 @@ def _refined(system: ChainSystem, work: np.ndarray, pivots: np.ndarray, rhs: np.
         return None
     zeros = np.zeros(n)
     x = (start, zeros)
-    best = (np.inf, start)
+    best = (np.inf, start, None)
     with np.errstate(all="ignore"):
         for _ in range(MAX_REFINEMENTS + 1):
             residual, error = structured_residual(system, x, rhs, transpose)
             columns = np.column_stack([np.abs(residual) + error, np.maximum(residual, 0.0),
                                        np.maximum(-residual, 0.0)])
             solved = gth_solve(work, pivots, columns, transpose)
-            bound = float(np.max(solved[:, 0] / (1.0 - eta) + np.abs(x[1])))
+            errors = solved[:, 0] / (1.0 - eta) + np.abs(x[1])
+            bound = float(np.max(errors))
             if not bound < best[0] / 2:  # NaN, inf, or not halved: no progress
                 break
-            best = (bound, x[0])
+            best = (bound, x[0], errors)
             if bound <= 0.01 * RELATIVE_TOLERANCE * float(np.max(np.abs(x[0]), initial=0.0)):
                 break
             x = doubled.add(x, (solved[:, 1] - solved[:, 2], zeros))
-    return best[1], best[0]
+    return None if best[2] is None else best[1:]
 
 
 def _gth(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: float):
@@ -593,29 +601,35 @@ def _gth(system: ChainSystem, rhs: np.ndarray, transpose: bool, rhs_error: float
     solution = gth_solve(work, pivots, columns, transpose)
     with np.errstate(all="ignore"):
         x = solution[:, 0] - solution[:, 1]
-        split_size = float(np.max(solution[:, 0] + solution[:, 1]))   # ‖M⁻¹|b|‖_∞
-        data = (2.0 * n * system.data_error() * split_size
-                + rhs_error * float(np.max(solution[:, 2])))
-        bound = 2.0 * n**3 * EPS * split_size + data
-        if not bound <= 0.1 * RELATIVE_TOLERANCE * float(np.max(np.abs(x), initial=0.0)):
+        split = solution[:, 0] + solution[:, 1]                       # M⁻¹|b|
+        data = 2.0 * n * system.data_error() * split + rhs_error * solution[:, 2]
+        errors = 2.0 * n**3 * EPS * split + data
+        if not _certified(x, errors, 0.1):
             refined = _refined(system, work, pivots, rhs, transpose, x)
-            if refined is not None and refined[1] + data / (1.0 - 2.0 * n**3 * EPS) < bound:
-                x, bound = refined[0], refined[1] + data / (1.0 - 2.0 * n**3 * EPS)
-        if not bound <= 0.1 * RELATIVE_TOLERANCE * float(np.max(np.abs(x), initial=0.0)) \
-                and data <= 0.1 * RELATIVE_TOLERANCE * float(np.max(np.abs(x), initial=0.0)):
+            if refined is not None:
+                refined_errors = refined[1] + data / (1.0 - 2.0 * n**3 * EPS)
+                if np.max(refined_errors) < np.max(errors):
+                    x, errors = refined[0], refined_errors
+        if not _certified(x, errors, 0.1) and _certified(x, data, 0.1):
             in_doubled = _gth_doubled(system, columns, transpose, rhs_error)
-            if in_doubled is not None and in_doubled[1] < bound:
+            if in_doubled is not None and np.max(in_doubled[1]) < np.max(errors):
                 return in_doubled
-    return x, bound, solution[:, 2]
+    return x, errors, solution[:, 2]
+
+
+def _certified(x: np.ndarray, errors: np.ndarray, share: float) -> bool:
+    """Whether max errors ≤ share · RELATIVE_TOLERANCE · ‖x‖_∞ (False for NaN)."""
+    return bool(np.max(errors, initial=0.0)
+                <= share * RELATIVE_TOLERANCE * np.max(np.abs(x), initial=0.0))
 
 
 def _gth_doubled(system: ChainSystem, columns: np.ndarray, transpose: bool, rhs_error: float):
     r"""GTH in double-double (:mod:`pgref.exact.doubled_gth`) for the columns [b⁺, b⁻, 1]:
-    (x, bound, lengths), or None where an entry leaves double-double's range.
+    (x, errors, lengths), or None where an entry leaves double-double's range.
 
-    The bound: η ‖M⁻¹|b|‖_∞ with η = :func:`~pgref.exact.doubled_gth.relative_error` (n), plus the
+    The errors: η M⁻¹|b| with η = :func:`~pgref.exact.doubled_gth.relative_error` (n), plus the
     rounding of x⁺ − x⁻ in double-double (4ε²) and to float64 (ε/2 of |x|), plus the data
-    error's share as on the float64 path, 2nδ ‖M⁻¹|b|‖_∞ + ‖δb‖_∞ ‖M⁻¹‖_∞.
+    error's share as on the float64 path, 2nδ M⁻¹|b| + ‖δb‖_∞ M⁻¹1, entry by entry.
     """
     n = columns.shape[0]
     if "gth_doubled" not in system.factorizations:
@@ -631,10 +645,8 @@ def _gth_doubled(system: ChainSystem, columns: np.ndarray, transpose: bool, rhs_
     split = solution[0][:, 0] + solution[0][:, 1]                      # M⁻¹|b|, to 1e−15
     lengths = solution[0][:, 2] + solution[1][:, 2]
     eta = doubled_gth.relative_error(n)
-    data = (2.0 * n * system.data_error() * float(np.max(split))
-            + rhs_error * float(np.max(lengths))) * (1.0 + eta)
-    bound = float(np.max((eta + 8.0 * EPS**2) * split + 0.5 * EPS * np.abs(x))) + data
-    return x, bound, lengths
+    data = (2.0 * n * system.data_error() * split + rhs_error * lengths) * (1.0 + eta)
+    return x, (eta + 8.0 * EPS**2) * split + 0.5 * EPS * np.abs(x) + data, lengths
 
 
 def refinement_certifies(n: int) -> bool:
@@ -679,12 +691,12 @@ def solve(system: ChainSystem, rhs: np.ndarray, transpose: bool = False,
     of products of n − 1 and n of them).
     """
     fast = None if accurate else _fast(system, rhs, transpose, rhs_error)
-    if fast is not None:
-        x, bound, lengths = fast
-        if bound <= 0.1 * RELATIVE_TOLERANCE * np.max(np.abs(x), initial=0.0):
-            return Solution(x, bound, lengths, False)
+    if fast is not None and _certified(fast[0], fast[1], 0.1):
+        x, errors, lengths = fast
+        return Solution(x, float(np.max(errors, initial=0.0)), lengths, False, errors)
     accurate = _gth(system, rhs, transpose, rhs_error)
     if accurate is None:
-        n = rhs.size
-        return Solution(np.full(n, np.inf), np.inf, np.full(n, np.inf), True)
-    return Solution(*accurate, True)
+        infinite = np.full(rhs.size, np.inf)
+        return Solution(infinite, np.inf, infinite, True, infinite)
+    x, errors, lengths = accurate
+    return Solution(x, float(np.max(errors, initial=0.0)), lengths, True, errors)
