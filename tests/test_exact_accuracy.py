@@ -281,29 +281,101 @@ def test_a_large_chain_with_astronomically_long_episodes_is_answered():
     assert solution.errors[-1] < 0.01 * solution.bound
 
 
-def test_the_stated_corner_case_of_the_gradient_is_refused():
-    """pgref.exact.chain's stated case: on the 20-state corridor drifting away from its exit
-    (π(right) = 0.3, γ = 1) v(0) ≈ −1e8 while q(0, right) − q(0, left) = v(1) − v(0) ≈ 3.3 (the
-    300-digit reference), below the values' error bound 2nδ|v|; ∇𝒥 is refused, never wrong."""
-    n = 20
-    mdp, _ = _drifting_corridor(n, gamma=1.0)
+def _corridor_gradient_reference(n, gamma, theta):
+    """∇𝒥 of :func:`_drifting_corridor` under the shared softmax π(a) ∝ exp(θ_a) (features
+    x(s, a) = e_a), in 300-digit Decimal from the float θ: ∇𝒥₀ = −∇𝒥₁ =
+    Σ_s n(s) π_r π_l (q(s, right) − q(s, left)) with q(s, right) − q(s, left) =
+    γ(v(s + 1) − v(max(s − 1, 0))) (both actions cost 1), v and n by tridiagonal elimination."""
     with localcontext() as context:
         context.prec = 300
-        reference = _tridiagonal_solve(n, 1.0, False)
-    assert -2e8 < reference[0] < -1e8 and reference[1] - reference[0] == pytest.approx(10 / 3)
+        right, left = (Decimal(float(t)).exp() for t in theta)
+        right, left = right / (right + left), left / (right + left)
+        values = [*_tridiagonal_decimals(n, gamma, False, (right, left)), Decimal(0)]
+        visits = _tridiagonal_decimals(n, gamma, True, (right, left))
+        return float(sum(visits[s] * right * left * Decimal(gamma)
+                         * (values[s + 1] - values[max(s - 1, 0)]) for s in range(n)))
+
+
+@pytest.mark.parametrize("n, gamma, p_right", [(20, 0.9, 0.5), (20, 0.99, 0.3), (20, 1.0, 0.3),
+                                               (30, 1.0, 0.3)])
+def test_a_gradient_made_of_tiny_differences_of_values_is_answered(n, gamma, p_right, monkeypatch):
+    """Corridors drifting away from their exit, or too long for the discount to let the exit
+    matter: the values agree to many digits (γ = 1, π(right) = 0.3, 20 states: v ≈ −1e8 and
+    q(0, right) − q(0, left) = 3.3; γ = 0.9 under the uniform policy: v ≈ −10, A(0, right) ≈
+    1.4e−4). Bounds relative to v refuse ∇𝒥; with the values in double-double and the data's
+    effect bounded through the adjoint (pgref.exact.value_differences) it matches the 300-digit
+    reference to 1e−12."""
+    mdp, _ = _drifting_corridor(n, gamma)
     policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
-    with pytest.raises(exact.PrecisionError, match="differences q"):
-        exact.policy_gradient(mdp, policy, np.array([np.log(0.3), np.log(0.7)]))
-    # γ = 0.9 and the uniform policy: A(0, right) ≈ 1.4e−4 against v(0) ≈ −10, refused too
-    mdp, _ = _drifting_corridor(n, gamma=0.9)
-    uniform = np.full((n + 1, 2), 0.5)
+    theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
+    reference = _corridor_gradient_reference(n, gamma, theta)
+    gradient = exact.policy_gradient(mdp, policy, theta)
+    assert gradient[0] == pytest.approx(reference, rel=1e-12)
+    assert gradient[1] == pytest.approx(-reference, rel=1e-12)
+    from pgref.exact import value_differences
+
+    def refuse(*args):
+        raise exact.PrecisionError("out of range")
+
+    monkeypatch.setattr(value_differences, "theorem_weights", refuse)
+    with pytest.raises(exact.PrecisionError, match="differences q"):   # the former bounds
+        exact.policy_gradient(mdp, policy, theta)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_weights_from_double_double_values_agree_with_the_usual_ones(seed):
+    """On random MDPs (γ = 0.9, moderate θ) the weights n π A from double-double values agree
+    with n, π and A of the usual solves to 1e−12 (within their own bound), the adjoint bound of
+    the data's effect is below 1e−12 of the terms, and their sum is ∇𝒥 to 1e−12."""
+    from pgref.exact import certified, value_differences
+
+    problem = envs.random_mdp(np.random.default_rng(seed), 6, 3, gamma=0.9, n_terminal=1)
+    mdp, policy = problem.mdp, SoftmaxLinearPolicy(problem.features)
+    theta = 3.0 * np.random.default_rng(seed + 10).standard_normal(problem.features.shape[2])
+    pi = policy.action_probs(theta)
+    solved = chain(mdp, pi, mdp.gamma, "the values")
+    visits = certified.solve_visits(mdp, solved)
+    weights, bounds, adjoint = value_differences.theorem_weights(
+        mdp, solved, policy.grad_log_prob_table(theta), visits)
+    usual = exact.discounted_visits(mdp, pi)[:, None] * pi * exact.advantages(mdp, pi)
+    size = np.abs(usual).max()
+    assert np.all(np.abs(weights - usual) <= 1e-12 * size)
+    assert np.all(bounds <= 1e-12 * size)
+    assert 0.0 <= adjoint <= 1e-12 * np.abs(usual).sum()
+    summed = np.einsum("sa,sak->k", weights, policy.grad_log_prob_table(theta))
+    np.testing.assert_allclose(summed, exact.policy_gradient(mdp, policy, theta), rtol=1e-12,
+                               atol=1e-12 * np.abs(summed).max())
+
+
+def test_the_values_of_the_stated_corridors():
+    """The numbers the docstrings quote, from the 300-digit reference: v(0) ≈ −1e8 and
+    q(0, right) − q(0, left) = v(1) − v(0) = 10/3 at γ = 1, π(right) = 0.3; v(0) ≈ −10 and
+    A(0, right) ≈ 1.4e−4 at γ = 0.9 under the uniform policy (20 states)."""
+    with localcontext() as context:
+        context.prec = 300
+        values = _tridiagonal_decimals(20, 1.0, False)
+    assert -2e8 < values[0] < -1e8 and float(values[1] - values[0]) == pytest.approx(10 / 3)
+    mdp, _ = _drifting_corridor(20, gamma=0.9)
+    uniform = np.full((21, 2), 0.5)
     assert exact.state_values(mdp, uniform)[0] == pytest.approx(-10.0, rel=1e-3)
     assert exact.advantages(mdp, uniform)[0, 0] == pytest.approx(1.4e-4, rel=0.05)
+
+
+@pytest.mark.parametrize("n, gamma, p_right", [(40, 0.9, 0.5), (60, 1.0, 0.3)])
+def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_right):
+    """40 states at γ = 0.9 under the uniform policy: ∇𝒥 ≈ 2.4e−6, below 1e9 times the
+    first-order effect of the policy table's own rounding through v (about 1e−13); 60 states at
+    γ = 1, π(right) = 0.3: episodes of 1e22 steps, differences of values below 1e9 × 128n³ε²|v|.
+    Both refused; a θ whose policy reaches the exit sooner (π(right) = 0.7) is answered."""
+    mdp, _ = _drifting_corridor(n, gamma)
+    policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
+    theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
+    assert _corridor_gradient_reference(n, gamma, theta) > 0   # representable, though refused
     with pytest.raises(exact.PrecisionError, match="reaches the end of its episodes sooner"):
-        exact.policy_gradient(mdp, policy, np.zeros(2))
-    # the advice works: a policy that goes right more often is answered
-    gradient = exact.policy_gradient(mdp, policy, np.array([np.log(0.7), np.log(0.3)]))
-    assert gradient[0] > 0 and gradient[0] == pytest.approx(-gradient[1], rel=1e-12)
+        exact.policy_gradient(mdp, policy, theta)
+    sooner = np.array([np.log(0.7), np.log(0.3)])
+    assert exact.policy_gradient(mdp, policy, sooner)[0] == pytest.approx(
+        _corridor_gradient_reference(n, gamma, sooner), rel=1e-12)
 
 
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
@@ -361,8 +433,17 @@ def _drifting_reference(n, gamma, transpose):
 
 
 def _tridiagonal_solve(n, gamma, transpose):
-    _, pi = _drifting_corridor(1, gamma)   # the float table π(·|s) = (0.3, 0.7), as exact data
-    right, left, gamma = Decimal(float(pi[0, 0])), Decimal(float(pi[0, 1])), Decimal(gamma)
+    """:func:`_tridiagonal_decimals` as floats, for the float table π = (0.3, 0.7)."""
+    return np.array([float(v) for v in _tridiagonal_decimals(n, gamma, transpose)])
+
+
+def _tridiagonal_decimals(n, gamma, transpose, probabilities=None):
+    """v or n of :func:`_drifting_corridor` in the current Decimal context, π(right), π(left)
+    given as Decimals (default the float table (0.3, 0.7), as exact data)."""
+    if probabilities is None:
+        _, pi = _drifting_corridor(1, gamma)
+        probabilities = Decimal(float(pi[0, 0])), Decimal(float(pi[0, 1]))
+    (right, left), gamma = probabilities, Decimal(gamma)
     upper = [gamma * right if s + 1 < n else Decimal(0) for s in range(n)]   # B(s, s + 1)
     lower = [gamma * left if s > 0 else Decimal(0) for s in range(n)]        # B(s, s − 1)
     exits = [(right + left) * (1 - gamma) + (gamma * right if s == n - 1 else 0)
@@ -379,7 +460,7 @@ def _tridiagonal_solve(n, gamma, transpose):
     x = [Decimal(0)] * n
     for k in reversed(range(n)):
         x[k] = (rhs[k] - (upper[k] * x[k + 1] if k + 1 < n else 0)) / diagonal[k]
-    return np.array([float(v) for v in x])
+    return x
 
 
 def test_a_large_chain_near_singular_is_answered_where_the_a_priori_bound_refused():
@@ -433,12 +514,18 @@ def test_where_lapacks_bound_is_too_loose_gth_certifies_the_gradient(monkeypatch
 
 
 def _fast_path_alone(patch):
-    """No retry on GTH elimination when a certificate built on the fast path's solve fails."""
-    from pgref.exact import certified
+    """No retry on GTH elimination (nor on double-double values) when a certificate built on
+    the fast path's solve fails."""
+    from pgref.exact import certified, value_differences
 
     solve = certified.solve
     patch.setattr(certified, "solve",
                   lambda *args, accurate=False, **kwargs: solve(*args, accurate=False, **kwargs))
+
+    def refuse(*args):
+        raise exact.PrecisionError("not on the fast path")
+
+    patch.setattr(value_differences, "theorem_weights", refuse)
 
 
 def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():

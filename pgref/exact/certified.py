@@ -34,6 +34,7 @@ __all__ = [
     "certify",
     "certify_array",
     "on_all_states",
+    "policy_rewards_of",
     "solve_values",
     "solve_visits",
 ]
@@ -120,13 +121,19 @@ def solve_values(mdp: TabularMDP, solved, what: str = "the values v_π",
     The returned Solution's ``x`` has shape (S,). ``accurate`` forces GTH elimination.
     """
     index = solved.system.index
-    pi, rewards = solved.pi[index], mdp.expected_rewards[index]
-    r_pi = np.einsum("sa,sa->s", pi, rewards)
-    rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
-    r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
+    r_pi, r_error = policy_rewards_of(mdp, solved.pi, index)
     solution = solve(solved.system, r_pi, rhs_error=r_error, accurate=accurate)
     certify(solved, solution, what)
     return on_all_states(mdp, index, solution)
+
+
+def policy_rewards_of(mdp: TabularMDP, pi: np.ndarray, index: np.ndarray) -> tuple:
+    r"""r_π(s) = Σ_a π(a|s) r(s, a) on the states ``index``, and a bound on its error,
+    max_s Σ_a (ρ(s, a) + (A + 1)ε) π(a|s) |r(s, a)| (ρ: the policy table's own error)."""
+    pi, rewards = pi[index], mdp.expected_rewards[index]
+    rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
+    r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
+    return np.einsum("sa,sa->s", pi, rewards), r_error
 
 
 def solve_visits(mdp: TabularMDP, solved, what: str = "the visit counts n",

@@ -12,14 +12,15 @@ naming the states where episodes last longest and the smallest action probabilit
 It raises where the answer is beyond float64 — a value above about 1.8e308, or one that depends
 on action probabilities below about 1e−300, as for the short corridor beyond
 |θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in one stated case:
-∇𝒥 (and A where it is small) when the differences q(s, a) − q(s, b) it needs are far below the
-values' error bound, which is relative to v itself (about 2nδ|v(s)|, δ ≈ 1e−15 the rounding of
-the chain's data). That is so in states from which the exit is far and unlikely: on a 20-state
-corridor drifting away from its exit (π(right) = 0.3, γ = 1) v(0) ≈ −1e8 and
-q(0, right) − q(0, left) ≈ 3.3; on the same corridor at γ = 0.9 under the uniform policy
-v(0) ≈ −10, A(0, right) ≈ 1.4e−4 and ∇𝒥 ≈ ±0.013 with an error bound of 1.7e−10. Both are
-refused, although float64 could hold the answer.
-NaN, ±inf or a wrong sign are never
+∇𝒥 when the differences q(s, a) − q(s, b) it needs are tiny against v (an exit far away and
+rarely reached). Bounds relative to v refuse those first; then v is solved again in
+double-double and the data's effect bounded through the adjoint
+(:mod:`pgref.exact.value_differences`), which answers a 20-state corridor drifting away from its
+exit (π(right) = 0.3, γ = 1: v ≈ −1e8, q(0, right) − q(0, left) = 10/3) or the same corridor at
+γ = 0.9 under the uniform policy (v ≈ −10, A(0, right) ≈ 1.4e−4), and refuses only a ∇𝒥 below
+1e9 times the first-order effect of the policy table's own rounding (40 states at γ = 0.9,
+uniform: ∇𝒥 ≈ 2.4e−6 against 1e−13) or one needing differences below 1e9 × 128n³ε²|v|
+(60 states at γ = 1, π(right) = 0.3: episodes of 1e22 steps). NaN, ±inf or a wrong sign are never
 returned.
 """
 

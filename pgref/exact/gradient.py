@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import checks
+from pgref.exact import value_differences
 from pgref.exact.certified import (
     accurately_if_needed,
     action_values_of,
@@ -130,9 +131,10 @@ class TheoremTerms(NamedTuple):
     weights: np.ndarray       # n(s) π(a|s) A(s, a), (S, A)
     weight_bounds: np.ndarray  # entrywise bound on their error, (S, A)
     scores: np.ndarray        # ∇ log π(a|s), (S, A, n_params)
-    visits: np.ndarray        # n(s), (S,)
+    visits: Solution          # n(s) on all states, with entrywise errors
     values_chain: Chain       # the system solved for v_π, and its solution (for 𝒥 = p₀ · v)
     values: Solution
+    adjoint_bound: float = 0.0  # the data's effect through v, where the weights' bounds omit it
 
 
 def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None,
@@ -163,7 +165,7 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
     bound = (n * (pi * advantage.bound + pi_error * np.abs(pi_a) + lost)
              + visits.errors[:, None] * np.abs(pi_a))
-    return TheoremTerms(n * pi_a, bound, scores, visits.x, values_chain, values)
+    return TheoremTerms(n * pi_a, bound, scores, visits, values_chain, values)
 
 
 def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarray:
@@ -183,7 +185,8 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
     score_error = (n_actions + 4) * EPS * score_norms.max(axis=1, keepdims=True)
     terms_size = np.abs(weights).reshape(-1) @ np.abs(flat_scores) / scale
     bound = (float(np.sum(terms.weight_bounds * score_norms) + np.sum(np.abs(weights)
-                                                                      * score_error)) / scale
+                                                                      * score_error)
+                   + terms.adjoint_bound) / scale
              + sum_rounding(n_states * n_actions) * float(terms_size.max(initial=0.0)))
     size = max(float(np.abs(result).max(initial=0.0)), float(terms_size.max(initial=0.0)))
     if not (np.all(np.isfinite(result)) and bound <= RELATIVE_TOLERANCE * size):
@@ -195,6 +198,24 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
             "whose policy reaches the end of its episodes sooner"
         )
     return result
+
+
+def _gradient_sum(mdp: TabularMDP, terms: TheoremTerms, what: str, accurate: bool,
+                  scale: float = 1.0) -> np.ndarray:
+    r""":func:`_theorem_sum`; on the accurate path, where its certificate fails, the weights again
+    from differences of double-double values (:mod:`pgref.exact.value_differences`)."""
+    try:
+        return _theorem_sum(terms, what, scale)
+    except PrecisionError as refused:
+        if not accurate:
+            raise
+        try:
+            weights, bounds, adjoint = value_differences.theorem_weights(
+                mdp, terms.values_chain, terms.scores, terms.visits)
+        except PrecisionError:
+            raise refused from None
+        return _theorem_sum(terms._replace(weights=weights, weight_bounds=bounds,
+                                           adjoint_bound=adjoint), what, scale)
 
 
 def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -236,8 +257,8 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     for the tabular softmax G and ∇𝒥 have the same size). Otherwise a PrecisionError.
     """
     return accurately_if_needed(
-        lambda accurate: _theorem_sum(_theorem_terms(mdp, policy, theta, accurate=accurate),
-                                      "∇𝒥(θ)"))
+        lambda accurate: _gradient_sum(mdp, _theorem_terms(mdp, policy, theta, accurate=accurate),
+                                       "∇𝒥(θ)", accurate))
 
 
 class ObjectiveAndGradient(NamedTuple):
@@ -283,7 +304,7 @@ def objective_and_gradient(mdp: TabularMDP, policy, theta) -> ObjectiveAndGradie
     """
     def compute(accurate):
         terms = _theorem_terms(mdp, policy, theta, accurate=accurate)
-        gradient = _theorem_sum(terms, "∇𝒥(θ)")
+        gradient = _gradient_sum(mdp, terms, "∇𝒥(θ)", accurate)
         return ObjectiveAndGradient(
             _certified_objective(mdp, terms.values_chain, terms.values), gradient)
     return accurately_if_needed(compute)
@@ -312,8 +333,9 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
     """
     def compute(accurate: bool) -> NormalisedPolicyGradient:
         terms = _theorem_terms(mdp, policy, theta, accurate=accurate)
-        total = float(terms.visits.sum())
-        return NormalisedPolicyGradient(_theorem_sum(terms, "∇𝒥(θ)", total), total)
+        total = float(terms.visits.x.sum())
+        return NormalisedPolicyGradient(_gradient_sum(mdp, terms, "∇𝒥(θ)", accurate, total),
+                                        total)
 
     return accurately_if_needed(compute)
 
@@ -348,6 +370,6 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
     objective when γ < 1.
     """
     return accurately_if_needed(
-        lambda accurate: _theorem_sum(
-            _theorem_terms(mdp, policy, theta, visits_gamma=1.0, accurate=accurate),
-            "the γᵗ-dropped direction"))
+        lambda accurate: _gradient_sum(
+            mdp, _theorem_terms(mdp, policy, theta, visits_gamma=1.0, accurate=accurate),
+            "the γᵗ-dropped direction", accurate))

@@ -167,6 +167,14 @@ class ChainSystem(NamedTuple):
             self.factorizations["gth"] = gth_factor(self)
         return self.factorizations["gth"]
 
+    def doubled_gth_factors(self):
+        """:func:`pgref.exact.doubled_gth.factor` of the system (pairs), computed on the first
+        call and kept."""
+        if "gth_doubled" not in self.factorizations:
+            self.factorizations["gth_doubled"] = doubled_gth.factor(self.off_diagonal(),
+                                                                    self.exits)
+        return self.factorizations["gth_doubled"]
+
     def data_error(self) -> float:
         r"""A bound on the relative error of every entry of B, e and D, for the GTH path.
 
@@ -632,10 +640,7 @@ def _gth_doubled(system: ChainSystem, columns: np.ndarray, transpose: bool, rhs_
     error's share as on the float64 path, 2nδ M⁻¹|b| + ‖δb‖_∞ M⁻¹1, entry by entry.
     """
     n = columns.shape[0]
-    if "gth_doubled" not in system.factorizations:
-        system.factorizations["gth_doubled"] = doubled_gth.factor(system.off_diagonal(),
-                                                                  system.exits)
-    work, pivots = system.factorizations["gth_doubled"]
+    work, pivots = system.doubled_gth_factors()
     solution = doubled_gth.solve(work, pivots, columns, transpose)
     if not doubled_gth.within_range(work, pivots, solution):
         return None

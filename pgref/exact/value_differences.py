@@ -1,0 +1,178 @@
+r"""The theorem's weights n(s) π(a|s) A(s, a) where the differences of values they need are far
+below the values: v in double-double, and the data's effect on v bounded through the adjoint.
+
+The policy gradient theorem needs A(s, a) = Σ_b π(b|s)(q(s, a) − q(s, b)), and
+q(s, a) − q(s, b) = (r(s, a) − r(s, b)) + γ(P_a − P_b)v, a difference of values. Where the exit
+is far away and rarely reached, neighbouring values agree to many digits (a 20-state corridor
+drifting away from its exit: v ≈ −1e8 and v(1) − v(0) ≈ 3.3 at γ = 1; v ≈ −10 and differences
+of 1e−4 at γ = 0.9 under the uniform policy), and two bounds that are relative to v itself hide
+the difference: the solve's rounding and the effect of the chain's data (π rounded, products
+γπp) on v, about 2nδ|v| with δ ≈ 1e−15. Here
+
+- v is solved by GTH elimination in double-double (:mod:`pgref.exact.doubled_gth`), 128n³ε²
+  relative, and the differences (P_a − P_b)v are taken in double-double before rounding;
+- the data's effect is bounded where it acts. To first order a perturbation δM of M = D − B and
+  δb of b moves v by δv = M⁻¹(δb − δM v), and (δM v)(i) = δe(i) v(i) + Σ_j δB(i, j)(v(i) − v(j)):
+  with relative errors at most δ in B and e, |δM v| ≤ δ w, w(i) = e(i)|v(i)| +
+  Σ_j B(i, j)|v(i) − v(j)| — differences again, not values. The theorem's sum uses v only
+  through γ L_kᵀ v, with L_k(s′) = Σ_{s,a} n(s) π(a|s)(ψ_k(s, a) − ψ̄_k(s)) p(s′|s, a)
+  (ψ = ∇ log π, ψ̄_k(s) = Σ_a π(a|s) ψ_k(s, a)), so the data move component k by at most
+  |z_k|ᵀ(δ w + ‖δb‖_∞ 1) with z_k = M⁻ᵀ L_k: one transposed solve per component of θ, in
+  double-double too (z is itself a small difference of two large visit counts).
+
+What is still refused: a ∇𝒥 whose size is below 1e9 times that first-order effect of the data's
+rounding (the float64 policy table alone moves it that much), or whose differences of values
+are below 1e9 × 128n³ε²|v| (episodes of more than about 1e15 steps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pgref.exact import doubled, doubled_gth
+from pgref.exact.certified import policy_rewards_of
+from pgref.exact.solver import (
+    EPS,
+    TINY,
+    PrecisionError,
+    Solution,
+    policy_relative_error,
+    sum_rounding,
+)
+from pgref.mdp import TabularMDP
+
+__all__ = ["theorem_weights"]
+
+
+def _doubled_values(mdp: TabularMDP, chain) -> tuple:
+    """v on all S states as a pair (0 on terminal states), and the entrywise bound of its solve's
+    error (the data taken as exact)."""
+    system = chain.system
+    index = system.index
+    r_pi, r_error = policy_rewards_of(mdp, chain.pi, index)
+    work, pivots = system.doubled_gth_factors()
+    parts = doubled_gth.solve(work, pivots, np.column_stack([np.maximum(r_pi, 0.0),
+                                                             np.maximum(-r_pi, 0.0)]), False)
+    if not doubled_gth.within_range(work, pivots, parts):
+        raise PrecisionError("the values v_π leave double-double's range (1e−290 … 1e290)")
+    live = doubled.add((parts[0][:, 0], parts[1][:, 0]),
+                       doubled.negate((parts[0][:, 1], parts[1][:, 1])))
+    split = parts[0][:, 0] + parts[0][:, 1]                                  # M⁻¹|b|
+    values = (np.zeros(mdp.n_states), np.zeros(mdp.n_states))
+    errors = np.zeros(mdp.n_states)
+    values[0][index], values[1][index] = live
+    errors[index] = (doubled_gth.relative_error(index.size) + 8.0 * EPS**2) * split
+    return values, errors, r_error
+
+
+def _future(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
+    r"""γ Σ_s′ p(s′|s, a) v(s′) (S, A) as a pair, and its entrywise error bound: γ p δv plus the
+    double-double products, sum and factor γ, (12 + 4⌈log₂(S + 1)⌉)ε² γ p|v|."""
+    n_states, n_actions = mdp.n_states, mdp.n_actions
+    flat = mdp.transitions.reshape(n_states * n_actions, n_states)
+    product = doubled.two_product(flat, values[0][None, :])
+    total = doubled.total((product[0], product[1] + flat * values[1][None, :]), axis=1)
+    future = doubled.multiply(total, (np.full(total[0].shape, gamma), np.zeros(total[0].shape)))
+    rounds = 12.0 + 4.0 * np.ceil(np.log2(n_states + 1))
+    error = gamma * (flat @ (errors + rounds * EPS**2 * np.abs(values[0])))
+    shape = (n_states, n_actions)
+    return (future[0].reshape(shape), future[1].reshape(shape)), error.reshape(shape)
+
+
+def _differences(mdp: TabularMDP, future, future_error: np.ndarray):
+    r"""q(s, a) − q(s, b) = (r_a − r_b) + (F_a − F_b) (S, A, A), taken in double-double and
+    rounded once, and its entrywise error bound."""
+    r = mdp.expected_rewards
+    gaps = doubled.two_sum(r[:, :, None], -r[:, None, :])                      # exact
+    f_hi, f_lo = future
+    spread = doubled.add((f_hi[:, :, None], f_lo[:, :, None]),
+                         doubled.negate((f_hi[:, None, :], f_lo[:, None, :])))
+    difference = doubled.add(gaps, spread)
+    value = difference[0] + difference[1]
+    size = np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f_hi[:, :, None]) + np.abs(
+        f_hi[:, None, :])
+    error = (future_error[:, :, None] + future_error[:, None, :] + 12.0 * EPS**2 * size
+             + EPS * np.abs(value))
+    return value, error
+
+
+def _adjoint_bound(mdp: TabularMDP, chain, values, errors: np.ndarray, weights_pi: np.ndarray,
+                   scores: np.ndarray, r_error: float) -> np.ndarray:
+    r"""max over k of |z_k|ᵀ(δ w + ‖δb‖_∞ 1) — the data's first-order effect on component k of
+    Σ n π A ψ through v — with z_k = M⁻ᵀ L_k = M⁻ᵀL⁺ − M⁻ᵀL⁻ from GTH in double-double (|z|
+    bounded by |ẑ| plus 128n³ε² M⁻ᵀ|L̂| plus M⁻ᵀ of the rounding of L̂)."""
+    system = chain.system
+    index = system.index
+    n_live = index.size
+    n_states, n_actions, n_params = scores.shape
+    centred = scores - np.einsum("sa,sak->sk", chain.pi, scores)[:, None, :]      # ψ − ψ̄
+    coefficients = weights_pi[:, :, None] * centred                        # n π (ψ − ψ̄), (S, A, K)
+    flat = mdp.transitions.reshape(n_states * n_actions, n_states)[:, index]
+    adjoint = chain.gamma * (coefficients.reshape(-1, n_params).T @ flat)   # L_k on N, (K, n)
+    rounding = chain.gamma * (sum_rounding(n_states * n_actions) + (n_actions + 6) * EPS) * (
+        np.abs(coefficients).reshape(-1, n_params).T @ flat)
+    work, pivots = system.doubled_gth_factors()
+    columns = np.concatenate([np.maximum(adjoint, 0.0), np.maximum(-adjoint, 0.0), rounding]).T
+    hi, lo = doubled_gth.solve(work, pivots, columns, True)
+    positive, negative, spread = np.split(hi, 3, axis=1)
+    positive_lo, negative_lo, _ = np.split(lo, 3, axis=1)
+    difference = doubled.add((positive, positive_lo), doubled.negate((negative, negative_lo)))
+    eta = doubled_gth.relative_error(n_live) + 8.0 * EPS**2
+    z_size = (np.abs(difference[0]) * (1.0 + EPS) + eta * (positive + negative) + spread) * (
+        1.0 + eta)
+    v_live, v_errors = values[0][index], errors[index]
+    off_diagonal = system.off_diagonal()
+    gaps = np.abs((v_live[:, None] - v_live[None, :])
+                  + (values[1][index][:, None] - values[1][index][None, :]))
+    gaps = gaps * (1.0 + 2.0 * EPS) + v_errors[:, None] + v_errors[None, :]
+    w = system.exits * (np.abs(v_live) + v_errors) + np.sum(off_diagonal * gaps, axis=1)
+    data = system.data_error() * w + r_error
+    bound = z_size.T @ data
+    if not np.all(np.isfinite(bound)):
+        raise PrecisionError("the data's effect on ∇𝒥 through v cannot be bounded (overflow)")
+    return float(np.max(bound, initial=0.0))
+
+
+def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution) -> tuple:
+    r"""n(s) π(a|s) A(s, a) (S, A) with A from differences of double-double values, an entrywise
+    bound on their error without the data's effect on v, and that effect's bound on the sum
+    Σ_{s,a} n π A ∇ log π (largest over the components of θ).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    chain : pgref.exact.chain.Chain
+        π and M for the values' γ.
+    scores : ndarray, shape (S, A, n_params)
+        ∇ log π_θ(a|s).
+    visits : Solution
+        The visit counts n on all states, certified, with entrywise errors.
+
+    Returns
+    -------
+    weights, weight_bounds, adjoint_bound : ndarray (S, A), ndarray (S, A), float
+
+    Raises
+    ------
+    PrecisionError
+        Where double-double's range is left or the bound overflows.
+    """
+    pi = chain.pi
+    values, errors, r_error = _doubled_values(mdp, chain)
+    future, future_error = _future(mdp, values, errors, chain.gamma)
+    difference, difference_error = _differences(mdp, future, future_error)
+    advantage = np.einsum("sb,sab->sa", pi, difference)
+    n_actions = pi.shape[1]
+    rho = policy_relative_error(pi)
+    advantage_error = (np.einsum("sb,sab->sa", pi, difference_error)
+                       + np.einsum("sb,sab->sa", ((n_actions + 3) * EPS + rho) * pi,
+                                   np.abs(difference)))
+    n = visits.x[:, None]
+    weights_pi = n * pi
+    pi_a = pi * advantage
+    spread = difference.max(axis=(1, 2))[:, None]                   # q_max − q_min
+    lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
+    weight_bounds = (n * (pi * advantage_error + (rho + 4 * EPS) * np.abs(pi_a) + lost)
+                     + visits.errors[:, None] * np.abs(pi_a))
+    adjoint_bound = _adjoint_bound(mdp, chain, values, errors, weights_pi, scores, r_error)
+    return n * pi_a, weight_bounds, adjoint_bound
