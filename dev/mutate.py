@@ -59,6 +59,7 @@ TARGETS = {
     "pgref/exact/solver.py": _EXACT,
     "pgref/exact/doubled.py": _EXACT,
     "pgref/exact/doubled_gth.py": _EXACT,
+    "pgref/exact/value_differences.py": _EXACT,
     "pgref/exact/certified.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/gradient.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/moments.py": ["tests/test_exact_moments.py"],
