@@ -124,10 +124,19 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "Lt → LtE"): "differs only when an update lands exactly on the floor",
     ("pgref/exact/trajectory.py", "while probability.sum() >= tolerance:", "GtE → Gt"):
         "differs only when the unfinished mass equals the tolerance exactly",
-    ("pgref/exact/solver.py", "norm_inverse = sizes[1] / (1.0 - slack[1])", "Sub → Add"):
-        "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
-    ("pgref/exact/solver.py", "norm_inverse = sizes[1] / (1.0 - slack[1])", "Div → Mult"):
-        "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14",
+    **{("pgref/exact/solver.py", "return solution[:, 0], solution[:, 1] / (1.0 - slack[1]) * "
+        "slack[0], solution[:, 1]", mutation):
+        "a second-order term: the bound moves by a relative 2·slack ≈ 1e−14"
+       for mutation in ("Sub → Add", "Div → Mult")},
+    ("pgref/exact/solver.py", "if largest <= 64 * EPS:", "LtE → Lt"):
+        "differs only when the largest ρ is exactly 64ε (both branches bound the data error)",
+    **{("pgref/exact/solver.py", line, "LtE → Lt"):
+        "a block of exactly blocks[0] columns factorised whole or as one outer block of inner "
+        "ones: the same certified solution, rounded differently"
+       for line in ("if not blocks or n <= blocks[0]:   # one innermost block",
+                    "if not blocks or work.shape[0] <= blocks[0]:   # one innermost block")},
+    ("pgref/exact/solver.py", "return 2.0 * n**3 * EPS < 0.5", "Lt → LtE"):
+        "differs only when 2n³ε is exactly 1/2, which no integer n gives",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
         "only entries where B > 0 are read, and B's diagonal is 0",
     ("pgref/exact/solver.py",
@@ -263,13 +272,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "if not bound < best[0] / 2:  # NaN, inf, or not halved: no progress", mutation):
         "how many refinement rounds run: the best certified answer is kept either way"
        for mutation in ("2 → 3", "Lt → LtE")},
-    ("pgref/exact/solver.py", "if not bound <= 0.1 * RELATIVE_TOLERANCE * "
-     "float(np.max(np.abs(x), initial=0.0)):", "Mult → Div"):
-        "when GTH's answer is refined: a refined answer replaces it only with a smaller bound",
     ("pgref/exact/solver.py", "n = work.shape[0]", "0 → 1"):
         "the eliminated block is a square view: shape[1] = shape[0]",
-    ("pgref/exact/solver.py", "if refined is not None and refined[1] + data / (1.0 - 2.0 * "
-     "n**3 * EPS) < bound:", "Lt → LtE"):
+    ("pgref/exact/solver.py", "if np.max(refined_errors) < np.max(errors):", "Lt → LtE"):
         "with equal bounds either answer is certified the same",
     ("pgref/exact/certified.py", "longest = float(lengths[order[0]]) if lengths.size else 0.0",
      "0.0 → 1.0"): "no non-terminal state: the size is 0 and the bound 0, so certify returns first",

@@ -297,3 +297,35 @@ def test_the_a_posteriori_bound_is_its_documented_formula():
     np.testing.assert_allclose(result.errors, expected, rtol=1e-12)
     assert result.bound == pytest.approx(np.max(expected), rel=1e-12, abs=0)
     assert result.bound < eta * np.max(parts.sum(axis=1))   # below the a-priori bound
+
+
+def test_the_double_double_path_carries_its_documented_errors():
+    """The 200-state corridor drifting away from its exit (episodes of 1e73 steps) is solved by
+    GTH in double-double; its errors are (η + 8ε²) M⁻¹|b| + ε/2 |x| + 2nδ M⁻¹|b| + ‖δb‖ M⁻¹1
+    entry by entry (to first order), η = 128n³ε², written out here from the same factors."""
+    n = 200
+    transitions = np.zeros((n + 1, 2, n + 1))
+    for s in range(n):
+        transitions[s, 0, s + 1] = 1.0
+        transitions[s, 1, max(s - 1, 0)] = 1.0
+    transitions[n, :, n] = 1.0
+    terminal = np.arange(n + 1) == n
+    mdp = TabularMDP(transitions, -1.0 * ~terminal[:, None] * np.ones((n + 1, 2)),
+                     np.eye(n + 1)[0], terminal=terminal)
+    system = chain(mdp, np.tile([0.3, 0.7], (n + 1, 1)), 1.0, "v").system
+    rhs = -np.ones(n)
+    rhs[::7] = 2.0                                     # both signs: b⁺ and b⁻ are used
+    result = solver.solve(system, rhs, rhs_error=1e-12)
+    work, pivots = system.doubled_gth_factors()
+    columns = np.column_stack([np.maximum(rhs, 0), np.maximum(-rhs, 0), np.ones(n)])
+    hi, lo = doubled_gth.solve(work, pivots, columns, False)
+    split, lengths = hi[:, 0] + hi[:, 1], hi[:, 2] + lo[:, 2]
+    eta = 128 * n**3 * EPS**2
+    expected = ((eta + 8 * EPS**2) * split + EPS / 2 * np.abs(result.x)
+                + 2 * n * system.data_error() * split + 1e-12 * lengths)
+    assert result.accurate_path
+    np.testing.assert_allclose(result.errors, expected, rtol=1e-12)
+    # x⁺ − x⁻ and M⁻¹1 in double-double, each rounded once to float64
+    np.testing.assert_array_equal(result.lengths, lengths)
+    difference = doubled.add((hi[:, 0], lo[:, 0]), doubled.negate((hi[:, 1], lo[:, 1])))
+    np.testing.assert_array_equal(result.x, difference[0] + difference[1])

@@ -270,6 +270,15 @@ def _bound_case(case):
         mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
                          terminal=np.array([False, False, True]))
         return mdp, np.array([[1.0 - 1e-10, 1e-10], [0.5, 0.5], [0.5, 0.5]]), 1.0
+    if case == "zero exit":  # state 0 never ends an episode itself; state 1 rarely does
+        transitions = np.zeros((4, 2, 4))
+        transitions[0, 0, 1] = transitions[0, 1, 2] = 1.0
+        transitions[1, 0, 0] = transitions[2, 0, 0] = 1.0
+        transitions[1, 1, 3] = transitions[2, 1, 3] = transitions[3, :, 3] = 1.0
+        rewards = np.array([[-1.0, -1.0], [-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
+        mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0, 0.0]),
+                         terminal=np.array([False, False, False, True]))
+        return mdp, np.array([[0.5, 0.5], [1.0 - 1e-8, 1e-8], [0.5, 0.5], [0.5, 0.5]]), 1.0
     if case == "self loops":  # stay 0.8, cross 0.1, end 0.1: ‖M‖_∞ = 2D − e = 0.3 < 1
         transitions = np.zeros((3, 2, 3))
         transitions[0, :] = [0.8, 0.1, 0.1]
@@ -285,7 +294,8 @@ def _bound_case(case):
     return problem.mdp, SoftmaxLinearPolicy(problem.features).action_probs(theta), 0.95
 
 
-@pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "self loops"])
+@pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "zero exit",
+                                  "self loops"])
 @pytest.mark.parametrize("transpose", [False, True])
 def test_each_error_bound_is_its_documented_formula(case, transpose):
     """ChainSystem's parts, its row and column errors, the data error, ‖M‖, and the bounds of
@@ -293,7 +303,8 @@ def test_each_error_bound_is_its_documented_formula(case, transpose):
     mdp, pi, gamma = _bound_case(case)
     system = chain(mdp, pi, gamma, "the values").system
     terms = _bound_terms(mdp, pi, gamma)
-    assert bool(terms["largest_rho"] > 64 * EPS) is (case in ("random, π < 1e-7", "tiny exit"))
+    assert bool(terms["largest_rho"] > 64 * EPS) is (case in ("random, π < 1e-7", "tiny exit",
+                                                              "zero exit"))
     np.testing.assert_allclose(system.off_diagonal(), terms["off_diagonal"], rtol=1e-14)
     for name in ("exits", "diagonal", "row_error", "column_sums", "column_error"):
         np.testing.assert_allclose(getattr(system, name), terms[name], rtol=1e-12, err_msg=name)

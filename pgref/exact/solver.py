@@ -646,11 +646,11 @@ def _gth_doubled(system: ChainSystem, columns: np.ndarray, transpose: bool, rhs_
         return None
     difference = doubled.add((solution[0][:, 0], solution[1][:, 0]),
                              doubled.negate((solution[0][:, 1], solution[1][:, 1])))
-    x = difference[0] + difference[1]
+    x = difference[0]                # a renormalised pair rounds to its high part
     split = solution[0][:, 0] + solution[0][:, 1]                      # M⁻¹|b|, to 1e−15
-    lengths = solution[0][:, 2] + solution[1][:, 2]
+    lengths = solution[0][:, 2]
     eta = doubled_gth.relative_error(n)
-    data = (2.0 * n * system.data_error() * split + rhs_error * lengths) * (1.0 + eta)
+    data = 2.0 * n * system.data_error() * split + rhs_error * lengths
     return x, (eta + 8.0 * EPS**2) * split + 0.5 * EPS * np.abs(x) + data, lengths
 
 

@@ -88,7 +88,7 @@ def _differences(mdp: TabularMDP, future, future_error: np.ndarray):
     spread = doubled.add((f_hi[:, :, None], f_lo[:, :, None]),
                          doubled.negate((f_hi[:, None, :], f_lo[:, None, :])))
     difference = doubled.add(gaps, spread)
-    value = difference[0] + difference[1]
+    value = difference[0]                # a renormalised pair rounds to its high part
     size = np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f_hi[:, :, None]) + np.abs(
         f_hi[:, None, :])
     error = (future_error[:, :, None] + future_error[:, None, :] + 12.0 * EPS**2 * size
