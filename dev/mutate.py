@@ -135,6 +135,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "ones: the same certified solution, rounded differently"
        for line in ("if not blocks or n <= blocks[0]:   # one innermost block",
                     "if not blocks or work.shape[0] <= blocks[0]:   # one innermost block")},
+    ("pgref/exact/solver.py",
+     "if not blocks or work.shape[0] <= blocks[0]:   # one innermost block", "0 → 1"):
+        "the factors are square: shape[1] = shape[0]",
+    **{("pgref/exact/solver.py", "return x, (eta + 8.0 * EPS**2) * split + 0.5 * EPS * "
+        "np.abs(x) + data, lengths", mutation):
+        "the double-double rounding term 8ε² M⁻¹|b| is below 1e−18 of the data term 2nδ M⁻¹|b| "
+        "(δ ≥ 4ε) that every such bound carries"
+       for mutation in ("8.0 → 9.0", "2 → 3")},
     ("pgref/exact/solver.py", "return 2.0 * n**3 * EPS < 0.5", "Lt → LtE"):
         "differs only when 2n³ε is exactly 1/2, which no integer n gives",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):

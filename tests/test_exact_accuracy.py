@@ -14,6 +14,7 @@ probability below 1e−300 that the answer depends on (the reference recomputed 
 probabilities set to 0 differs from it by more than 1e−9 relative, or cannot be computed).
 """
 
+import math
 import re
 from decimal import Decimal, localcontext
 
@@ -607,3 +608,89 @@ def test_the_values_carry_the_documented_error_of_the_reward_vector():
     values = certified.solve_values(problem.mdp, solved, "the values")
     assert values.bound == pytest.approx(by_hand.bound, rel=1e-12, abs=0)
     np.testing.assert_allclose(values.x[index], by_hand.x, rtol=1e-14)
+
+
+@pytest.mark.parametrize("n, gamma", [(60, 1.0), (20, 0.9)])
+def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, gamma):
+    """pgref.exact.value_differences, piece by piece, on two drifting corridors (π(right) = 0.3:
+    v ≈ −5e22 at γ = 1, where the double-double terms dominate the bounds; v ≈ −10 at γ = 0.9,
+    where the float64 ones do), against 300-digit values and each docstring's formula:
+    v within (128n³ε² + 8ε²) M⁻¹|b|; γ p v within γ p(δv + (12 + 4⌈log₂(S + 1)⌉)ε²|v|);
+    q_a − q_b within δF_a + δF_b + 12ε²(|r_a − r_b| + |F_a| + |F_b|) + ε|q_a − q_b|; the weights'
+    bounds n(π δA + (ρ + 4ε)|πA|) + δn|πA| with δA = Σ_b π_b δ(q_a − q_b) +
+    Σ_b ((A + 3)ε + ρ_b) π_b |q_a − q_b|; the adjoint bound Σ_i |z_i| (δ w_i + ‖δb‖) with
+    z = M⁻ᵀL from a separate solve."""
+    from pgref.exact import certified, solver, value_differences
+
+    mdp, pi = _drifting_corridor(n, gamma)
+    solved = chain(mdp, pi, gamma, "the values")
+    eps = np.finfo(float).eps
+    with localcontext() as context:   # M = diag(ΣB + e) − B from the float parts, as exact data
+        context.prec = 300
+        parts = solved.system.off_diagonal(), solved.system.exits
+        matrix = [[-Decimal(float(parts[0][i, j])) for j in range(n)] for i in range(n)]
+        for i in range(n):
+            matrix[i][i] = sum(Decimal(float(b)) for b in parts[0][i]) + Decimal(float(parts[1][i]))
+        rhs = [Decimal(-1)] * n
+        for k in range(n):                          # an M-matrix: no pivoting needed
+            for i in range(k + 1, n):
+                if matrix[i][k]:
+                    factor = matrix[i][k] / matrix[k][k]
+                    matrix[i] = [a - factor * b for a, b in zip(matrix[i], matrix[k], strict=True)]
+                    rhs[i] -= factor * rhs[k]
+        reference = [Decimal(0)] * (n + 1)
+        for k in reversed(range(n)):
+            reference[k] = (rhs[k] - sum(matrix[k][j] * reference[j] for j in range(k + 1, n))
+                            ) / matrix[k][k]
+    values, errors, r_error = value_differences.doubled_values(mdp, solved)
+    magnitude = np.array([float(abs(v)) for v in reference])
+    np.testing.assert_allclose(errors, (128 * n**3 * eps**2 + 8 * eps**2) * magnitude,
+                               rtol=1e-12)
+    with localcontext() as context:
+        context.prec = 300
+        for s in range(n + 1):
+            assert abs(Decimal(float(values[0][s])) + Decimal(float(values[1][s]))
+                       - reference[s]) <= Decimal(float(errors[s]))
+    future, future_error = value_differences.future_values(mdp, values, errors, gamma)
+    rounds = 12 + 4 * math.ceil(math.log2(n + 2))
+    expected = gamma * np.einsum("saz,z->sa", mdp.transitions,
+                                 errors + rounds * eps**2 * np.abs(values[0]))
+    np.testing.assert_allclose(future_error, expected, rtol=1e-12)
+    difference, difference_error = value_differences.action_value_differences(
+        mdp, future, future_error)
+    r, f = mdp.expected_rewards, future[0]
+    expected = (future_error[:, :, None] + future_error[:, None, :]
+                + 12 * eps**2 * (np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f[:, :, None])
+                                 + np.abs(f[:, None, :])) + eps * np.abs(difference))
+    np.testing.assert_allclose(difference_error, expected, rtol=1e-12)
+    with localcontext() as context:   # q(s, right) − q(s, left) = γ(v(s + 1) − v(max(s − 1, 0)))
+        context.prec = 300
+        for s in range(n):
+            truth = Decimal(gamma) * (reference[s + 1] - reference[max(s - 1, 0)])
+            assert abs(Decimal(float(difference[s, 0, 1])) - truth) <= Decimal(
+                float(difference_error[s, 0, 1]))
+
+    visits = certified.solve_visits(mdp, solved)
+    policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
+    scores = policy.grad_log_prob_table(np.log(pi[0]))
+    weights, bounds, adjoint = value_differences.theorem_weights(mdp, solved, scores, visits)
+    rho = solver.policy_relative_error(pi)
+    advantage = np.einsum("sb,sab->sa", pi, difference)
+    advantage_error = (np.einsum("sb,sab->sa", pi, difference_error)
+                       + np.einsum("sb,sab->sa", (5 * eps + rho) * pi, np.abs(difference)))
+    pi_a = np.abs(pi * advantage)
+    expected = (visits.x[:, None] * (pi * advantage_error + (rho + 4 * eps) * pi_a)
+                + visits.errors[:, None] * pi_a)
+    np.testing.assert_allclose(weights, visits.x[:, None] * pi * advantage, rtol=1e-15)
+    np.testing.assert_allclose(bounds, expected, rtol=1e-12)
+    if gamma < 1.0:   # z = M⁻ᵀL by LAPACK, accurate enough at γ = 0.9 for a bound's size
+        system = solved.system
+        centred = scores - np.einsum("sa,sak->sk", pi, scores)[:, None, :]
+        adjoint_vector = gamma * np.einsum("sa,sak,saz->kz", visits.x[:, None] * pi, centred,
+                                           mdp.transitions)[:, :n]
+        z = np.linalg.solve(system.matrix.T, adjoint_vector.T)                      # (n, K)
+        live = np.array([float(v) for v in reference[:n]])
+        w = system.exits * np.abs(live) + np.sum(
+            system.off_diagonal() * np.abs(live[:, None] - live[None, :]), axis=1)
+        expected = np.max(np.abs(z).T @ (system.data_error() * w + r_error))
+        assert adjoint == pytest.approx(expected, rel=1e-6)

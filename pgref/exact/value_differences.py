@@ -41,10 +41,11 @@ from pgref.exact.solver import (
 )
 from pgref.mdp import TabularMDP
 
-__all__ = ["theorem_weights"]
+__all__ = ["action_value_differences", "adjoint_bound_of", "doubled_values", "future_values",
+           "theorem_weights"]
 
 
-def _doubled_values(mdp: TabularMDP, chain) -> tuple:
+def doubled_values(mdp: TabularMDP, chain) -> tuple:
     """v on all S states as a pair (0 on terminal states), and the entrywise bound of its solve's
     error (the data taken as exact)."""
     system = chain.system
@@ -65,7 +66,7 @@ def _doubled_values(mdp: TabularMDP, chain) -> tuple:
     return values, errors, r_error
 
 
-def _future(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
+def future_values(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
     r"""γ Σ_s′ p(s′|s, a) v(s′) (S, A) as a pair, and its entrywise error bound: γ p δv plus the
     double-double products, sum and factor γ, (12 + 4⌈log₂(S + 1)⌉)ε² γ p|v|."""
     n_states, n_actions = mdp.n_states, mdp.n_actions
@@ -79,7 +80,7 @@ def _future(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
     return (future[0].reshape(shape), future[1].reshape(shape)), error.reshape(shape)
 
 
-def _differences(mdp: TabularMDP, future, future_error: np.ndarray):
+def action_value_differences(mdp: TabularMDP, future, future_error: np.ndarray):
     r"""q(s, a) − q(s, b) = (r_a − r_b) + (F_a − F_b) (S, A, A), taken in double-double and
     rounded once, and its entrywise error bound."""
     r = mdp.expected_rewards
@@ -96,7 +97,7 @@ def _differences(mdp: TabularMDP, future, future_error: np.ndarray):
     return value, error
 
 
-def _adjoint_bound(mdp: TabularMDP, chain, values, errors: np.ndarray, weights_pi: np.ndarray,
+def adjoint_bound_of(mdp: TabularMDP, chain, values, errors: np.ndarray, weights_pi: np.ndarray,
                    scores: np.ndarray, r_error: float) -> np.ndarray:
     r"""max over k of |z_k|ᵀ(δ w + ‖δb‖_∞ 1) — the data's first-order effect on component k of
     Σ n π A ψ through v — with z_k = M⁻ᵀ L_k = M⁻ᵀL⁺ − M⁻ᵀL⁻ from GTH in double-double (|z|
@@ -158,9 +159,9 @@ def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution
         Where double-double's range is left or the bound overflows.
     """
     pi = chain.pi
-    values, errors, r_error = _doubled_values(mdp, chain)
-    future, future_error = _future(mdp, values, errors, chain.gamma)
-    difference, difference_error = _differences(mdp, future, future_error)
+    values, errors, r_error = doubled_values(mdp, chain)
+    future, future_error = future_values(mdp, values, errors, chain.gamma)
+    difference, difference_error = action_value_differences(mdp, future, future_error)
     advantage = np.einsum("sb,sab->sa", pi, difference)
     n_actions = pi.shape[1]
     rho = policy_relative_error(pi)
@@ -174,5 +175,5 @@ def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution
     lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
     weight_bounds = (n * (pi * advantage_error + (rho + 4 * EPS) * np.abs(pi_a) + lost)
                      + visits.errors[:, None] * np.abs(pi_a))
-    adjoint_bound = _adjoint_bound(mdp, chain, values, errors, weights_pi, scores, r_error)
+    adjoint_bound = adjoint_bound_of(mdp, chain, values, errors, weights_pi, scores, r_error)
     return n * pi_a, weight_bounds, adjoint_bound
