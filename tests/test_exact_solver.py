@@ -296,6 +296,45 @@ def _bound_case(case):
     return problem.mdp, SoftmaxLinearPolicy(problem.features).action_probs(theta), 0.95
 
 
+def _fast_bound(system, terms, rhs, transpose, rhs_error):
+    """The fast path's x̂ (block elimination) and its entrywise errors by the documented formula:
+    t̂(s)/(1 − ρ_t) · (‖R‖ + sum_rounding(n + 1)(‖M‖‖x̂‖ + ‖b‖) + ‖δM‖‖x̂‖ + ‖δb‖), with
+    t̂ = M⁻¹1 and ρ_t the same slack for t̂."""
+    n = system.index.size
+    matrix = system.matrix.T if transpose else system.matrix
+    columns = np.column_stack([rhs, np.ones(n)])
+    solution = solver.block_solve(solver.block_factor(system.matrix), columns, transpose)
+    residual = np.abs(columns - matrix @ solution).max(axis=0)
+    sizes = np.abs(solution).max(axis=0)
+    norm = terms["norms"][1] if transpose else terms["norms"][0]
+    errors = terms["column_error"] if transpose else terms["row_error"]
+    slack = (residual + _sum_rounding(n + 1) * (norm * sizes + np.abs(columns).max(axis=0))
+             + errors.max() * sizes)
+    slack[0] += rhs_error
+    return solution[:, 0], solution[:, 1] / (1 - slack[1]) * slack[0]
+
+
+def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth():
+    """The 18-state corridor drifting from its exit (π(right) = 0.4, γ = 1): the fast path's
+    bound, by its formula, is 0.55 of 1e−9 ‖x‖ — it would pass the certificate, but the fast
+    answer is kept only below a tenth of it — so GTH elimination answers, within a tenth."""
+    n = 18
+    transitions = np.zeros((n + 1, 2, n + 1))
+    for s in range(n):
+        transitions[s, 0, s + 1] = 1.0
+        transitions[s, 1, max(s - 1, 0)] = 1.0
+    transitions[n, :, n] = 1.0
+    terminal = np.arange(n + 1) == n
+    mdp = TabularMDP(transitions, -1.0 * ~terminal[:, None] * np.ones((n + 1, 2)),
+                     np.eye(n + 1)[0], terminal=terminal)
+    pi = np.tile([0.4, 0.6], (n + 1, 1))
+    system = chain(mdp, pi, 1.0, "the values").system
+    x, errors = _fast_bound(system, _bound_terms(mdp, pi, 1.0), -np.ones(n), False, 0.0)
+    assert 0.5e-9 * np.abs(x).max() < errors.max() < 0.6e-9 * np.abs(x).max()
+    result = solver.solve(system, -np.ones(n))
+    assert result.accurate_path and result.bound <= 1e-10 * np.abs(result.x).max()
+
+
 @pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "ρ just above 64ε",
                                   "zero exit", "self loops"])
 @pytest.mark.parametrize("transpose", [False, True])
@@ -320,18 +359,10 @@ def test_each_error_bound_is_its_documented_formula(case, transpose):
     rhs_error = 1e-15
     fast = solver.solve(system, rhs, transpose, rhs_error)
     assert not fast.accurate_path
-    matrix = system.matrix.T if transpose else system.matrix
-    columns = np.column_stack([rhs, np.ones(n)])
-    solution = np.column_stack([fast.x, fast.lengths])
-    residual = np.abs(columns - matrix @ solution).max(axis=0)
-    sizes = np.abs(solution).max(axis=0)
-    norm = terms["norms"][1] if transpose else terms["norms"][0]
-    errors = terms["column_error"] if transpose else terms["row_error"]
-    slack = (residual + _sum_rounding(n + 1) * (norm * sizes + np.abs(columns).max(axis=0))
-             + errors.max() * sizes)
-    slack[0] += rhs_error
-    assert fast.bound == pytest.approx(sizes[1] / (1 - slack[1]) * slack[0], rel=1e-9, abs=0)
-    np.testing.assert_allclose(fast.errors, fast.lengths / (1 - slack[1]) * slack[0], rtol=1e-9)
+    x, errors = _fast_bound(system, terms, rhs, transpose, rhs_error)
+    np.testing.assert_array_equal(fast.x, x)
+    assert fast.bound == pytest.approx(errors.max(), rel=1e-9, abs=0)
+    np.testing.assert_allclose(fast.errors, errors, rtol=1e-9)
 
     accurate = solver.solve(system, rhs, transpose, rhs_error, accurate=True)
     assert accurate.accurate_path
