@@ -268,7 +268,8 @@ def test_a_large_chain_with_astronomically_long_episodes_is_answered():
     policy = SoftmaxLinearPolicy(shared)
     theta = np.array([np.log(0.3), np.log(0.7)])
     np.testing.assert_allclose(policy.action_probs(theta), pi, rtol=1e-15)
-    assert exact.objective(mdp, policy, theta) == pytest.approx(reference_values[0], rel=1e-12)
+    assert exact.objective(mdp, policy, theta) == pytest.approx(reference_values[0], rel=1e-12,
+                                                                abs=0)
     # the errors are entrywise, each entry within its own bound
     from pgref.exact import solver
 
@@ -278,7 +279,7 @@ def test_a_large_chain_with_astronomically_long_episodes_is_answered():
     # drifting towards the exit instead (π(right) = 0.7): v(s) ≈ −(n − s)/0.4, and the error
     # bound of the value next to the exit is a hundred times smaller than the largest one
     solution = solver.solve(chain(mdp, pi[:, ::-1], 1.0, "v").system, -np.ones(n))
-    assert solution.x[-1] == pytest.approx(-1 + 0.3 * solution.x[-2], rel=1e-9)   # Bellman
+    assert solution.x[-1] == pytest.approx(-1 + 0.3 * solution.x[-2], rel=1e-9, abs=0)   # Bellman
     assert solution.errors[-1] < 0.01 * solution.bound
 
 
@@ -311,8 +312,8 @@ def test_a_gradient_made_of_tiny_differences_of_values_is_answered(n, gamma, p_r
     theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
     reference = _corridor_gradient_reference(n, gamma, theta)
     gradient = exact.policy_gradient(mdp, policy, theta)
-    assert gradient[0] == pytest.approx(reference, rel=1e-12)
-    assert gradient[1] == pytest.approx(-reference, rel=1e-12)
+    assert gradient[0] == pytest.approx(reference, rel=1e-12, abs=0)
+    assert gradient[1] == pytest.approx(-reference, rel=1e-12, abs=0)
     from pgref.exact import value_differences
 
     def refuse(*args):
@@ -355,11 +356,12 @@ def test_the_values_of_the_stated_corridors():
     with localcontext() as context:
         context.prec = 300
         values = _tridiagonal_decimals(20, 1.0, False)
-    assert -2e8 < values[0] < -1e8 and float(values[1] - values[0]) == pytest.approx(10 / 3)
+    assert -2e8 < values[0] < -1e8
+    assert float(values[1] - values[0]) == pytest.approx(10 / 3, rel=1e-6, abs=0)
     mdp, _ = _drifting_corridor(20, gamma=0.9)
     uniform = np.full((21, 2), 0.5)
-    assert exact.state_values(mdp, uniform)[0] == pytest.approx(-10.0, rel=1e-3)
-    assert exact.advantages(mdp, uniform)[0, 0] == pytest.approx(1.4e-4, rel=0.05)
+    assert exact.state_values(mdp, uniform)[0] == pytest.approx(-10.0, rel=1e-3, abs=0)
+    assert exact.advantages(mdp, uniform)[0, 0] == pytest.approx(1.4e-4, rel=0.05, abs=0)
 
 
 @pytest.mark.parametrize("n, gamma, p_right", [(40, 0.9, 0.5), (60, 1.0, 0.3)])
@@ -376,7 +378,7 @@ def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_rig
         exact.policy_gradient(mdp, policy, theta)
     sooner = np.array([np.log(0.7), np.log(0.3)])
     assert exact.policy_gradient(mdp, policy, sooner)[0] == pytest.approx(
-        _corridor_gradient_reference(n, gamma, sooner), rel=1e-12)
+        _corridor_gradient_reference(n, gamma, sooner), rel=1e-12, abs=0)
 
 
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
@@ -693,4 +695,4 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
         w = system.exits * np.abs(live) + np.sum(
             system.off_diagonal() * np.abs(live[:, None] - live[None, :]), axis=1)
         expected = np.max(np.abs(z).T @ (system.data_error() * w + r_error))
-        assert adjoint == pytest.approx(expected, rel=1e-6)
+        assert adjoint == pytest.approx(expected, rel=1e-6, abs=0)
