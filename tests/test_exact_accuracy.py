@@ -620,8 +620,8 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     v within (128n³ε² + 8ε²) M⁻¹|b|; γ p v within γ p(δv + (12 + 4⌈log₂(S + 1)⌉)ε²|v|);
     q_a − q_b within δF_a + δF_b + 12ε²(|r_a − r_b| + |F_a| + |F_b|) + ε|q_a − q_b|; the weights'
     bounds n(π δA + (ρ + 4ε)|πA|) + δn|πA| with δA = Σ_b π_b δ(q_a − q_b) +
-    Σ_b ((A + 3)ε + ρ_b) π_b |q_a − q_b|; the adjoint bound Σ_i |z_i| (δ w_i + ‖δb‖) with
-    z = M⁻ᵀL from a separate solve."""
+    Σ_b ((A + 3)ε + ρ_b) π_b |q_a − q_b|; the adjoint bound Σ_i |z|_i (δ w_i + ‖δb‖) with
+    |z| ≤ |M⁻ᵀL| + (128n³ε² + 8ε²) M⁻ᵀ|L| + M⁻ᵀλ from a separate 300-digit solve."""
     from pgref.exact import certified, solver, value_differences
 
     mdp, pi = _drifting_corridor(n, gamma)
@@ -685,14 +685,42 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
                 + visits.errors[:, None] * pi_a)
     np.testing.assert_allclose(weights, visits.x[:, None] * pi * advantage, rtol=1e-15)
     np.testing.assert_allclose(bounds, expected, rtol=1e-12)
-    if gamma < 1.0:   # z = M⁻ᵀL by LAPACK, accurate enough at γ = 0.9 for a bound's size
-        system = solved.system
-        centred = scores - np.einsum("sa,sak->sk", pi, scores)[:, None, :]
-        adjoint_vector = gamma * np.einsum("sa,sak,saz->kz", visits.x[:, None] * pi, centred,
-                                           mdp.transitions)[:, :n]
-        z = np.linalg.solve(system.matrix.T, adjoint_vector.T)                      # (n, K)
-        live = np.array([float(v) for v in reference[:n]])
-        w = system.exits * np.abs(live) + np.sum(
-            system.off_diagonal() * np.abs(live[:, None] - live[None, :]), axis=1)
-        expected = np.max(np.abs(z).T @ (system.data_error() * w + r_error))
-        assert adjoint == pytest.approx(expected, rel=1e-6, abs=0)
+    # the adjoint bound: z⁺, z⁻ and the margin's M⁻ᵀλ from a 300-digit solve of Mᵀ
+    system = solved.system
+    centred = scores - np.einsum("sa,sak->sk", pi, scores)[:, None, :]
+    coefficients = (visits.x[:, None] * pi)[:, :, None] * centred
+    flat = mdp.transitions.reshape(-1, n + 1)[:, :n]
+    adjoint_vector = gamma * coefficients.reshape(-1, 2).T @ flat                    # L (K, n)
+    margin = gamma * (solver.sum_rounding(2 * (n + 1)) + 8 * eps) * (
+        np.abs(coefficients).reshape(-1, 2).T @ flat)
+    right_sides = np.concatenate([np.maximum(adjoint_vector, 0), np.maximum(-adjoint_vector, 0),
+                                  margin]).T                                         # (n, 3K)
+    with localcontext() as context:
+        context.prec = 300
+        transposed = [[-Decimal(float(parts[0][j, i])) for j in range(n)] for i in range(n)]
+        for i in range(n):
+            transposed[i][i] = sum(Decimal(float(b)) for b in parts[0][i]) + Decimal(
+                float(parts[1][i]))
+        rows = [transposed[i] + [Decimal(float(b)) for b in right_sides[i]] for i in range(n)]
+        for k in range(n):
+            for i in range(k + 1, n):
+                if rows[i][k]:
+                    factor = rows[i][k] / rows[k][k]
+                    rows[i] = [a - factor * b for a, b in zip(rows[i], rows[k], strict=True)]
+        solved_columns = [[Decimal(0)] * 6 for _ in range(n)]
+        for k in reversed(range(n)):
+            for c in range(6):
+                solved_columns[k][c] = (rows[k][n + c] - sum(
+                    rows[k][j] * solved_columns[j][c] for j in range(k + 1, n))) / rows[k][k]
+        z = np.array([[float(row[c] - row[c + 2]) for c in range(2)] for row in solved_columns])
+        parts_sum = np.array([[float(row[c] + row[c + 2]) for c in range(2)]
+                              for row in solved_columns])
+        spread = np.array([[float(row[c + 4]) for c in range(2)] for row in solved_columns])
+        live = [reference[i] for i in range(n)]
+        w = np.array([float(Decimal(float(parts[1][i])) * abs(live[i]) + sum(
+            Decimal(float(parts[0][i, j])) * abs(live[i] - live[j]) for j in range(n)))
+            for i in range(n)])
+    eta = 128 * n**3 * eps**2 + 8 * eps**2
+    z_size = np.abs(z) + eta * parts_sum + spread
+    expected = np.max(z_size.T @ (system.data_error() * w + r_error))
+    assert adjoint == pytest.approx(expected, rel=1e-6, abs=0)

@@ -97,11 +97,13 @@ def action_value_differences(mdp: TabularMDP, future, future_error: np.ndarray):
     return value, error
 
 
-def adjoint_bound_of(mdp: TabularMDP, chain, values, errors: np.ndarray, weights_pi: np.ndarray,
-                   scores: np.ndarray, r_error: float) -> np.ndarray:
+def adjoint_bound_of(mdp: TabularMDP, chain, values, weights_pi: np.ndarray,
+                     scores: np.ndarray, r_error: float) -> float:
     r"""max over k of |z_k|ᵀ(δ w + ‖δb‖_∞ 1) — the data's first-order effect on component k of
     Σ n π A ψ through v — with z_k = M⁻ᵀ L_k = M⁻ᵀL⁺ − M⁻ᵀL⁻ from GTH in double-double (|z|
-    bounded by |ẑ| plus 128n³ε² M⁻ᵀ|L̂| plus M⁻ᵀ of the rounding of L̂)."""
+    bounded by |ẑ| plus (128n³ε² + 8ε²) M⁻ᵀ|L̂| plus M⁻ᵀ of the rounding of L̂) and w from the
+    double-double values. Relative errors of ε or 128n³ε² in |ẑ| or w move the bound by as
+    much, relatively: second order, left out."""
     system = chain.system
     index = system.index
     n_live = index.size
@@ -119,14 +121,11 @@ def adjoint_bound_of(mdp: TabularMDP, chain, values, errors: np.ndarray, weights
     positive_lo, negative_lo, _ = np.split(lo, 3, axis=1)
     difference = doubled.add((positive, positive_lo), doubled.negate((negative, negative_lo)))
     eta = doubled_gth.relative_error(n_live) + 8.0 * EPS**2
-    z_size = (np.abs(difference[0]) * (1.0 + EPS) + eta * (positive + negative) + spread) * (
-        1.0 + eta)
-    v_live, v_errors = values[0][index], errors[index]
-    off_diagonal = system.off_diagonal()
+    z_size = np.abs(difference[0]) + eta * (positive + negative) + spread
+    v_live = values[0][index]
     gaps = np.abs((v_live[:, None] - v_live[None, :])
-                  + (values[1][index][:, None] - values[1][index][None, :]))
-    gaps = gaps * (1.0 + 2.0 * EPS) + v_errors[:, None] + v_errors[None, :]
-    w = system.exits * (np.abs(v_live) + v_errors) + np.sum(off_diagonal * gaps, axis=1)
+                  + (values[1][index][:, None] - values[1][index][None, :]))     # |v(i) − v(j)|
+    w = system.exits * np.abs(v_live) + np.sum(system.off_diagonal() * gaps, axis=1)
     data = system.data_error() * w + r_error
     bound = z_size.T @ data
     if not np.all(np.isfinite(bound)):
@@ -175,5 +174,5 @@ def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution
     lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
     weight_bounds = (n * (pi * advantage_error + (rho + 4 * EPS) * np.abs(pi_a) + lost)
                      + visits.errors[:, None] * np.abs(pi_a))
-    adjoint_bound = adjoint_bound_of(mdp, chain, values, errors, weights_pi, scores, r_error)
+    adjoint_bound = adjoint_bound_of(mdp, chain, values, weights_pi, scores, r_error)
     return n * pi_a, weight_bounds, adjoint_bound
