@@ -14,7 +14,7 @@ episodes with probability 1; this is checked on the graph of P_π before solving
 Accuracy: every value returned has relative error ≤ 1e−9 (‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞; for ∇𝒥 against
 the larger of ‖∇𝒥‖_∞ and the size of the theorem's terms), certified by a bound computed with
 it, or the call raises :class:`PrecisionError` — where the answer is beyond float64 (above
-~1.8e308, or dependent on probabilities below ~1e−290), and in one stated case of ∇𝒥 (its size
+~1.8e308, or dependent on probabilities below ~1e−300), and in one stated case of ∇𝒥 (its size
 below 1e9 times the effect of the policy table's own rounding, or episodes beyond about 1e15
 steps: :mod:`pgref.exact.chain`). Near-deterministic policies are solved accurately: the exit
 mass of each state is taken from π and p directly, never as 1 − Σ, and the solver falls back
