@@ -25,7 +25,7 @@ def finite_array(name: str, value, *, ndim: int | tuple[int, ...] | None = None)
             raise ValueError(
                 f"{name} must have {wanted} dimension(s); got an array of shape {array.shape}"
             )
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))
         where = tuple(int(i) for i in bad[0]) if bad.size else ()
         raise ValueError(
@@ -113,8 +113,8 @@ def probability_rows(name: str, array: np.ndarray, index_names: str) -> None:
     (unused for a single distribution of shape (n,)).
     Nothing is renormalised: the message says where the first bad row is and by how much.
     """
-    negative = np.argwhere(array < 0)
-    if negative.size:
+    if (array < 0).any():
+        negative = np.argwhere(array < 0)
         where = tuple(int(i) for i in negative[0])
         raise ValueError(
             f"{name} must hold probabilities ≥ 0; {name}[{', '.join(map(str, where))}] = "
@@ -122,7 +122,7 @@ def probability_rows(name: str, array: np.ndarray, index_names: str) -> None:
         )
     sums = array.sum(axis=-1)
     off = np.abs(sums - 1.0) > PROBABILITY_TOLERANCE
-    if not np.any(off):
+    if not off.any():
         return
     if array.ndim == 1:
         where, what, count = (), f"{name} must sum to 1; it", ""

@@ -62,7 +62,7 @@ def certify(solved, solution: Solution, what: str, bound: float | None = None,
     there (the usual cause).
     """
     bound = solution.bound if bound is None else bound
-    size = float(np.max(np.abs(solution.x), initial=0.0)) if size is None else size
+    size = float(np.abs(solution.x).max(initial=0.0)) if size is None else size
     if np.isfinite(size) and bound <= RELATIVE_TOLERANCE * size:
         return
     index = solved.system.index
@@ -126,7 +126,7 @@ def solve_values(mdp: TabularMDP, solved, what: str = "the values v_π",
     pi, rewards = solved.pi[index], mdp.expected_rewards[index]
     r_pi = np.einsum("sa,sa->s", pi, rewards)
     rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
-    r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
+    r_error = float(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)).max(initial=0.0))
     solution = solve(solved.system, r_pi, rhs_error=r_error, accurate=accurate)
     certify(solved, solution, what)
     values = np.zeros(mdp.n_states)
