@@ -78,6 +78,12 @@ def index_array(name: str, value, upper: int) -> np.ndarray:
 
     Floats, even integer-valued ones, are refused: a tabular state or action is an index.
     """
+    return integer_indices(name, value, upper).astype(np.intp, copy=False)
+
+
+def integer_indices(name: str, value, upper: int) -> np.ndarray:
+    """:func:`index_array` without the conversion to ``np.intp``: the checked indices in the
+    integer type they came in (no copy of a large batch stored in a narrower type)."""
     array = np.asarray(value)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
@@ -89,7 +95,7 @@ def index_array(name: str, value, upper: int) -> np.ndarray:
     if array.size and (array.min() < 0 or array.max() >= upper):
         outside = array[(array < 0) | (array >= upper)]
         raise ValueError(f"{name} must lie in [0, {upper}); got {int(outside.ravel()[0])}")
-    return array.astype(np.intp, copy=False)
+    return array
 
 
 def rng_generator(rng) -> np.random.Generator:
