@@ -74,12 +74,14 @@ def _episode_steps(problem, gain, variance, n_episodes, horizon, rng):
     factor = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))
     states = problem.initial_mean + rng.standard_normal((n_episodes, problem.state_dim)) @ factor.T
     sigma = np.sqrt(variance)
+    Q, R, A_T, B_T, L_T = problem.Q, problem.R, problem.A.T, problem.B.T, gain.T
+    noise_shape, scalar_actions = (n_episodes, problem.action_dim), problem.action_dim == 1
     for _ in range(horizon):
-        flat = states @ gain.T + sigma * rng.standard_normal((n_episodes, problem.action_dim))
-        rewards = -(np.einsum("ki,ij,kj->k", states, problem.Q, states)
-                    + np.einsum("ki,ij,kj->k", flat, problem.R, flat))
-        yield states, (flat[:, 0] if problem.action_dim == 1 else flat), rewards
-        states = states @ problem.A.T + flat @ problem.B.T
+        flat = states @ L_T + sigma * rng.standard_normal(noise_shape)
+        rewards = -(np.einsum("ki,ij,kj->k", states, Q, states)
+                    + np.einsum("ki,ij,kj->k", flat, R, flat))
+        yield states, (flat[:, 0] if scalar_actions else flat), rewards
+        states = states @ A_T + flat @ B_T
 
 
 def _check_simulation(problem, policy, theta, n_episodes, horizon, rng):
