@@ -25,7 +25,7 @@ def finite_array(name: str, value, *, ndim: int | tuple[int, ...] | None = None)
             raise ValueError(
                 f"{name} must have {wanted} dimension(s); got an array of shape {array.shape}"
             )
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))
         where = tuple(int(i) for i in bad[0]) if bad.size else ()
         raise ValueError(
@@ -78,6 +78,12 @@ def index_array(name: str, value, upper: int) -> np.ndarray:
 
     Floats, even integer-valued ones, are refused: a tabular state or action is an index.
     """
+    return integer_indices(name, value, upper).astype(np.intp, copy=False)
+
+
+def integer_indices(name: str, value, upper: int) -> np.ndarray:
+    """:func:`index_array` without the conversion to ``np.intp``: the checked indices in the
+    integer type they came in (no copy of a large batch stored in a narrower type)."""
     array = np.asarray(value)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
@@ -89,7 +95,7 @@ def index_array(name: str, value, upper: int) -> np.ndarray:
     if array.size and (array.min() < 0 or array.max() >= upper):
         outside = array[(array < 0) | (array >= upper)]
         raise ValueError(f"{name} must lie in [0, {upper}); got {int(outside.ravel()[0])}")
-    return array.astype(np.intp, copy=False)
+    return array
 
 
 def rng_generator(rng) -> np.random.Generator:
@@ -113,8 +119,8 @@ def probability_rows(name: str, array: np.ndarray, index_names: str) -> None:
     (unused for a single distribution of shape (n,)).
     Nothing is renormalised: the message says where the first bad row is and by how much.
     """
-    negative = np.argwhere(array < 0)
-    if negative.size:
+    if (array < 0).any():
+        negative = np.argwhere(array < 0)
         where = tuple(int(i) for i in negative[0])
         raise ValueError(
             f"{name} must hold probabilities ≥ 0; {name}[{', '.join(map(str, where))}] = "
@@ -122,7 +128,7 @@ def probability_rows(name: str, array: np.ndarray, index_names: str) -> None:
         )
     sums = array.sum(axis=-1)
     off = np.abs(sums - 1.0) > PROBABILITY_TOLERANCE
-    if not np.any(off):
+    if not off.any():
         return
     if array.ndim == 1:
         where, what, count = (), f"{name} must sum to 1; it", ""

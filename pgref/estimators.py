@@ -181,8 +181,10 @@ def returns(rewards, gamma: float) -> np.ndarray:
     gamma = _checked_gamma(gamma)
     flat, lengths, _ = _flat_rewards(rewards)
     starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
-    time = np.arange(flat.shape[0]) - np.repeat(starts, lengths)  # t of each step
-    return np.add.reduceat(flat * gamma**time, starts)  # Σₜ γᵗ Rₜ₊₁ per episode, with 0⁰ = 1
+    if gamma != 1.0:  # γᵗ = 1 at γ = 1: nothing to multiply
+        time = np.arange(flat.shape[0]) - np.repeat(starts, lengths)  # t of each step
+        flat = flat * gamma**time  # with 0⁰ = 1
+    return np.add.reduceat(flat, starts)  # Σₜ γᵗ Rₜ₊₁ per episode
 
 
 def reward_to_go(rewards, gamma: float) -> np.ndarray:
@@ -311,9 +313,9 @@ def _average_over_episodes(policy, theta, episodes: Episodes,
     n_episodes = episodes.n_episodes
     if _is_tabular(policy, episodes):
         n_states, n_actions = policy.n_states, policy.n_actions
-        states = checks.index_array("episodes.states", episodes.states, n_states)
-        actions = checks.index_array("episodes.actions", episodes.actions, n_actions)
-        cell = (episodes.episode_index * n_states + states) * n_actions + actions
+        states = checks.integer_indices("episodes.states", episodes.states, n_states)
+        actions = checks.integer_indices("episodes.actions", episodes.actions, n_actions)
+        cell = (episodes.episode_index * n_states + states) * n_actions + actions  # np.intp
         weight_per_cell = np.bincount(cell, weights=weights,
                                       minlength=n_episodes * n_states * n_actions)
         scores = policy.grad_log_prob_table(theta).reshape(n_states * n_actions, -1)
@@ -331,9 +333,7 @@ def _average_over_episodes(policy, theta, episodes: Episodes,
 
 
 def _baseline_values(baseline, policy, episodes: Episodes) -> np.ndarray | float:
-    """b(Sₜ) of every step (flat), or the constant b."""
-    if baseline is None:
-        return 0.0
+    """b(Sₜ) of every step (flat), or the constant b, for a baseline that is not None."""
     if np.ndim(baseline) == 0:
         return checks.finite_scalar("baseline", baseline)
     values = checks.finite_array("baseline", baseline)
@@ -349,7 +349,7 @@ def _baseline_values(baseline, policy, episodes: Episodes) -> np.ndarray | float
             f"({policy.n_states},) holding b(s) for every state, e.g. exact.state_values(mdp, "
             f"pi); got shape {values.shape}"
         )
-    return values[checks.index_array("episodes.states", episodes.states, policy.n_states)]
+    return values[checks.integer_indices("episodes.states", episodes.states, policy.n_states)]
 
 
 def pg_v1(policy, theta, episodes: Episodes, gamma: float, *,
@@ -449,8 +449,8 @@ def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
     if not isinstance(discount_weighting, bool):
         raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
     G_t = reward_to_go(episodes, gamma)  # (N,), row for row with the steps
-    weights = G_t - _baseline_values(baseline, policy, episodes)  # Gₜ − b(Sₜ)
-    if discount_weighting:
+    weights = G_t if baseline is None else G_t - _baseline_values(baseline, policy, episodes)
+    if discount_weighting and gamma != 1.0:  # γᵗ = 1 at γ = 1: nothing to multiply
         weights = gamma**episodes.time_index * weights  # γᵗ (Gₜ − b(Sₜ))
     return _average_over_episodes(policy, theta, episodes, weights)
 
@@ -488,7 +488,7 @@ def visit_counts(episodes: Episodes, n_states: int, gamma: float) -> MonteCarloE
     if not isinstance(episodes, Episodes) or episodes.states.ndim != 1 or not np.issubdtype(
             episodes.states.dtype, np.integer):
         raise ValueError("episodes must be an Episodes batch with integer (tabular) states")
-    states = checks.index_array("episodes.states", episodes.states, n_states)
+    states = checks.integer_indices("episodes.states", episodes.states, n_states)
     discounts = gamma**episodes.time_index  # γᵗ of each step
     per_episode = np.bincount(episodes.episode_index * n_states + states, weights=discounts,
                               minlength=episodes.n_episodes * n_states)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgref import envs, exact
+from pgref import checks, envs, exact
 from pgref.estimators import (
     ConfidenceInterval,
     GradientEstimate,
@@ -325,6 +325,23 @@ def test_baseline_of_the_wrong_shape_is_refused(baseline, message):
     policy, theta = _tabular_policy()
     with pytest.raises(ValueError, match=message):
         reinforce(policy, theta, _hand_batch(), 1.0, baseline=baseline)
+
+
+def test_states_stored_in_a_narrow_integer_type_are_read_without_a_copy():
+    """``checks.integer_indices`` hands back the stored array itself; estimates from int8 states
+    and actions are those from np.intp ones, to the last bit."""
+    policy, theta = _tabular_policy()
+    wide = _hand_batch()
+    narrow = Episodes(wide.states.astype(np.int8), wide.actions.astype(np.int8), wide.rewards,
+                      wide.lengths, wide.truncated)
+    assert checks.integer_indices("episodes.states", narrow.states, 3) is narrow.states
+    assert checks.index_array("episodes.states", narrow.states, 3).dtype == np.intp
+    for estimate in (pg_v1, reinforce):
+        np.testing.assert_array_equal(estimate(policy, theta, narrow, 0.9).per_episode,
+                                      estimate(policy, theta, wide, 0.9).per_episode)
+    np.testing.assert_array_equal(
+        reinforce(policy, theta, narrow, 1.0, baseline=np.array([0.5, -2.0, 1.0])).per_episode,
+        reinforce(policy, theta, wide, 1.0, baseline=np.array([0.5, -2.0, 1.0])).per_episode)
 
 
 def test_a_state_baseline_needs_tabular_states():

@@ -132,6 +132,16 @@ def test_softmax_score_table_is_the_score_of_every_pair(seed, n_states, n_action
         policy.grad_log_prob(theta, states, actions).reshape(n_states, n_actions, -1))
 
 
+@given(seed=seeds, n_states=sizes, n_actions=st.integers(2, 5), n_features=sizes,
+       scale=st.sampled_from([1.0, 30.0, 1e3]))
+def test_softmax_policy_table_is_the_probs_of_every_state(seed, n_states, n_actions, n_features,
+                                                          scale):
+    """The whole-table π_θ against ``probs`` of each state: the same numbers, to the last bit."""
+    policy, theta, _ = random_softmax(seed, n_states, n_actions, n_features, scale=scale)
+    np.testing.assert_array_equal(policy.action_probs(theta),
+                                  policy.probs(theta, np.arange(n_states)))
+
+
 @given(seed=seeds, n_actions=st.integers(2, 5),
        hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2))
 def test_mlp_expected_score_is_zero(seed, n_actions, hidden):

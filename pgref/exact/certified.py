@@ -63,7 +63,7 @@ def certify(solved, solution: Solution, what: str, bound: float | None = None,
     there (the usual cause).
     """
     bound = solution.bound if bound is None else bound
-    size = float(np.max(np.abs(solution.x), initial=0.0)) if size is None else size
+    size = float(np.abs(solution.x).max(initial=0.0)) if size is None else size
     if np.isfinite(size) and bound <= RELATIVE_TOLERANCE * size:
         return
     index = solved.system.index
@@ -132,7 +132,7 @@ def policy_rewards_of(mdp: TabularMDP, pi: np.ndarray, index: np.ndarray) -> tup
     max_s Σ_a (ρ(s, a) + (A + 1)ε) π(a|s) |r(s, a)| (ρ: the policy table's own error)."""
     pi, rewards = pi[index], mdp.expected_rewards[index]
     rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
-    r_error = float(np.max(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)), initial=0.0))
+    r_error = float(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)).max(initial=0.0))
     return np.einsum("sa,sa->s", pi, rewards), r_error
 
 

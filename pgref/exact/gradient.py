@@ -162,9 +162,10 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     # error up to TINY in π(b|s) moves n(s) π(a|s) A(s, a) by up to n(s) TINY (q_max − q_min)
     q = advantage.q
     spread = (q.max(axis=1) - q.min(axis=1))[:, None]
-    lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
-    bound = (n * (pi * advantage.bound + pi_error * np.abs(pi_a) + lost)
-             + visits.errors[:, None] * np.abs(pi_a))
+    lost = (pi < TINY).any(axis=1, keepdims=True) * TINY * spread
+    abs_pi_a = np.abs(pi_a)
+    bound = (n * (pi * advantage.bound + pi_error * abs_pi_a + lost)
+             + visits.errors[:, None] * abs_pi_a)
     return TheoremTerms(n * pi_a, bound, scores, visits, values_chain, values)
 
 
@@ -179,17 +180,17 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
     """
     weights, scores = terms.weights, terms.scores
     n_states, n_actions, n_params = scores.shape
-    flat_scores = scores.reshape(-1, n_params)
-    result = weights.reshape(-1) @ flat_scores / scale
-    score_norms = np.abs(scores).transpose(2, 0, 1).max(axis=0)      # (S, A), max over θ
+    result = weights.reshape(-1) @ scores.reshape(-1, n_params) / scale
+    abs_weights, abs_scores = np.abs(weights), np.abs(scores)
+    score_norms = abs_scores.max(axis=2)                                # (S, A), max over θ
     score_error = (n_actions + 4) * EPS * score_norms.max(axis=1, keepdims=True)
-    terms_size = np.abs(weights).reshape(-1) @ np.abs(flat_scores) / scale
-    bound = (float(np.sum(terms.weight_bounds * score_norms) + np.sum(np.abs(weights)
-                                                                      * score_error)
+    largest_term = float((abs_weights.reshape(-1) @ abs_scores.reshape(-1, n_params)
+                          / scale).max(initial=0.0))
+    bound = (float((terms.weight_bounds * score_norms).sum() + (abs_weights * score_error).sum()
                    + terms.adjoint_bound) / scale
-             + sum_rounding(n_states * n_actions) * float(terms_size.max(initial=0.0)))
-    size = max(float(np.abs(result).max(initial=0.0)), float(terms_size.max(initial=0.0)))
-    if not (np.all(np.isfinite(result)) and bound <= RELATIVE_TOLERANCE * size):
+             + sum_rounding(n_states * n_actions) * largest_term)
+    size = max(float(np.abs(result).max(initial=0.0)), largest_term)
+    if not (np.isfinite(result).all() and bound <= RELATIVE_TOLERANCE * size):
         raise PrecisionError(
             f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in float64 "
             f"(error bound {bound:.2g} against a size of {size:.2g}): the differences "

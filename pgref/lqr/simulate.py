@@ -66,20 +66,26 @@ def _truncation_bias(problem, gain, variance, horizon) -> float:
 
 
 def _episode_steps(problem, gain, variance, n_episodes, horizon, rng):
-    """Yield (Sₜ, Aₜ, Rₜ₊₁) for t = 0 … H−1, all K episodes at once, with Aₜ = L Sₜ + σ ξₜ,
-    ξₜ ∼ N(0, I): the draw of ``GaussianPolicy.sample`` on the identity features, with the
-    gain L and σ² checked once by the caller."""
+    """Yield (Sₜ, Aₜ) for t = 0 … H−1, all K episodes at once, shapes (K, n) and (K, d), with
+    Aₜ = L Sₜ + σ ξₜ, ξₜ ∼ N(0, I): the draw of ``GaussianPolicy.sample`` on the identity
+    features, with the gain L and σ² checked once by the caller."""
     eigenvalues, eigenvectors = np.linalg.eigh(problem.initial_cov)
     # Validation allowed eigenvalues down to −1e-10·scale (round-off); they are zero here.
     factor = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))
     states = problem.initial_mean + rng.standard_normal((n_episodes, problem.state_dim)) @ factor.T
     sigma = np.sqrt(variance)
+    A_T, B_T, L_T = problem.A.T, problem.B.T, gain.T
+    noise_shape = (n_episodes, problem.action_dim)
     for _ in range(horizon):
-        flat = states @ gain.T + sigma * rng.standard_normal((n_episodes, problem.action_dim))
-        rewards = -(np.einsum("ki,ij,kj->k", states, problem.Q, states)
-                    + np.einsum("ki,ij,kj->k", flat, problem.R, flat))
-        yield states, (flat[:, 0] if problem.action_dim == 1 else flat), rewards
-        states = states @ problem.A.T + flat @ problem.B.T
+        actions = states @ L_T + sigma * rng.standard_normal(noise_shape)
+        yield states, actions
+        states = states @ A_T + actions @ B_T
+
+
+def _rewards(problem, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """Rₜ₊₁ = −(SₜᵀQSₜ + AₜᵀRAₜ) of each row of states (N, n) and actions (N, d)."""
+    return -(np.einsum("ki,ij,kj->k", states, problem.Q, states)
+             + np.einsum("ki,ij,kj->k", actions, problem.R, actions))
 
 
 def _check_simulation(problem, policy, theta, n_episodes, horizon, rng):
@@ -132,9 +138,11 @@ def sample_trajectories(
     stable_closed_loop(problem, gain)
     steps = list(_episode_steps(problem, gain, variance, n_episodes, horizon, rng))
     # Step t of episode k goes to row k·H + t: stack along time, then episodes first.
-    states, actions, rewards = (np.stack(part, axis=1).reshape(n_episodes * horizon,
-                                                               *np.shape(part[0])[1:])
-                                for part in zip(*steps, strict=True))
+    states, actions = (np.stack(part, axis=1).reshape(n_episodes * horizon, -1)
+                       for part in zip(*steps, strict=True))
+    rewards = _rewards(problem, states, actions)  # all K·H steps in one pass
+    if problem.action_dim == 1:
+        actions = actions.reshape(n_episodes * horizon)
     return Episodes(states, actions, rewards, np.full(n_episodes, horizon),
                     np.ones(n_episodes, dtype=bool))
 
@@ -154,7 +162,7 @@ def sample_discounted_returns(problem: LinearQuadraticProblem, policy: GaussianP
     bias = _truncation_bias(problem, gain, variance, horizon)
     returns = np.zeros(n_episodes)
     discount = 1.0
-    for _, _, rewards in _episode_steps(problem, gain, variance, n_episodes, horizon, rng):
-        returns += discount * rewards
+    for states, actions in _episode_steps(problem, gain, variance, n_episodes, horizon, rng):
+        returns += discount * _rewards(problem, states, actions)
         discount *= problem.gamma
     return DiscountedReturns(returns, horizon, bias)

@@ -63,6 +63,17 @@ class SoftmaxLinearPolicy(DiscretePolicy):
     def batch_log_probs(self, theta, states):
         return log_softmax(self.features.at(states) @ theta)
 
+    def action_probs(self, theta) -> np.ndarray:
+        r"""The policy table π_θ(a|s) for every state and action, shape (S, A): the softmax of
+        θᵀx(s, ·) on the whole feature table at once (the same numbers as :meth:`probs` of
+        every state)."""
+        self._table_only("action_probs")
+        return self._table_probs(checks.parameter_vector(theta, self.n_params))
+
+    def _table_probs(self, theta: np.ndarray) -> np.ndarray:
+        """π_θ (S, A) from the feature table, θ already checked."""
+        return np.exp(log_softmax(self.features.source @ theta))
+
     def grad_log_prob_table(self, theta) -> np.ndarray:
         r"""∇ log π_θ(a|s) = Σ_b π_θ(b|s) (x(s, a) − x(s, b)) for every (s, a) (lecture,
         "Example: Softmax"; the class Notes derive it).
@@ -79,9 +90,8 @@ class SoftmaxLinearPolicy(DiscretePolicy):
             pair.
         """
         self._table_only("grad_log_prob_table")
-        theta = checks.parameter_vector(theta, self.n_params)
         x = self.features.source  # (S, A, J)
-        pi = np.exp(log_softmax(x @ theta))  # (S, A)
+        pi = self._table_probs(checks.parameter_vector(theta, self.n_params))  # (S, A)
         # x(s, a) − Σ_b π_b x(s, b) = Σ_b π_b (x(s, a) − x(s, b)) for all a at once
         score = np.zeros_like(x)
         for b in range(self.n_actions):
