@@ -687,8 +687,7 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     np.testing.assert_allclose(bounds, expected, rtol=1e-12)
     # the adjoint bound: z⁺, z⁻ and the margin's M⁻ᵀλ from a 300-digit solve of Mᵀ
     system = solved.system
-    centred = scores - np.einsum("sa,sak->sk", pi, scores)[:, None, :]
-    coefficients = (visits.x[:, None] * pi)[:, :, None] * centred
+    coefficients = (visits.x[:, None] * pi)[:, :, None] * scores
     flat = mdp.transitions.reshape(-1, n + 1)[:, :n]
     adjoint_vector = gamma * coefficients.reshape(-1, 2).T @ flat                    # L (K, n)
     margin = gamma * (solver.sum_rounding(2 * (n + 1)) + 8 * eps) * (

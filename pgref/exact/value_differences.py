@@ -15,8 +15,9 @@ the difference: the solve's rounding and the effect of the chain's data (π roun
   δb of b moves v by δv = M⁻¹(δb − δM v), and (δM v)(i) = δe(i) v(i) + Σ_j δB(i, j)(v(i) − v(j)):
   with relative errors at most δ in B and e, |δM v| ≤ δ w, w(i) = e(i)|v(i)| +
   Σ_j B(i, j)|v(i) − v(j)| — differences again, not values. The theorem's sum uses v only
-  through γ L_kᵀ v, with L_k(s′) = Σ_{s,a} n(s) π(a|s)(ψ_k(s, a) − ψ̄_k(s)) p(s′|s, a)
-  (ψ = ∇ log π, ψ̄_k(s) = Σ_a π(a|s) ψ_k(s, a)), so the data move component k by at most
+  through γ L_kᵀ v, with L_k(s′) = Σ_{s,a} n(s) π(a|s) ψ_k(s, a) p(s′|s, a) (ψ = ∇ log π;
+  the P̄ v part of A = Σ_b π_b (q_a − q_b) drops out since Σ_a π(a|s) ψ(s, a) = 0, the
+  log-derivative trick's expectation), so the data move component k by at most
   |z_k|ᵀ(δ w + ‖δb‖_∞ 1) with z_k = M⁻ᵀ L_k: one transposed solve per component of θ, in
   double-double too (z is itself a small difference of two large visit counts).
 
@@ -108,8 +109,7 @@ def adjoint_bound_of(mdp: TabularMDP, chain, values, weights_pi: np.ndarray,
     index = system.index
     n_live = index.size
     n_states, n_actions, n_params = scores.shape
-    centred = scores - np.einsum("sa,sak->sk", chain.pi, scores)[:, None, :]      # ψ − ψ̄
-    coefficients = weights_pi[:, :, None] * centred                        # n π (ψ − ψ̄), (S, A, K)
+    coefficients = weights_pi[:, :, None] * scores                         # n π ψ, (S, A, K)
     flat = mdp.transitions.reshape(n_states * n_actions, n_states)[:, index]
     adjoint = chain.gamma * (coefficients.reshape(-1, n_params).T @ flat)   # L_k on N, (K, n)
     rounding = chain.gamma * (sum_rounding(n_states * n_actions) + (n_actions + 6) * EPS) * (
