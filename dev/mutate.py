@@ -161,6 +161,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "n_actions) + (n_actions + 6) * EPS) * (", "Add → Sub"):
         "a margin of a few ε for the rounding of L̂: it moves "
         "the adjoint bound by about ε of itself",
+    ("pgref/exact/doubled_gth.py", "or np.any(size > LARGEST):", "Gt → GtE"):
+        "differs only for an entry of exactly 1e290",
     ("pgref/exact/solver.py", "return 2.0 * n**3 * EPS < 0.5", "Lt → LtE"):
         "differs only when 2n³ε is exactly 1/2, which no integer n gives",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):
@@ -195,9 +197,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/rollout/samplers.py", "columns = [np.concatenate(parts) if len(blocks) > 1 "
      "else parts[0]", "Gt → GtE"):
         "concatenating a single block copies it: the same values",
-    ("pgref/exact/gradient.py", "lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread",
-     "Lt → LtE"):
-        "differs only for a probability equal to the smallest normal float, 2.2e−308, exactly",
+    **{(module, line, "Lt → LtE"):
+        "differs only for a probability equal to the smallest normal float, 2.2e−308, exactly"
+       for module, line in (
+           ("pgref/exact/gradient.py",
+            "lost = (pi < TINY).any(axis=1, keepdims=True) * TINY * spread"),
+           ("pgref/exact/value_differences.py",
+            "lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread"))},
     **{("pgref/rollout/inverse_cdf.py", "per_outcome = 4 if n_rows * n_outcomes <= GUIDE_LIMIT "
         "else 1", mutation): "only the guide's size changes (still a power of two ≥ n slices): "
         "the same draws, found in a different number of steps"

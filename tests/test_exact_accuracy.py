@@ -394,6 +394,10 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     # the longest episodes start farthest from the exit: states 0, 1, 2 named, 0 first
     assert tuple(caught.value.states) == (0, 1, 2)
     assert "from state s = 0 episodes last about" in str(caught.value)
+    # discounted (γ = 1 − 1e−10): the lengths named are the γ-discounted ones
+    mdp, pi = _drifting_corridor(60, gamma=1.0 - 1e-10, reward=-1e300)
+    with pytest.raises(exact.PrecisionError, match=r"last about .* steps \(γ-discounted\)"):
+        exact.state_values(mdp, pi)
 
 
 def test_precision_error_lists_only_possible_actions():
