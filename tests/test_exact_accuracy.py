@@ -366,16 +366,40 @@ def test_the_values_of_the_stated_corridors():
 
 @pytest.mark.parametrize("n, gamma, p_right", [(40, 0.9, 0.5), (60, 1.0, 0.3)])
 def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_right):
-    """40 states at γ = 0.9 under the uniform policy: ∇𝒥 ≈ 2.4e−6, below 1e9 times the
-    first-order effect of the policy table's own rounding through v (about 1e−13); 60 states at
-    γ = 1, π(right) = 0.3: episodes of 1e22 steps, differences of values below 1e9 × 128n³ε²|v|.
-    Both refused; a θ whose policy reaches the exit sooner (π(right) = 0.7) is answered."""
-    mdp, _ = _drifting_corridor(n, gamma)
+    """40 states at γ = 0.9 under the uniform policy: ∇𝒥 ≈ 2.4e−6, below 1e9 times the bound of
+    the first-order effect of the data's rounding through v (about 1e−13, 4.5e−8 of ∇𝒥₀); 60
+    states at γ = 1, π(right) = 0.3: episodes of 1e22 steps, the same bound 1.6e−5 of ∇𝒥₀. Both
+    refused, although moving π(right) alike in every state by a relative 1e−12 moves ∇𝒥 by only
+    36e−12 and 83e−12 relative (the 300-digit reference): the bound is a worst case. A θ whose
+    policy reaches the exit sooner (π(right) = 0.7) is answered."""
+    from pgref.exact import certified, value_differences
+
+    mdp, pi = _drifting_corridor(n, gamma)
+    pi = np.tile([p_right, 1.0 - p_right], (n + 1, 1))
     policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
     theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
-    assert _corridor_gradient_reference(n, gamma, theta) > 0   # representable, though refused
+    reference = _corridor_gradient_reference(n, gamma, theta)
+    assert reference > 0   # representable, though refused
     with pytest.raises(exact.PrecisionError, match="reaches the end of its episodes sooner"):
         exact.policy_gradient(mdp, policy, theta)
+    solved = chain(mdp, pi, gamma, "the values")
+    _, _, adjoint = value_differences.theorem_weights(
+        mdp, solved, policy.grad_log_prob_table(theta), certified.solve_visits(mdp, solved))
+    expected_ratio = 4.5e-8 if n == 40 else 1.6e-5      # the bound, against ∇𝒥₀
+    assert adjoint / reference == pytest.approx(expected_ratio, rel=0.05, abs=0)
+    with localcontext() as context:   # moving π(right) alike in every state: 36 and 83
+        context.prec = 300
+
+        def gradient(right):
+            values = [*_tridiagonal_decimals(n, gamma, False, (right, 1 - right)), Decimal(0)]
+            visits = _tridiagonal_decimals(n, gamma, True, (right, 1 - right))
+            return sum(visits[s] * right * (1 - right) * Decimal(gamma)
+                       * (values[s + 1] - values[max(s - 1, 0)]) for s in range(n))
+
+        right = Decimal(p_right)
+        sensitivity = (gradient(right * (1 + Decimal("1e-12"))) / gradient(right) - 1) * Decimal(
+            "1e12")
+    assert abs(float(sensitivity)) == pytest.approx(36.0 if n == 40 else 83.2, rel=0.01, abs=0)
     sooner = np.array([np.log(0.7), np.log(0.3)])
     assert exact.policy_gradient(mdp, policy, sooner)[0] == pytest.approx(
         _corridor_gradient_reference(n, gamma, sooner), rel=1e-12, abs=0)

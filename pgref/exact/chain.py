@@ -17,11 +17,13 @@ rarely reached). Bounds relative to v refuse those first; then v is solved again
 double-double and the data's effect bounded through the adjoint
 (:mod:`pgref.exact.value_differences`), which answers a 20-state corridor drifting away from its
 exit (π(right) = 0.3, γ = 1: v ≈ −1e8, q(0, right) − q(0, left) = 10/3) or the same corridor at
-γ = 0.9 under the uniform policy (v ≈ −10, A(0, right) ≈ 1.4e−4), and refuses only a ∇𝒥 below
-1e9 times the first-order effect of the policy table's own rounding (40 states at γ = 0.9,
-uniform: ∇𝒥 ≈ 2.4e−6 against 1e−13) or one needing differences below 1e9 × 128n³ε²|v|
-(60 states at γ = 1, π(right) = 0.3: episodes of 1e22 steps). NaN, ±inf or a wrong sign are never
-returned.
+γ = 0.9 under the uniform policy (v ≈ −10, A(0, right) ≈ 1.4e−4), and refuses a ∇𝒥 below 1e9
+times the bound of the first-order effect of the data's rounding (each entry of B and e moved by
+up to δ on its own), or one needing differences below 1e9 × 128n³ε²|v|. That bound is a worst
+case: 40 states at γ = 0.9, uniform: ∇𝒥 ≈ 2.4e−6 against a bound of 1e−13 (refused), where
+moving π(right) in every state alike by a relative 1e−12 moves ∇𝒥 by only 36e−12 relative;
+60 states at γ = 1, π(right) = 0.3 (episodes of 1e22 steps): the bound is 1.6e−5 of ∇𝒥 and
+that sensitivity 83. NaN, ±inf or a wrong sign are never returned.
 """
 
 from __future__ import annotations
