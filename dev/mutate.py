@@ -163,6 +163,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the adjoint bound by about ε of itself",
     ("pgref/exact/doubled_gth.py", "or np.any(size > LARGEST):", "Gt → GtE"):
         "differs only for an entry of exactly 1e290",
+    ("pgref/exact/value_differences.py", "rounding = chain.gamma * (sum_rounding(n_states * "
+     "n_actions) + (n_actions + 6) * EPS) * (", "γ → 1"):
+        "a margin of a few ε for the rounding of L̂, times γ ≤ 1 or 1: the adjoint bound moves by "
+        "about ε of itself",
+    **{("pgref/exact/value_differences.py", "eta = doubled_gth.relative_error(n_live) + 8.0 * "
+        "EPS**2", mutation):
+        "8ε² (the double-double subtraction) beside 128n³ε²: η moves by at most 1/16 of itself, "
+        "in a term that is itself a margin"
+       for mutation in ("8.0 → 9.0", "2 → 3")},
     ("pgref/exact/solver.py", "return 2.0 * n**3 * EPS < 0.5", "Lt → LtE"):
         "differs only when 2n³ε is exactly 1/2, which no integer n gives",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):

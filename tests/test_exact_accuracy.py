@@ -349,6 +349,27 @@ def test_the_weights_from_double_double_values_agree_with_the_usual_ones(seed):
                                atol=1e-12 * np.abs(summed).max())
 
 
+def test_double_double_values_of_mixed_sign_rewards_carry_their_documented_errors():
+    """doubled_values with rewards of both signs (b = b⁺ − b⁻): v within the float64 solve's
+    1e−12 and errors (128n³ε² + 8ε²) M⁻¹|b|, with M⁻¹|b| from a separate solve."""
+    from pgref.exact import value_differences
+
+    problem = envs.random_mdp(np.random.default_rng(3), 6, 3, gamma=0.9, n_terminal=1)
+    mdp = problem.mdp
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(
+        np.random.default_rng(4).standard_normal(problem.features.shape[2]))
+    solved = chain(mdp, pi, mdp.gamma, "the values")
+    index = solved.system.index
+    r_pi = np.einsum("sa,sa->s", pi, mdp.expected_rewards)[index]
+    assert r_pi.min() < 0 < r_pi.max()
+    values, errors, _ = value_differences.doubled_values(mdp, solved)
+    np.testing.assert_allclose(values[0], exact.state_values(mdp, pi), rtol=1e-12, atol=1e-12)
+    split = np.linalg.solve(solved.system.matrix, np.abs(r_pi))
+    eps = np.finfo(float).eps
+    np.testing.assert_allclose(errors[index], (128 * len(index)**3 + 8) * eps**2 * split,
+                               rtol=1e-9)
+
+
 def test_the_values_of_the_stated_corridors():
     """The numbers the docstrings quote, from the 300-digit reference: v(0) ≈ −1e8 and
     q(0, right) − q(0, left) = v(1) − v(0) = 10/3 at γ = 1, π(right) = 0.3; v(0) ≈ −10 and
