@@ -172,6 +172,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "8ε² (the double-double subtraction) beside 128n³ε²: η moves by at most 1/16 of itself, "
         "in a term that is itself a margin"
        for mutation in ("8.0 → 9.0", "2 → 3")},
+    ("pgref/exact/value_differences.py", "future = doubled.multiply(total, (np.full(total[0]."
+     "shape, gamma), np.zeros(total[0].shape)))", "0 → 1"):
+        "the two parts of a pair have one shape",
     ("pgref/exact/solver.py", "return 2.0 * n**3 * EPS < 0.5", "Lt → LtE"):
         "differs only when 2n³ε is exactly 1/2, which no integer n gives",
     ("pgref/exact/solver.py", "np.fill_diagonal(spread, 0.0)", "0.0 → 1.0"):

@@ -661,11 +661,12 @@ def test_the_values_carry_the_documented_error_of_the_reward_vector():
     np.testing.assert_allclose(values.x[index], by_hand.x, rtol=1e-14)
 
 
-@pytest.mark.parametrize("n, gamma", [(60, 1.0), (20, 0.9)])
+@pytest.mark.parametrize("n, gamma", [(60, 1.0), (20, 0.9), (30, 0.9), (31, 0.9)])
 def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, gamma):
     """pgref.exact.value_differences, piece by piece, on two drifting corridors (π(right) = 0.3:
     v ≈ −5e22 at γ = 1, where the double-double terms dominate the bounds; v ≈ −10 at γ = 0.9,
-    where the float64 ones do), against 300-digit values and each docstring's formula:
+    where the float64 ones do; S = 31 and 32 states, where ⌈log₂(S + 1)⌉ steps up), against
+    300-digit values and each docstring's formula:
     v within (128n³ε² + 8ε²) M⁻¹|b|; γ p v within γ p(δv + (12 + 4⌈log₂(S + 1)⌉)ε²|v|);
     q_a − q_b within δF_a + δF_b + 12ε²(|r_a − r_b| + |F_a| + |F_b|) + ε|q_a − q_b|; the weights'
     bounds n(π δA + (ρ + 4ε)|πA|) + δn|πA| with δA = Σ_b π_b δ(q_a − q_b) +
