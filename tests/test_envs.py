@@ -45,7 +45,7 @@ def test_short_corridor_optimum_is_p_2_minus_root_2_with_j_minus_6_minus_4_root_
     p_star = 2 - np.sqrt(2)
     j_star = -(6 + 4 * np.sqrt(2))
     assert p_star == pytest.approx(0.59, abs=0.005) and j_star == pytest.approx(-11.6, abs=0.1)
-    assert corridor_objective(p_star) == pytest.approx(j_star, rel=1e-14)
+    assert corridor_objective(p_star) == pytest.approx(j_star, rel=1e-14, abs=0)
     grid = np.linspace(0.01, 0.99, 9801)  # the closed form's maximum, found by brute force
     assert grid[np.argmax(corridor_objective(grid))] == pytest.approx(p_star, abs=1e-4)
 
@@ -124,7 +124,8 @@ def test_bandit_objective_is_the_policy_average_of_the_means():
     policy = SoftmaxLinearPolicy(problem.features)
     theta = np.array([0.3, -1.0, 0.2])
     pi = np.exp(theta) / np.exp(theta).sum()
-    assert exact.objective(problem.mdp, policy, theta) == pytest.approx(pi @ means, rel=1e-14)
+    assert exact.objective(problem.mdp, policy, theta) == pytest.approx(pi @ means, rel=1e-14,
+                                                                        abs=0)
     with pytest.raises(ValueError, match=r"means must have 1 dimension"):
         envs.bandit([[1.0]])
 

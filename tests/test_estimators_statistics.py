@@ -136,8 +136,8 @@ def binomial_two_sided_p(successes: int, trials: int, probability: float) -> flo
 
 def test_chi_square_tail_against_known_values():
     """χ²₁ tail = 2Φ(−√x); χ²₂ tail = e^{−x/2}; the 0.95 quantile of χ²₃ is 7.8147."""
-    assert chi_square_tail(4.0, 1) == pytest.approx(2 * NORMAL.cdf(-2.0), rel=1e-12)
-    assert chi_square_tail(3.0, 2) == pytest.approx(math.exp(-1.5), rel=1e-12)
+    assert chi_square_tail(4.0, 1) == pytest.approx(2 * NORMAL.cdf(-2.0), rel=1e-12, abs=0)
+    assert chi_square_tail(3.0, 2) == pytest.approx(math.exp(-1.5), rel=1e-12, abs=0)
     assert chi_square_quantile(0.95, 3) == pytest.approx(7.814728, rel=1e-6)
     assert chi_square_quantile(0.99, 4) == pytest.approx(13.276704, rel=1e-6)
 
@@ -688,7 +688,7 @@ def test_the_exact_standard_error_is_the_root_of_the_exact_covariance_over_k():
     covariance = exact.estimator_covariance(problem.mdp, policy, theta, "reinforce")
     exact_se = np.sqrt(np.diag(covariance) / n_episodes)
     assert exact_se[1] == pytest.approx(p_rare ** 1.5 * math.sqrt((1 - p_rare) / n_episodes),
-                                        rel=1e-12)
+                                        rel=1e-12, abs=0)
     # a batch with exactly K p pulls of the rare arm has the sample SE √(K/(K − 1)) · exact SE
     n = round(n_episodes * p_rare)
     terms = problem.mdp.expected_rewards[0][:, None] * policy.grad_log_prob_table(theta)[0]
@@ -696,7 +696,7 @@ def test_the_exact_standard_error_is_the_root_of_the_exact_covariance_over_k():
     per_episode = np.repeat(terms, [n_episodes - n, n], axis=0)  # r(A) ∇ log π(A) per episode
     estimate = GradientEstimate(per_episode.mean(axis=0), per_episode)
     assert estimate.standard_error()[1] == pytest.approx(
-        exact_se[1] * math.sqrt(n_episodes / (n_episodes - 1)), rel=1e-12)
+        exact_se[1] * math.sqrt(n_episodes / (n_episodes - 1)), rel=1e-12, abs=0)
 
 
 def test_a_zero_standard_error_gives_a_zero_width_interval_that_misses():

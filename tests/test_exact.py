@@ -216,7 +216,7 @@ def test_on_policy_distribution_sums_to_one_and_normalises_the_theorem(problem):
     assert np.all(mu >= 0) and np.all(mu[mdp.terminal] == 0)
     np.testing.assert_allclose(mu * visits.sum(), visits, rtol=1e-12, atol=1e-15)
     normalised = exact.normalised_policy_gradient(mdp, policy, theta)
-    assert normalised.total_visits == pytest.approx(visits.sum(), rel=1e-12)
+    assert normalised.total_visits == pytest.approx(visits.sum(), rel=1e-12, abs=0)
     assert normalised.total_visits >= 1.0 - 1e-12  # every episode makes at least one step
     np.testing.assert_allclose(normalised.total_visits * normalised.expectation,
                                exact.policy_gradient(mdp, policy, theta), rtol=1e-10,
@@ -245,7 +245,7 @@ def test_total_visits_of_a_continuing_task_is_one_over_one_minus_gamma():
     problem = envs.random_mdp(np.random.default_rng(3), 4, 2, gamma=0.75)
     policy = SoftmaxLinearPolicy(problem.features)
     normalised = exact.normalised_policy_gradient(problem.mdp, policy, np.zeros(8))
-    assert normalised.total_visits == pytest.approx(1 / (1 - 0.75), rel=1e-13)
+    assert normalised.total_visits == pytest.approx(1 / (1 - 0.75), rel=1e-13, abs=0)
 
 
 # -- a small MDP solved by hand -----------------------------------------------------------------
@@ -280,7 +280,7 @@ def test_two_state_chain_matches_its_hand_solution(gamma, p0, p1):
     np.testing.assert_allclose(exact.state_values(mdp, pi), v, rtol=1e-12)
     np.testing.assert_allclose(exact.action_values(mdp, pi), q, rtol=1e-12)
     np.testing.assert_allclose(exact.discounted_visits(mdp, pi), n, rtol=1e-12)
-    assert exact.objective(mdp, policy, theta) == pytest.approx(v[0], rel=1e-12)
+    assert exact.objective(mdp, policy, theta) == pytest.approx(v[0], rel=1e-12, abs=0)
     np.testing.assert_allclose(exact.policy_gradient(mdp, policy, theta), grad, rtol=1e-11,
                                atol=1e-14)
 

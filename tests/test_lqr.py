@@ -151,7 +151,7 @@ def test_zero_discount_is_one_step_expected_reward():
     cost = problem.Q + gain.T @ problem.R @ gain
     expected = -np.trace(cost @ problem.initial_second_moment) - variance * np.trace(problem.R)
     assert lqr.objective(problem, policy, lqr.theta_for_gain(policy, gain)) == pytest.approx(
-        expected, rel=1e-13
+        expected, rel=1e-13, abs=0
     )
 
 
@@ -168,7 +168,7 @@ def test_lqr_at_zero_discount_is_the_bandit():
     )
     theta = lqr.theta_for_gain(policy, [[0.5, -1.0], [2.0, 0.3]], 0.4)
     assert lqr.objective(problem, policy, theta) == pytest.approx(
-        bandit.objective(policy, theta), rel=1e-13
+        bandit.objective(policy, theta), rel=1e-13, abs=0
     )
     np.testing.assert_allclose(
         lqr.policy_gradient(problem, policy, theta), bandit.policy_gradient(policy, theta),
@@ -311,10 +311,11 @@ def test_bandit_gradient_matches_finite_differences_and_closed_form(parametrisat
     numeric = central_difference(lambda t: bandit.objective(policy, t), theta, step=1e-3)
     np.testing.assert_allclose(exact, numeric, rtol=1e-9, atol=1e-12)
     # ∂J/∂σ² = −d and ∂J/∂(log σ²) = −dσ², d = 1: negative, so J prefers a smaller variance
-    assert exact[-1] == pytest.approx(-1.0 if parametrisation == "variance" else -0.8, rel=1e-14)
+    assert exact[-1] == pytest.approx(-1.0 if parametrisation == "variance" else -0.8, rel=1e-14,
+                                      abs=0)
     mean = features @ policy.weights(theta)[:, 0]
     expected = -(bandit.probabilities @ (mean - bandit.targets[:, 0]) ** 2) - 0.8
-    assert bandit.objective(policy, theta) == pytest.approx(expected, rel=1e-14)
+    assert bandit.objective(policy, theta) == pytest.approx(expected, rel=1e-14, abs=0)
 
 
 def test_bandit_variance_gradient_in_two_dimensions():
@@ -390,7 +391,7 @@ def test_optimal_gain_stops_by_the_documented_relative_rule():
     stricter = by_hand(lambda change, x: change <= tolerance / max(1.0, abs(x)))
     assert abs(documented - stricter) > 1e-4                  # the rule shows in L*
     assert lqr.optimal_gain(problem, tolerance=tolerance)[0, 0] == pytest.approx(documented,
-                                                                               rel=1e-12)
+                                                                               rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize(
@@ -616,7 +617,7 @@ def test_the_riccati_iteration_stops_where_its_docstring_says(tolerance):
     assert abs(value) < 1.0
     expected = -gamma * b * value * a / (r + gamma * b * b * value)
     computed = lqr.optimal_gain(problem, tolerance=tolerance)
-    assert computed[0, 0] == pytest.approx(expected, rel=1e-12)
+    assert computed[0, 0] == pytest.approx(expected, rel=1e-12, abs=0)
     assert lqr.optimal_gain(problem, tolerance=tolerance / 4)[0, 0] != pytest.approx(
         expected, rel=1e-9)  # a finer stop moves the gain: the test can see where it stopped
 

@@ -92,7 +92,7 @@ def test_pg_v1_matches_the_two_step_example_worked_by_hand():
     np.testing.assert_array_equal(history.episode_lengths, [2])
     # ‖Σₜ G ∇log π at the θ of each step‖ = G √2 |½ − p₁|: not 0, as it would be at θ⁰ alone
     assert history.gradient_norms[0] == pytest.approx(G * math.sqrt(2) * abs(0.5 - p_1),
-                                                      rel=1e-12)
+                                                      rel=1e-12, abs=0)
     assert np.all(np.isnan(history.objective))  # this problem has no exact J
     assert history.stops == () and history.n_stopped == 0 and history.n_runs == 1
 
@@ -152,7 +152,7 @@ def test_the_tabular_path_takes_the_hand_updates_on_the_episode_it_walks():
         np.testing.assert_allclose(history.final_theta, theta, rtol=0, atol=1e-15)
         # J is exact: π shared by both states, J = π(0)·1 + π(1)·2
         p = _sigmoid(theta[0] - theta[1])
-        assert history.objective[-1] == pytest.approx(p + 2 * (1 - p), rel=1e-14)
+        assert history.objective[-1] == pytest.approx(p + 2 * (1 - p), rel=1e-14, abs=0)
 
 
 def test_the_tabular_path_discounts_as_reinforce_says_by_hand():

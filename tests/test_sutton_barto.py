@@ -34,10 +34,10 @@ def _corridor():
 
 def test_the_book_start_and_optimum():
     p = 1.0 / (1.0 + math.exp(sutton_barto.THETA_0[1] - sutton_barto.THETA_0[0]))
-    assert p == pytest.approx(0.05, rel=1e-14)
+    assert p == pytest.approx(0.05, rel=1e-14, abs=0)
     p_star = 2.0 - math.sqrt(2.0)                 # J(p) = 2(p − 2)/(p(1 − p)) at its maximum
     assert sutton_barto.J_STAR == pytest.approx(2 * (p_star - 2) / (p_star * (1 - p_star)),
-                                                rel=1e-14)
+                                                rel=1e-14, abs=0)
 
 
 def test_figure_13_1_runs_equal_separate_single_runs(data_13_1):
