@@ -7,7 +7,22 @@ import statistics
 
 import numpy as np
 
-from pgref import envs
+from pgref import TabularMDP, envs
+
+
+def drifting_corridor(n, gamma, reward=-1.0, p_right=0.3):
+    """n states in a row and an exit on the right, ``reward`` per step (action 0: right, 1: left,
+    left at state 0 stays); the MDP and the policy table π(right) = ``p_right`` everywhere."""
+    transitions = np.zeros((n + 1, 2, n + 1))
+    for s in range(n):
+        transitions[s, 0, s + 1] = 1.0   # right
+        transitions[s, 1, max(s - 1, 0)] = 1.0   # left
+    transitions[n, :, n] = 1.0
+    rewards = np.full((n + 1, 2), reward)
+    rewards[n] = 0.0
+    mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n,
+                     gamma=gamma)
+    return mdp, np.tile([p_right, 1.0 - p_right], (n + 1, 1))
 
 
 def layered_mdp(rng, n_live, n_actions, gamma):

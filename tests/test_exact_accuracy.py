@@ -20,6 +20,7 @@ from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
+from helpers import drifting_corridor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -255,7 +256,7 @@ def test_a_large_chain_with_astronomically_long_episodes_is_answered():
     ε‖M⁻¹|M|‖ ≫ 1); GTH in double-double can: v_π, n and 𝒥 match a 300-digit reference to
     1e−12 (the rounding of the products γπp, at most 2nε relative, is all that is left)."""
     n = 200
-    mdp, pi = _drifting_corridor(n, gamma=1.0)
+    mdp, pi = drifting_corridor(n, gamma=1.0)
     with localcontext() as context:
         context.prec = 300
         reference_values = _tridiagonal_solve(n, 1.0, False)
@@ -284,7 +285,7 @@ def test_a_large_chain_with_astronomically_long_episodes_is_answered():
 
 
 def _corridor_gradient_reference(n, gamma, theta):
-    """∇𝒥 of :func:`_drifting_corridor` under the shared softmax π(a) ∝ exp(θ_a) (features
+    """∇𝒥 of :func:`drifting_corridor` under the shared softmax π(a) ∝ exp(θ_a) (features
     x(s, a) = e_a), in 300-digit Decimal from the float θ: ∇𝒥₀ = −∇𝒥₁ =
     Σ_s n(s) π_r π_l (q(s, right) − q(s, left)) with q(s, right) − q(s, left) =
     γ(v(s + 1) − v(max(s − 1, 0))) (both actions cost 1), v and n by tridiagonal elimination."""
@@ -307,7 +308,7 @@ def test_a_gradient_made_of_tiny_differences_of_values_is_answered(n, gamma, p_r
     1.4e−4). Bounds relative to v refuse ∇𝒥; with the values in double-double and the data's
     effect bounded through the adjoint (pgref.exact.value_differences) it matches the 300-digit
     reference to 1e−12."""
-    mdp, _ = _drifting_corridor(n, gamma)
+    mdp, _ = drifting_corridor(n, gamma)
     policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
     theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
     reference = _corridor_gradient_reference(n, gamma, theta)
@@ -379,7 +380,7 @@ def test_the_values_of_the_stated_corridors():
         values = _tridiagonal_decimals(20, 1.0, False)
     assert -2e8 < values[0] < -1e8
     assert float(values[1] - values[0]) == pytest.approx(10 / 3, rel=1e-6, abs=0)
-    mdp, _ = _drifting_corridor(20, gamma=0.9)
+    mdp, _ = drifting_corridor(20, gamma=0.9)
     uniform = np.full((21, 2), 0.5)
     assert exact.state_values(mdp, uniform)[0] == pytest.approx(-10.0, rel=1e-3, abs=0)
     assert exact.advantages(mdp, uniform)[0, 0] == pytest.approx(1.4e-4, rel=0.05, abs=0)
@@ -395,7 +396,7 @@ def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_rig
     policy reaches the exit sooner (π(right) = 0.7) is answered."""
     from pgref.exact import certified, value_differences
 
-    mdp, pi = _drifting_corridor(n, gamma)
+    mdp, pi = drifting_corridor(n, gamma)
     pi = np.tile([p_right, 1.0 - p_right], (n + 1, 1))
     policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
     theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
@@ -430,7 +431,7 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     """The 60-state drifting corridor with rewards of −1e290: episodes of about 1e22 steps, and
     values beyond float64's range. The error says so, naming the states where episodes last
     longest."""
-    mdp, pi = _drifting_corridor(60, gamma=1.0, reward=-1e290)
+    mdp, pi = drifting_corridor(60, gamma=1.0, reward=-1e290)
     with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
         exact.state_values(mdp, pi)
     assert isinstance(caught.value, ValueError) and caught.value.states
@@ -440,7 +441,7 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     assert tuple(caught.value.states) == (0, 1, 2)
     assert "from state s = 0 episodes last about" in str(caught.value)
     # discounted (γ = 1 − 1e−10): the lengths named are the γ-discounted ones
-    mdp, pi = _drifting_corridor(60, gamma=1.0 - 1e-10, reward=-1e300)
+    mdp, pi = drifting_corridor(60, gamma=1.0 - 1e-10, reward=-1e300)
     with pytest.raises(exact.PrecisionError, match=r"last about .* steps \(γ-discounted\)"):
         exact.state_values(mdp, pi)
 
@@ -448,7 +449,7 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
 def test_precision_error_lists_only_possible_actions():
     """The same corridor with a third action of probability exactly 0: the message lists the
     smallest positive probabilities (0.3, …), never an impossible action."""
-    mdp, pi = _drifting_corridor(60, gamma=1.0, reward=-1e290)
+    mdp, pi = drifting_corridor(60, gamma=1.0, reward=-1e290)
     with_third = TabularMDP(np.concatenate([mdp.transitions, mdp.transitions[:, 1:]], axis=1),
                             np.concatenate([mdp.rewards, mdp.rewards[:, 1:]], axis=1),
                             mdp.initial, terminal=mdp.terminal, gamma=1.0)
@@ -458,23 +459,8 @@ def test_precision_error_lists_only_possible_actions():
     assert listed and all(a != "2" and float(p) > 0 for a, p in listed), listed
 
 
-def _drifting_corridor(n, gamma, reward=-1.0):
-    """n states in a row and an exit on the right, ``reward`` per step; π(right) = 0.3 in every
-    state."""
-    transitions = np.zeros((n + 1, 2, n + 1))
-    for s in range(n):
-        transitions[s, 0, s + 1] = 1.0   # right
-        transitions[s, 1, max(s - 1, 0)] = 1.0   # left
-    transitions[n, :, n] = 1.0
-    rewards = np.full((n + 1, 2), reward)
-    rewards[n] = 0.0
-    mdp = TabularMDP(transitions, rewards, np.eye(n + 1)[0], terminal=np.arange(n + 1) == n,
-                     gamma=gamma)
-    return mdp, np.tile([0.3, 0.7], (n + 1, 1))
-
-
 def _drifting_reference(n, gamma, transpose):
-    """v (transpose False) or n (True) of :func:`_drifting_corridor` in 60-digit Decimal, with
+    """v (transpose False) or n (True) of :func:`drifting_corridor` in 60-digit Decimal, with
     the float data (π = (0.3, 0.7), γ) taken as exact and pgref's exit convention:
     M = diag(D) − B, B = γ P_NN off the diagonal, D(s) = Σ B(s, ·) + e(s),
     e(s) = Σ_a π(a|s)((1 − γ) + γ p(terminal|s, a)). M is a tridiagonal M-matrix: elimination
@@ -490,10 +476,10 @@ def _tridiagonal_solve(n, gamma, transpose):
 
 
 def _tridiagonal_decimals(n, gamma, transpose, probabilities=None):
-    """v or n of :func:`_drifting_corridor` in the current Decimal context, π(right), π(left)
+    """v or n of :func:`drifting_corridor` in the current Decimal context, π(right), π(left)
     given as Decimals (default the float table (0.3, 0.7), as exact data)."""
     if probabilities is None:
-        _, pi = _drifting_corridor(1, gamma)
+        _, pi = drifting_corridor(1, gamma)
         probabilities = Decimal(float(pi[0, 0])), Decimal(float(pi[0, 1]))
     (right, left), gamma = probabilities, Decimal(gamma)
     upper = [gamma * right if s + 1 < n else Decimal(0) for s in range(n)]   # B(s, s + 1)
@@ -523,7 +509,7 @@ def test_a_large_chain_near_singular_is_answered_where_the_a_priori_bound_refuse
     products γπ p, at most 2nε relative, is all that is left)."""
     n, gamma = 200, 1.0 - 1e-6
     assert 2 * n**3 * np.finfo(float).eps > TOLERANCE
-    mdp, pi = _drifting_corridor(n, gamma)
+    mdp, pi = drifting_corridor(n, gamma)
     values = exact.state_values(mdp, pi)[:n]
     np.testing.assert_allclose(values, _drifting_reference(n, gamma, False), rtol=1e-12)
     visits = exact.discounted_visits(mdp, pi)[:n]
@@ -534,7 +520,7 @@ def test_a_large_chain_near_singular_is_answered_where_the_a_priori_bound_refuse
 def test_a_large_chain_whose_values_exceed_float64_still_raises():
     """π(right) = 0.3 is replaced by 0.01: episodes of about 99^199 ≈ 1e397 steps, values
     beyond float64's range: PrecisionError, never a number."""
-    mdp, _ = _drifting_corridor(200, gamma=1.0)
+    mdp, _ = drifting_corridor(200, gamma=1.0)
     with pytest.raises(exact.PrecisionError, match="float64's range"):
         exact.state_values(mdp, np.tile([0.01, 0.99], (201, 1)))
 
@@ -674,7 +660,7 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     |z| ≤ |M⁻ᵀL| + (128n³ε² + 8ε²) M⁻ᵀ|L| + M⁻ᵀλ from a separate 300-digit solve."""
     from pgref.exact import certified, solver, value_differences
 
-    mdp, pi = _drifting_corridor(n, gamma)
+    mdp, pi = drifting_corridor(n, gamma)
     solved = chain(mdp, pi, gamma, "the values")
     eps = np.finfo(float).eps
     with localcontext() as context:   # M = diag(ΣB + e) − B from the float parts, as exact data

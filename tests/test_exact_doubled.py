@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers import drifting_corridor
 
 from pgref import TabularMDP, exact
 from pgref.exact import doubled, doubled_gth, solver
@@ -324,15 +325,8 @@ def test_the_double_double_path_carries_its_documented_errors():
     GTH in double-double; its errors are (η + 8ε²) M⁻¹|b| + ε/2 |x| + 2nδ M⁻¹|b| + ‖δb‖ M⁻¹1
     entry by entry (to first order), η = 128n³ε², written out here from the same factors."""
     n = 200
-    transitions = np.zeros((n + 1, 2, n + 1))
-    for s in range(n):
-        transitions[s, 0, s + 1] = 1.0
-        transitions[s, 1, max(s - 1, 0)] = 1.0
-    transitions[n, :, n] = 1.0
-    terminal = np.arange(n + 1) == n
-    mdp = TabularMDP(transitions, -1.0 * ~terminal[:, None] * np.ones((n + 1, 2)),
-                     np.eye(n + 1)[0], terminal=terminal)
-    system = chain(mdp, np.tile([0.3, 0.7], (n + 1, 1)), 1.0, "v").system
+    mdp, pi = drifting_corridor(n, gamma=1.0)
+    system = chain(mdp, pi, 1.0, "v").system
     rhs = -np.ones(n)
     rhs[::7] = 2.0                                     # both signs: b⁺ and b⁻ are used
     result = solver.solve(system, rhs, rhs_error=1e-12)

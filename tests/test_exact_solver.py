@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers import drifting_corridor
 
 from pgref import TabularMDP, envs, exact
 from pgref.exact import solver
@@ -319,15 +320,7 @@ def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth():
     bound, by its formula, is 0.55 of 1e−9 ‖x‖ — it would pass the certificate, but the fast
     answer is kept only below a tenth of it — so GTH elimination answers, within a tenth."""
     n = 18
-    transitions = np.zeros((n + 1, 2, n + 1))
-    for s in range(n):
-        transitions[s, 0, s + 1] = 1.0
-        transitions[s, 1, max(s - 1, 0)] = 1.0
-    transitions[n, :, n] = 1.0
-    terminal = np.arange(n + 1) == n
-    mdp = TabularMDP(transitions, -1.0 * ~terminal[:, None] * np.ones((n + 1, 2)),
-                     np.eye(n + 1)[0], terminal=terminal)
-    pi = np.tile([0.4, 0.6], (n + 1, 1))
+    mdp, pi = drifting_corridor(n, gamma=1.0, p_right=0.4)
     system = chain(mdp, pi, 1.0, "the values").system
     x, errors = _fast_bound(system, _bound_terms(mdp, pi, 1.0), -np.ones(n), False, 0.0)
     assert 0.5e-9 * np.abs(x).max() < errors.max() < 0.6e-9 * np.abs(x).max()

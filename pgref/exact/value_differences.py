@@ -49,8 +49,9 @@ __all__ = ["action_value_differences", "adjoint_bound_of", "doubled_values", "fu
 
 
 def doubled_values(mdp: TabularMDP, chain) -> tuple:
-    """v on all S states as a pair (0 on terminal states), and the entrywise bound of its solve's
-    error (the data taken as exact)."""
+    """v_π (Bellman equation, M v = r_π; lecture: "Policy Gradient Theorem") on all S states as a
+    pair of arrays (S,) each (0 on terminal states), the entrywise bound (S,) of its solve's error
+    (the data taken as exact), and ‖δr_π‖_∞ (float)."""
     system = chain.system
     index = system.index
     r_pi, r_error = policy_rewards_of(mdp, chain.pi, index)
@@ -70,7 +71,8 @@ def doubled_values(mdp: TabularMDP, chain) -> tuple:
 
 
 def future_values(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
-    r"""γ Σ_s′ p(s′|s, a) v(s′) (S, A) as a pair, and its entrywise error bound: γ p δv plus the
+    r"""q(s, a) − r(s, a) = γ Σ_s′ p(s′|s, a) v(s′) (lecture: "Policy Gradient Theorem") as a pair
+    of arrays (S, A), and its entrywise error bound (S, A): γ p δv plus the
     double-double products, sum and factor γ, (12 + 4⌈log₂(S + 1)⌉)ε² γ p|v|."""
     n_states, n_actions = mdp.n_states, mdp.n_actions
     flat = mdp.transitions.reshape(n_states * n_actions, n_states)
@@ -84,8 +86,9 @@ def future_values(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
 
 
 def action_value_differences(mdp: TabularMDP, future, future_error: np.ndarray):
-    r"""q(s, a) − q(s, b) = (r_a − r_b) + (F_a − F_b) (S, A, A), taken in double-double and
-    rounded once, and its entrywise error bound."""
+    r"""q(s, a) − q(s, b) = (r_a − r_b) + (F_a − F_b) (S, A, A), F = γ p v from
+    :func:`future_values`, taken in double-double and rounded once, and its entrywise error
+    bound (S, A, A). These differences make A(s, a) = Σ_b π(b|s)(q(s, a) − q(s, b))."""
     r = mdp.expected_rewards
     gaps = doubled.two_sum(r[:, :, None], -r[:, None, :])                      # exact
     f_hi, f_lo = future
@@ -103,7 +106,8 @@ def action_value_differences(mdp: TabularMDP, future, future_error: np.ndarray):
 def adjoint_bound_of(mdp: TabularMDP, chain, values, weights_pi: np.ndarray,
                      scores: np.ndarray, r_error: float) -> float:
     r"""max over k of |z_k|ᵀ(δ w + ‖δb‖_∞ 1) — the data's first-order effect on component k of
-    Σ n π A ψ through v — with z_k = M⁻ᵀ L_k = M⁻ᵀL⁺ − M⁻ᵀL⁻ from GTH in double-double (|z|
+    ∇𝒥 = Σ n π A ψ through v (``values``: a pair (S,); ``weights_pi`` = n π (S, A); ``scores`` ψ
+    (S, A, K)) — with z_k = M⁻ᵀ L_k = M⁻ᵀL⁺ − M⁻ᵀL⁻ from GTH in double-double (|z|
     bounded by |ẑ| plus (128n³ε² + 8ε²) M⁻ᵀ|L̂| plus M⁻ᵀ of the rounding of L̂) and w from the
     double-double values. Relative errors of ε or 128n³ε² in |ẑ| or w move the bound by as
     much, relatively: second order, left out."""
@@ -136,9 +140,10 @@ def adjoint_bound_of(mdp: TabularMDP, chain, values, weights_pi: np.ndarray,
 
 
 def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution) -> tuple:
-    r"""n(s) π(a|s) A(s, a) (S, A) with A from differences of double-double values, an entrywise
-    bound on their error without the data's effect on v, and that effect's bound on the sum
-    Σ_{s,a} n π A ∇ log π (largest over the components of θ).
+    r"""n(s) π(a|s) A(s, a) (S, A), the weights of ∇𝒥 = Σ_s n(s) Σ_a π A ∇ log π (blog: "Policy
+    gradient from the lens of Bellman"), with A from differences of double-double values; an
+    entrywise bound (S, A) on their error without the data's effect on v; and that effect's
+    bound on the sum Σ_{s,a} n π A ∇ log π (largest over the components of θ).
 
     Parameters
     ----------
