@@ -77,7 +77,11 @@ def reference(mdp, features, theta, drop_below=None):
             pi.append([w / total for w in weights])
         p = [[[D(float(mdp.transitions[s, a, t])) for t in range(S)] for a in range(A)]
              for s in range(S)]
-        r = [[D(float(mdp.expected_rewards[s, a])) for a in range(A)] for s in range(S)]
+        if mdp.rewards.ndim == 3:   # r(s, a) = Σ_s′ p(s′|s, a) r(s, a, s′), not its rounding
+            r = [[sum(p[s][a][t] * D(float(mdp.rewards[s, a, t])) for t in range(S))
+                  for a in range(A)] for s in range(S)]
+        else:
+            r = [[D(float(mdp.rewards[s, a])) for a in range(A)] for s in range(S)]
         gamma = D(float(mdp.gamma))
         live = [s for s in range(S) if not mdp.terminal[s]]
         dead = [s for s in range(S) if mdp.terminal[s]]
@@ -299,6 +303,21 @@ def _corridor_gradient_reference(n, gamma, theta):
                          * (values[s + 1] - values[max(s - 1, 0)]) for s in range(n)))
 
 
+def _drifting_case(n, gamma, p_right):
+    """The drifting corridor of n states, the tabular softmax over its two actions, θ with
+    π(right) = p_right everywhere, and ∇𝒥₀(θ) from the 300-digit reference."""
+    mdp, _ = drifting_corridor(n, gamma)
+    policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
+    theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
+    return mdp, policy, theta, _corridor_gradient_reference(n, gamma, theta)
+
+
+def _assert_antisymmetric_match(gradient, reference):
+    """∇𝒥 = (g, −g) with g the reference, to 1e−12 relative."""
+    assert gradient[0] == pytest.approx(reference, rel=1e-12, abs=0)
+    assert gradient[1] == pytest.approx(-reference, rel=1e-12, abs=0)
+
+
 @pytest.mark.parametrize("n, gamma, p_right", [(20, 0.9, 0.5), (20, 0.99, 0.3), (20, 1.0, 0.3),
                                                (30, 1.0, 0.3)])
 def test_a_gradient_made_of_tiny_differences_of_values_is_answered(n, gamma, p_right, monkeypatch):
@@ -308,13 +327,8 @@ def test_a_gradient_made_of_tiny_differences_of_values_is_answered(n, gamma, p_r
     1.4e−4). Bounds relative to v refuse ∇𝒥; with the values in double-double and the data's
     effect bounded through the adjoint (pgref.exact.value_differences) it matches the 300-digit
     reference to 1e−12."""
-    mdp, _ = drifting_corridor(n, gamma)
-    policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
-    theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
-    reference = _corridor_gradient_reference(n, gamma, theta)
-    gradient = exact.policy_gradient(mdp, policy, theta)
-    assert gradient[0] == pytest.approx(reference, rel=1e-12, abs=0)
-    assert gradient[1] == pytest.approx(-reference, rel=1e-12, abs=0)
+    mdp, policy, theta, reference = _drifting_case(n, gamma, p_right)
+    _assert_antisymmetric_match(exact.policy_gradient(mdp, policy, theta), reference)
     from pgref.exact import value_differences
 
     def refuse(*args):
@@ -386,30 +400,10 @@ def test_the_values_of_the_stated_corridors():
     assert exact.advantages(mdp, uniform)[0, 0] == pytest.approx(1.4e-4, rel=0.05, abs=0)
 
 
-@pytest.mark.parametrize("n, gamma, p_right", [(40, 0.9, 0.5), (60, 1.0, 0.3)])
-def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_right):
-    """40 states at γ = 0.9 under the uniform policy: ∇𝒥 ≈ 2.4e−6, below 1e9 times the bound of
-    the first-order effect of the data's rounding through v (about 1e−13, 4.5e−8 of ∇𝒥₀); 60
-    states at γ = 1, π(right) = 0.3: episodes of 1e22 steps, the same bound 1.6e−5 of ∇𝒥₀. Both
-    refused, although moving π(right) alike in every state by a relative 1e−12 moves ∇𝒥 by only
-    36e−12 and 83e−12 relative (the 300-digit reference): the bound is a worst case. A θ whose
-    policy reaches the exit sooner (π(right) = 0.7) is answered."""
-    from pgref.exact import certified, value_differences
-
-    mdp, pi = drifting_corridor(n, gamma)
-    pi = np.tile([p_right, 1.0 - p_right], (n + 1, 1))
-    policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
-    theta = np.array([np.log(p_right), np.log(1.0 - p_right)])
-    reference = _corridor_gradient_reference(n, gamma, theta)
-    assert reference > 0   # representable, though refused
-    with pytest.raises(exact.PrecisionError, match="reaches the end of its episodes sooner"):
-        exact.policy_gradient(mdp, policy, theta)
-    solved = chain(mdp, pi, gamma, "the values")
-    _, _, adjoint = value_differences.theorem_weights(
-        mdp, solved, policy.grad_log_prob_table(theta), certified.solve_visits(mdp, solved))
-    expected_ratio = 4.5e-8 if n == 40 else 1.6e-5      # the bound, against ∇𝒥₀
-    assert adjoint / reference == pytest.approx(expected_ratio, rel=0.05, abs=0)
-    with localcontext() as context:   # moving π(right) alike in every state: 36 and 83
+def _sensitivity(n, gamma, p_right):
+    """(∇𝒥 at π(right)(1 + 1e−12) / ∇𝒥 at π(right) − 1) · 1e12, π(right) alike in every state,
+    from the 300-digit reference."""
+    with localcontext() as context:
         context.prec = 300
 
         def gradient(right):
@@ -419,9 +413,54 @@ def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_rig
                        * (values[s + 1] - values[max(s - 1, 0)]) for s in range(n))
 
         right = Decimal(p_right)
-        sensitivity = (gradient(right * (1 + Decimal("1e-12"))) / gradient(right) - 1) * Decimal(
-            "1e12")
-    assert abs(float(sensitivity)) == pytest.approx(36.0 if n == 40 else 83.2, rel=0.01, abs=0)
+        return float((gradient(right * (1 + Decimal("1e-12"))) / gradient(right) - 1)
+                     * Decimal("1e12"))
+
+
+@pytest.mark.parametrize("n, gamma, p_right", [(40, 0.9, 0.5), (60, 0.9, 0.5)])
+def test_the_data_from_theta_in_double_double_answer_what_float64_data_refused(
+        n, gamma, p_right, monkeypatch):
+    """40 and 60 states at γ = 0.9 under the uniform policy: ∇𝒥 ≈ 2.4e−6 and 3.2e−10. With B, e
+    and r_π read from the float64 policy table, the bound of the data's first-order effect
+    through v is 4.5e−8 (40 states) of ∇𝒥: refused, although moving π(right) alike in every
+    state by a relative 1e−12 moves ∇𝒥 by only 36e−12 (the 300-digit reference). From θ in
+    double-double (pgref.exact.doubled_chain) the bound is below 1e−15 of ∇𝒥, and ∇𝒥 matches
+    the reference to 1e−12; with the float64 data (the positive control) it is refused."""
+    from pgref.exact import certified, doubled_chain, value_differences
+
+    mdp, policy, theta, reference = _drifting_case(n, gamma, p_right)
+    _assert_antisymmetric_match(exact.policy_gradient(mdp, policy, theta), reference)
+    pi = np.tile([p_right, 1.0 - p_right], (n + 1, 1))
+    solved = chain(mdp, pi, gamma, "the values")
+    visits, scores = certified.solve_visits(mdp, solved), policy.grad_log_prob_table(theta)
+    _, _, rounded = value_differences.theorem_weights(mdp, solved, scores, visits)
+    _, _, doubled = value_differences.theorem_weights(
+        mdp, solved, scores, visits, doubled_chain.from_policy(mdp, solved, policy, theta))
+    assert rounded / reference > 1e-9 > 1e-15 > doubled / reference
+    if n == 40:
+        assert rounded / reference == pytest.approx(4.5e-8, rel=0.05, abs=0)
+        assert abs(_sensitivity(n, gamma, p_right)) == pytest.approx(36.0, rel=0.01, abs=0)
+    monkeypatch.setattr(doubled_chain, "from_policy",
+                        lambda mdp, chain, policy, theta: doubled_chain.from_system(mdp, chain))
+    with pytest.raises(exact.PrecisionError, match="reaches the end of its episodes sooner"):
+        exact.policy_gradient(mdp, policy, theta)
+
+
+@pytest.mark.parametrize("n, gamma, p_right", [(60, 1.0, 0.3), (100, 0.9, 0.5)])
+def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_right):
+    """Beyond double-double: 60 states at γ = 1, π(right) = 0.3 (episodes of 1e22 steps,
+    v ≈ −5e22, while q(0, right) − q(0, left) = 10/3) and 100 states at γ = 0.9 under the uniform
+    policy (∇𝒥 ≈ 4e−18 against v ≈ −10). GTH's a-priori bound in double-double, 128n³ε²|v|,
+    exceeds 1e−9 of the differences ∇𝒥 is made of: refused, though float64 holds the answer
+    (the 300-digit reference) and moving π(right) alike in every state by a relative 1e−12
+    moves ∇𝒥 by only 83e−12 relative (60 states). A θ whose policy reaches the exit sooner
+    (π(right) = 0.7) is answered."""
+    mdp, policy, theta, reference = _drifting_case(n, gamma, p_right)
+    assert reference > 0   # representable, though refused
+    with pytest.raises(exact.PrecisionError, match="reaches the end of its episodes sooner"):
+        exact.policy_gradient(mdp, policy, theta)
+    if n == 60:
+        assert abs(_sensitivity(n, gamma, p_right)) == pytest.approx(83.2, rel=0.01, abs=0)
     sooner = np.array([np.log(0.7), np.log(0.3)])
     assert exact.policy_gradient(mdp, policy, sooner)[0] == pytest.approx(
         _corridor_gradient_reference(n, gamma, sooner), rel=1e-12, abs=0)
@@ -566,13 +605,17 @@ def _fast_path_alone(patch):
     patch.setattr(value_differences, "theorem_weights", refuse)
 
 
-def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
+@pytest.mark.parametrize("next_state_rewards", [False, True])
+def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas(next_state_rewards):
     """action_values_of and advantages_of against their docstrings' bounds, by loops:
-    δ(s, a) = γ Σ_s′ p(s′|s, a)(δv(s′) + sum_rounding(S)|v(s′)|), q's bound max δ + ε max|q|,
-    and A's bound Σ_{b≠a} π_b (δ_a + δ_b + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|)."""
+    δ(s, a) = γ Σ_s′ p(s′|s, a)(δv(s′) + sum_rounding(S)|v(s′)|), the rounding of r(s, a),
+    δr = (S + 1)ε Σ_s′ p|r(s, a, s′)| (0 for rewards r(s, a)), q's bound max δ + ε max|q| +
+    max δr, and A's bound Σ_{b≠a} π_b (δ_a + δr_a + δ_b + δr_b + ((A + 3)ε + ρ_b)|q_a − q_b| +
+    2ε|r_a − r_b|)."""
     from pgref.exact import certified, solver
 
-    problem = envs.random_mdp(np.random.default_rng(8), 4, 3, gamma=0.9, n_terminal=1)
+    problem = envs.random_mdp(np.random.default_rng(8), 4, 3, gamma=0.9, n_terminal=1,
+                              next_state_rewards=next_state_rewards)
     mdp = problem.mdp
     pi = SoftmaxLinearPolicy(problem.features).action_probs(
         9.0 * np.random.default_rng(9).standard_normal(problem.features.shape[2]))
@@ -586,10 +629,17 @@ def test_the_bounds_of_q_and_of_the_advantages_are_their_documented_formulas():
     r = mdp.expected_rewards
     future = np.array([[0.9 * mdp.transitions[s, a] @ values.x for a in range(3)]
                        for s in range(4)])
+    reward_rounding = np.zeros((4, 3))
+    if next_state_rewards:
+        reward_rounding = np.array([[5 * eps * sum(mdp.transitions[s, a, z] * abs(
+            mdp.rewards[s, a, z]) for z in range(4)) for a in range(3)] for s in range(4)])
+        assert reward_rounding.max() > 0
     np.testing.assert_allclose(q.q, r + future, rtol=1e-14)
     np.testing.assert_allclose(q.next_errors, delta, rtol=1e-14)
-    assert q.bound == pytest.approx(delta.max() + eps * np.abs(r + future).max(), rel=1e-14,
-                                    abs=0)
+    np.testing.assert_allclose(q.reward_errors, reward_rounding, rtol=1e-14)
+    assert q.bound == pytest.approx(delta.max() + eps * np.abs(r + future).max()
+                                    + reward_rounding.max(), rel=1e-14, abs=0)
+    delta = delta + reward_rounding
 
     rho = solver.policy_relative_error(pi)
     expected = np.zeros((4, 3))
@@ -626,20 +676,28 @@ def test_certification_does_not_depend_on_the_unit_of_reward():
             exact.policy_gradient(small, policy, theta)
 
 
-def test_the_values_carry_the_documented_error_of_the_reward_vector():
-    """solve_values passes δr = max_s Σ_a (ρ(s, a) + (A + 1)ε) π(a|s) |r(s, a)| to the solver:
-    the same bound as solving M v = r_π with that δr by hand."""
+@pytest.mark.parametrize("next_state_rewards", [False, True])
+def test_the_values_carry_the_documented_error_of_the_reward_vector(next_state_rewards):
+    """solve_values passes δr = max_s Σ_a π(a|s) [(ρ(s, a) + (A + 1)ε) |r(s, a)| + δr(s, a)] to
+    the solver (δr(s, a) = (S + 1)ε Σ_s′ p|r(s, a, s′)| for rewards r(s, a, s′), the rounding of
+    their expected value; 0 for rewards r(s, a)): the same bound as solving M v = r_π with that
+    δr by hand."""
     from pgref.exact import certified, solver
 
-    problem = envs.random_mdp(np.random.default_rng(1), 5, 3, gamma=0.9, n_terminal=1)
+    problem = envs.random_mdp(np.random.default_rng(1), 5, 3, gamma=0.9, n_terminal=1,
+                              next_state_rewards=next_state_rewards)
     pi = SoftmaxLinearPolicy(problem.features).action_probs(
         8.0 * np.random.default_rng(2).standard_normal(problem.features.shape[2]))
     solved = chain(problem.mdp, pi, 0.9, "the values")
     index = solved.system.index
     rewards = problem.mdp.expected_rewards[index]
     rho = solver.policy_relative_error(pi[index]) + 4 * np.finfo(float).eps
-    r_error = max(sum(rho[i, a] * pi[s, a] * abs(rewards[i, a]) for a in range(3))
-                  for i, s in enumerate(index))
+    rounding = np.zeros((5, 3))
+    if next_state_rewards:
+        rounding = 6 * np.finfo(float).eps * np.einsum(
+            "saz,saz->sa", problem.mdp.transitions, np.abs(problem.mdp.rewards))
+    r_error = max(sum(pi[s, a] * (rho[i, a] * abs(rewards[i, a]) + rounding[s, a])
+                      for a in range(3)) for i, s in enumerate(index))
     r_pi = np.einsum("sa,sa->s", pi[index], rewards)
     by_hand = solver.solve(solved.system, r_pi, rhs_error=r_error)
     values = certified.solve_values(problem.mdp, solved, "the values")
@@ -654,7 +712,8 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     where the float64 ones do; S = 31 and 32 states, where ⌈log₂(S + 1)⌉ steps up), against
     300-digit values and each docstring's formula:
     v within (128n³ε² + 8ε²) M⁻¹|b|; γ p v within γ p(δv + (12 + 4⌈log₂(S + 1)⌉)ε²|v|);
-    q_a − q_b within δF_a + δF_b + 12ε²(|r_a − r_b| + |F_a| + |F_b|) + ε|q_a − q_b|; the weights'
+    q_a − q_b within δF_a + δF_b + 12ε²(|r_a − r_b| + |F_a| + |F_b|) + ε|q_a − q_b| +
+    4ε²(|r_a| + |r_b|) (rewards r(s, a): their expected rewards' error 0); the weights'
     bounds n(π δA + (ρ + 4ε)|πA|) + δn|πA| with δA = Σ_b π_b δ(q_a − q_b) +
     Σ_b ((A + 3)ε + ρ_b) π_b |q_a − q_b|; the adjoint bound Σ_i |z|_i (δ w_i + ‖δb‖) with
     |z| ≤ |M⁻ᵀL| + (128n³ε² + 8ε²) M⁻ᵀ|L| + M⁻ᵀλ from a separate 300-digit solve."""
@@ -699,7 +758,8 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     r, f = mdp.expected_rewards, future[0]
     expected = (future_error[:, :, None] + future_error[:, None, :]
                 + 12 * eps**2 * (np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f[:, :, None])
-                                 + np.abs(f[:, None, :])) + eps * np.abs(difference))
+                                 + np.abs(f[:, None, :])) + eps * np.abs(difference)
+                + 4 * eps**2 * (np.abs(r[:, :, None]) + np.abs(r[:, None, :])))
     np.testing.assert_allclose(difference_error, expected, rtol=1e-12)
     with localcontext() as context:   # q(s, right) − q(s, left) = γ(v(s + 1) − v(max(s − 1, 0)))
         context.prec = 300

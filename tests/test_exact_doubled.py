@@ -6,15 +6,17 @@ b − M x; a manufactured solution (chosen first, its right-hand side computed e
 """
 
 import math
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import numpy as np
 import pytest
 from helpers import drifting_corridor
 
-from pgref import TabularMDP, exact
-from pgref.exact import doubled, doubled_gth, solver
+from pgref import TabularMDP, envs, exact
+from pgref.exact import doubled, doubled_chain, doubled_gth, solver
 from pgref.exact.chain import chain
+from pgref.policies import SoftmaxLinearPolicy
 
 EPS = float(np.finfo(float).eps)
 
@@ -343,3 +345,155 @@ def test_the_double_double_path_carries_its_documented_errors():
     np.testing.assert_array_equal(result.lengths, lengths)
     difference = doubled.add((hi[:, 0], lo[:, 0]), doubled.negate((hi[:, 1], lo[:, 1])))
     np.testing.assert_array_equal(result.x, difference[0] + difference[1])
+
+
+# -- the chain's data from θ in double-double (pgref.exact.doubled_chain) ------------------------
+
+
+def _decimal(pair, i):
+    return Decimal(float(pair[0].flat[i])) + Decimal(float(pair[1].flat[i]))
+
+
+def test_exp_is_within_its_documented_bound():
+    """doubled.exp against Decimal's exp (60 digits) on pairs x = hi + lo over −667 … 709:
+    relative error ≤ (64 + 12|x|)ε², and the bound not vacuous (the worst case seen is more than
+    a hundredth of it)."""
+    rng = np.random.default_rng(20)
+    hi = np.concatenate([rng.uniform(-667, 709, 1500), rng.uniform(-1, 1, 500),
+                         rng.uniform(-1e-3, 1e-3, 200), [0.0, -667.0, 709.0, 0.5 * math.log(2)]])
+    lo = hi * EPS * rng.uniform(-0.5, 0.5, hi.size)
+    result = doubled.exp((hi, lo))
+    worst = 0.0
+    with localcontext() as context:
+        context.prec = 60
+        for i in range(hi.size):
+            x = Decimal(float(hi[i])) + Decimal(float(lo[i]))
+            error = abs(_decimal(result, i) / x.exp() - 1)
+            bound = (doubled.EXP_ERROR + doubled.EXP_ERROR_PER_UNIT * abs(hi[i])) * EPS**2
+            assert error <= Decimal(bound)
+            worst = max(worst, float(error) / bound)
+    assert worst > 0.01
+    assert abs(Decimal(doubled.LN2[0]) + Decimal(doubled.LN2[1]) - Decimal(2).ln()) < Decimal(
+        "1e-33")
+
+
+def _decimal_softmax(features, theta, digits=80):
+    with localcontext() as context:
+        context.prec = digits
+        table = []
+        for s in range(features.shape[0]):
+            h = [sum(Decimal(float(x)) * Decimal(float(t)) for x, t in zip(features[s, a], theta,
+                                                                          strict=True))
+                 for a in range(features.shape[1])]
+            top = max(h)
+            weights = [(z - top).exp() for z in h]
+            table.append([w / sum(weights) for w in weights])
+        return table
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0, 40.0])
+def test_the_softmax_in_double_double_is_within_its_bound(scale):
+    """π_θ of a softmax-linear policy from θ in double-double, against the softmax in Decimal
+    (80 digits): every entry within ρ₂(s) relative, with ρ₂ far below float64's ε; preference
+    gaps beyond 667 (probabilities below 1e−290) give None."""
+    rng = np.random.default_rng(int(scale * 10))
+    features = rng.standard_normal((6, 3, 4))
+    theta = scale * rng.standard_normal(4)
+    (hi, lo), rho = doubled_chain.softmax_table(features, theta)
+    reference = _decimal_softmax(features, theta)
+    with localcontext() as context:
+        context.prec = 80
+        for s in range(6):
+            for a in range(3):
+                got = Decimal(float(hi[s, a])) + Decimal(float(lo[s, a]))
+                assert abs(got / reference[s][a] - 1) <= Decimal(float(rho[s]))
+    assert np.all(rho < 1e-25)
+    gap = np.zeros((1, 2, 1))
+    gap[0, 1, 0] = 1.0
+    assert doubled_chain.softmax_table(gap, np.array([-667.5])) is None
+    assert doubled_chain.softmax_table(gap, np.array([-666.5])) is not None
+
+
+@pytest.mark.parametrize("next_state_rewards", [False, True])
+def test_the_chains_data_from_theta_are_within_their_bounds(next_state_rewards):
+    """B = γ P_NN, e and r_π from θ in double-double against Decimal (80 digits) on a random MDP
+    with two terminal states (rewards r(s, a) or r(s, a, s′)): B and e within δ₂ relative, r_π
+    within ‖δr_π‖_∞; δ₂ about 1e−28, where the float64 data's δ is about 1e−15."""
+    problem = envs.random_mdp(np.random.default_rng(8), 7, 3, gamma=0.95, n_terminal=2,
+                              termination_prob=0.2, next_state_rewards=next_state_rewards)
+    mdp, policy = problem.mdp, SoftmaxLinearPolicy(problem.features)
+    theta = 4.0 * np.random.default_rng(9).standard_normal(problem.features.shape[2])
+    solved = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values")
+    data = doubled_chain.from_policy(mdp, solved, policy, theta)
+    assert data.data_error < 1e-26 < 1e-16 < doubled_chain.from_system(mdp, solved).data_error
+    pi = _decimal_softmax(problem.features, theta)
+    index = solved.system.index
+    with localcontext() as context:
+        context.prec = 80
+        gamma = Decimal(float(mdp.gamma))
+        p = mdp.transitions
+
+        def expected_reward(s, a):
+            if mdp.rewards.ndim == 2:
+                return Decimal(float(mdp.rewards[s, a]))
+            return sum(Decimal(float(p[s, a, z])) * Decimal(float(mdp.rewards[s, a, z]))
+                       for z in range(mdp.n_states))
+
+        for i, s in enumerate(index):
+            for j, z in enumerate(index):
+                exact_b = 0 if i == j else gamma * sum(
+                    pi[s][a] * Decimal(float(p[s, a, z])) for a in range(mdp.n_actions))
+                got = _decimal(data.off_diagonal, i * index.size + j)
+                assert abs(got - exact_b) <= Decimal(data.data_error) * exact_b
+            exact_e = sum(pi[s][a] * ((1 - gamma) + gamma * sum(
+                Decimal(float(p[s, a, z])) for z in np.flatnonzero(mdp.terminal)))
+                for a in range(mdp.n_actions))
+            assert abs(_decimal(data.exits, i) - exact_e) <= Decimal(data.data_error) * exact_e
+            exact_r = sum(pi[s][a] * expected_reward(s, a) for a in range(mdp.n_actions))
+            assert abs(_decimal(data.rewards, i) - exact_r) <= Decimal(data.reward_error)
+    assert data.reward_error < 1e-25
+
+
+def test_the_data_from_theta_fall_back_to_the_float64_tables_where_they_cannot_be_held():
+    """An MLP policy, or a softmax-linear one with a preference gap beyond 667: the float64
+    system's data (δ of a few ε), as before."""
+    from pgref.policies import MLPSoftmaxPolicy
+
+    problem = envs.random_mdp(np.random.default_rng(2), 5, 2, gamma=0.9, n_terminal=1)
+    mdp = problem.mdp
+    mlp = MLPSoftmaxPolicy(np.eye(5), n_actions=2, hidden_sizes=(3,))
+    theta_mlp = mlp.initial_theta(np.random.default_rng(0))
+    linear = SoftmaxLinearPolicy(problem.features)
+    far = 600.0 * np.random.default_rng(1).standard_normal(problem.features.shape[2])
+    gaps = np.ptp(problem.features @ far, axis=1)
+    assert gaps.max() > 667
+    for policy, theta in ((mlp, theta_mlp), (linear, far)):
+        solved = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values")
+        data = doubled_chain.from_policy(mdp, solved, policy, theta)
+        assert data.data_error == solved.system.data_error()
+
+
+def test_expected_rewards_in_double_double_and_the_float64_ones_within_their_bounds():
+    """r(s, a) = Σ_s′ p r(s, a, s′): the pair within 4⌈log₂ S⌉ε² Σ p|r| and
+    ``mdp.expected_rewards`` (float64) within (S + 1)ε Σ p|r| of the exact sum (Fractions),
+    with rewards of mixed signs over ten orders of magnitude."""
+    from pgref.exact.certified import expected_reward_errors
+
+    problem = envs.random_mdp(np.random.default_rng(5), 9, 3, gamma=1.0, n_terminal=1,
+                              next_state_rewards=True)
+    rewards = problem.mdp.rewards * 10.0 ** np.random.default_rng(6).uniform(-5, 5, (9, 3, 9))
+    mdp = TabularMDP(problem.mdp.transitions, rewards, problem.mdp.initial,
+                     terminal=problem.mdp.terminal, gamma=1.0)
+    pair, error = doubled_chain.expected_rewards(mdp)
+    rounded, rounded_error = mdp.expected_rewards, expected_reward_errors(mdp)
+    for s in range(9):
+        for a in range(3):
+            exact_r = sum(Fraction(float(mdp.transitions[s, a, z]))
+                          * Fraction(float(rewards[s, a, z])) for z in range(9))
+            got = Fraction(float(pair[0][s, a])) + Fraction(float(pair[1][s, a]))
+            assert abs(got - exact_r) <= Fraction(float(error[s, a]))
+            assert abs(Fraction(float(rounded[s, a])) - exact_r) <= Fraction(
+                float(rounded_error[s, a]))
+    assert np.all(error < 1e-28 * np.abs(rewards).max())
+    assert np.all(expected_reward_errors(problem.mdp.__class__(
+        mdp.transitions, mdp.expected_rewards, mdp.initial, terminal=mdp.terminal)) == 0)

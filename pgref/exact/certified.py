@@ -33,6 +33,7 @@ __all__ = [
     "advantages_of",
     "certify",
     "certify_array",
+    "expected_reward_errors",
     "on_all_states",
     "policy_rewards_of",
     "solve_values",
@@ -127,12 +128,24 @@ def solve_values(mdp: TabularMDP, solved, what: str = "the values v_π",
     return on_all_states(mdp, index, solution)
 
 
+def expected_reward_errors(mdp: TabularMDP) -> np.ndarray:
+    r"""A bound (S, A) on the rounding error of ``mdp.expected_rewards``: 0 for rewards r(s, a);
+    for rewards r(s, a, s′), (S + 1)ε Σ_s′ p(s′|s, a)|r(s, a, s′)|, the worst case of a sum of S
+    rounded products (Higham, "Accuracy and Stability of Numerical Algorithms", §3.1)."""
+    if mdp.rewards.ndim == 2:
+        return np.zeros(mdp.rewards.shape)
+    return (mdp.n_states + 1) * EPS * np.einsum("saz,saz->sa", mdp.transitions,
+                                                np.abs(mdp.rewards))
+
+
 def policy_rewards_of(mdp: TabularMDP, pi: np.ndarray, index: np.ndarray) -> tuple:
     r"""r_π(s) = Σ_a π(a|s) r(s, a) on the states ``index``, and a bound on its error,
-    max_s Σ_a (ρ(s, a) + (A + 1)ε) π(a|s) |r(s, a)| (ρ: the policy table's own error)."""
+    max_s Σ_a π(a|s) [(ρ(s, a) + (A + 1)ε) |r(s, a)| + δr(s, a)] (ρ: the policy table's own
+    error; δr: :func:`expected_reward_errors`)."""
     pi, rewards = pi[index], mdp.expected_rewards[index]
     rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
-    r_error = float(np.einsum("sa,sa->s", rho * pi, np.abs(rewards)).max(initial=0.0))
+    errors = rho * np.abs(rewards) + expected_reward_errors(mdp)[index]
+    r_error = float(np.einsum("sa,sa->s", pi, errors).max(initial=0.0))
     return np.einsum("sa,sa->s", pi, rewards), r_error
 
 
@@ -162,6 +175,7 @@ class ActionValues(NamedTuple):
     rewards: np.ndarray
     discounted_next: np.ndarray
     next_errors: np.ndarray
+    reward_errors: np.ndarray
 
 
 def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
@@ -170,7 +184,8 @@ def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
     The error of γ Σ_s′ p v at (s, a) is at most γ Σ_s′ p(s′|s, a) δv(s′) (δv the values'
     entrywise errors) plus the rounding of the product,
     :func:`pgref.exact.solver.sum_rounding` (S) times γ Σ_s′ p(s′|s, a)|v(s′)|; q's bound is the
-    largest of these plus the rounding of the sum r + γ p v, ε max|q|.
+    largest of these plus the rounding of the sum r + γ p v, ε max|q|, plus the largest
+    rounding of r itself (:func:`expected_reward_errors`).
     """
     n_states, n_actions = mdp.n_states, mdp.n_actions
     flat = mdp.transitions.reshape(n_states * n_actions, n_states)
@@ -179,8 +194,10 @@ def action_values_of(mdp: TabularMDP, values: Solution) -> ActionValues:
     q = rewards + discounted_next
     next_errors = mdp.gamma * (flat @ (values.errors + sum_rounding(n_states)
                                        * np.abs(values.x))).reshape(n_states, n_actions)
-    bound = float(next_errors.max(initial=0.0)) + EPS * float(np.abs(q).max(initial=0.0))
-    return ActionValues(q, bound, rewards, discounted_next, next_errors)
+    reward_errors = expected_reward_errors(mdp)
+    bound = (float(next_errors.max(initial=0.0)) + EPS * float(np.abs(q).max(initial=0.0))
+             + float(reward_errors.max(initial=0.0)))
+    return ActionValues(q, bound, rewards, discounted_next, next_errors, reward_errors)
 
 
 class Advantages(NamedTuple):
@@ -201,8 +218,8 @@ def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
     taken part by part, q_a − q_b = (r_a − r_b) + γ(E_a[v] − E_b[v]), so that equal rewards
     cancel exactly however large they are. Error bound:
     Σ_{b≠a} π_b (δ_a + δ_b + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|), δ_a the error bound of
-    γ E[v|s, a] and ρ the policy table's relative error
-    (:func:`pgref.exact.solver.policy_relative_error`).
+    γ E[v|s, a] plus that of r(s, a) (:func:`expected_reward_errors`) and ρ the policy table's
+    relative error (:func:`pgref.exact.solver.policy_relative_error`).
     """
     r, future = action_values.rewards, action_values.discounted_next
     reward_gaps = r[:, :, None] - r[:, None, :]                     # r_a − r_b, (S, A, A)
@@ -212,7 +229,7 @@ def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
     not_a = 1.0 - np.eye(n_actions)
     others = np.einsum("sb,ab->sa", pi, not_a)                     # Σ_{b≠a} π_b
     weights = ((n_actions + 3) * EPS + policy_relative_error(pi)) * pi
-    delta = action_values.next_errors
+    delta = action_values.next_errors + action_values.reward_errors
     bound = (delta * others + np.einsum("sb,ab->sa", pi * delta, not_a)   # Σ_{b≠a} π_b δ_b
              + np.einsum("sb,sab->sa", weights, np.abs(differences))
              + 2.0 * EPS * np.einsum("sb,sab->sa", pi, np.abs(reward_gaps)))

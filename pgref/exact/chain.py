@@ -13,17 +13,19 @@ It raises where the answer is beyond float64 — a value above about 1.8e308, or
 on action probabilities below about 1e−300, as for the short corridor beyond
 |θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in one stated case:
 ∇𝒥 when the differences q(s, a) − q(s, b) it needs are tiny against v (an exit far away and
-rarely reached). Bounds relative to v refuse those first; then v is solved again in
-double-double and the data's effect bounded through the adjoint
-(:mod:`pgref.exact.value_differences`), which answers a 20-state corridor drifting away from its
-exit (π(right) = 0.3, γ = 1: v ≈ −1e8, q(0, right) − q(0, left) = 10/3) or the same corridor at
-γ = 0.9 under the uniform policy (v ≈ −10, A(0, right) ≈ 1.4e−4), and refuses a ∇𝒥 below 1e9
-times the bound of the first-order effect of the data's rounding (each entry of B and e moved by
-up to δ on its own), or one needing differences below 1e9 × 128n³ε²|v|. That bound is a worst
-case: 40 states at γ = 0.9, uniform: ∇𝒥 ≈ 2.4e−6 against a bound of 1e−13 (refused), where
-moving π(right) in every state alike by a relative 1e−12 moves ∇𝒥 by only 36e−12 relative;
-60 states at γ = 1, π(right) = 0.3 (episodes of 1e22 steps): the bound is 1.6e−5 of ∇𝒥 and
-that sensitivity 83. NaN, ±inf or a wrong sign are never returned.
+rarely reached). Bounds relative to v refuse those first;
+then v is solved again in double-double, the chain's data B, e and r_π are computed from θ in
+double-double for a softmax-linear policy over a feature table
+(:mod:`pgref.exact.doubled_chain`), and the data's effect is bounded through the adjoint
+(:mod:`pgref.exact.value_differences`). That answers a 20-state corridor drifting away from its
+exit (π(right) = 0.3, γ = 1: v ≈ −1e8, q(0, right) − q(0, left) = 10/3) and the same corridor
+at γ = 0.9 under the uniform policy at 20, 40 and 60 states (∇𝒥 down to 3.2e−10 against
+v ≈ −10), and refuses a ∇𝒥 needing differences of values below 1e9 × 128n³ε²|v| (the
+a-priori bound of GTH in double-double, about 31 digits): 60 states at γ = 1 with
+π(right) = 0.3 (episodes of 1e22 steps, v ≈ −5e22) or 100 states at γ = 0.9 uniform
+(∇𝒥 ≈ 4e−18) are refused though float64 holds the answer. For other policies (an MLP) the data
+come from the float64 table, each entry of B and e moved by up to δ ≈ 1e−15 on its own, and a
+∇𝒥 below 1e9 times that bound is refused too. NaN, ±inf or a wrong sign are never returned.
 """
 
 from __future__ import annotations

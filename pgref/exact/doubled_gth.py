@@ -61,6 +61,14 @@ def within_range(*pairs) -> bool:
     return True
 
 
+def _copied_pair(x):
+    """A new pair (hi, lo) of float arrays from an array (lo = 0) or a pair."""
+    if isinstance(x, tuple):
+        return np.array(x[0], dtype=float), np.array(x[1], dtype=float)
+    hi = np.array(x, dtype=float)
+    return hi, np.zeros(hi.shape)
+
+
 def _rows(pair, index):
     return pair[0][index], pair[1][index]
 
@@ -71,9 +79,9 @@ def factor(off_diagonal: np.ndarray, exits: np.ndarray):
 
     Parameters
     ----------
-    off_diagonal : ndarray, shape (n, n)
-        B ≥ 0, zero diagonal.
-    exits : ndarray, shape (n,)
+    off_diagonal : ndarray, shape (n, n), or a pair of them
+        B ≥ 0, zero diagonal (a pair: B in double-double, :mod:`pgref.exact.doubled_chain`).
+    exits : ndarray, shape (n,), or a pair of them
         e ≥ 0.
 
     Returns
@@ -89,9 +97,8 @@ def factor(off_diagonal: np.ndarray, exits: np.ndarray):
     Eliminating k: B′(i, j) += l(i, k) B′(k, j) and e′(i) += l(i, k) e′(k) for i, j > k, over
     the i with l(i, k) ≠ 0 and the j with B′(k, j) ≠ 0 only (the other entries gain 0).
     """
-    n = exits.size
-    work = (np.array(off_diagonal, dtype=float), np.zeros((n, n)))
-    remaining = (np.array(exits, dtype=float), np.zeros(n))
+    work, remaining = _copied_pair(off_diagonal), _copied_pair(exits)
+    n = remaining[0].size
     pivots = (np.zeros(n), np.zeros(n))
     with np.errstate(all="ignore"):
         for k in range(n):
@@ -117,7 +124,7 @@ def factor(off_diagonal: np.ndarray, exits: np.ndarray):
 
 def solve(work, pivots, rhs: np.ndarray, transpose: bool):
     r"""Solve M X = B (or Mᵀ X = B) with the factors of :func:`factor`, for non-negative columns
-    B (n, m), in double-double; returns the pair (hi, lo) of X.
+    B (n, m) (an array, or a pair of them), in double-double; returns the pair (hi, lo) of X.
 
     Notes
     -----
@@ -126,8 +133,8 @@ def solve(work, pivots, rhs: np.ndarray, transpose: bool):
     Transposed: z(k) = (c(k) + Σ_{i<k} B′(i, k) z(i))/D′(k), then y(k) += Σ_{i>k} l(i, k) y(i).
     Only non-negative numbers are added.
     """
-    n = rhs.shape[0]
-    x = (np.array(rhs, dtype=float), np.zeros(rhs.shape))
+    x = _copied_pair(rhs)
+    n = x[0].shape[0]
 
     def weighted(coefficients, at):
         """Σ over ``at`` of coefficient ⊗ x(at), a pair of shape (m,)."""

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import checks
-from pgref.exact import value_differences
+from pgref.exact import doubled_chain, value_differences
 from pgref.exact.certified import (
     accurately_if_needed,
     action_values_of,
@@ -135,6 +135,7 @@ class TheoremTerms(NamedTuple):
     values_chain: Chain       # the system solved for v_π, and its solution (for 𝒥 = p₀ · v)
     values: Solution
     adjoint_bound: float = 0.0  # the data's effect through v, where the weights' bounds omit it
+    source: tuple = ()        # (policy, θ): the chain's data again from θ where needed
 
 
 def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None,
@@ -166,7 +167,8 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     abs_pi_a = np.abs(pi_a)
     bound = (n * (pi * advantage.bound + pi_error * abs_pi_a + lost)
              + visits.errors[:, None] * abs_pi_a)
-    return TheoremTerms(n * pi_a, bound, scores, visits, values_chain, values)
+    return TheoremTerms(n * pi_a, bound, scores, visits, values_chain, values,
+                        source=(policy, checks.parameter_vector(theta, policy.n_params)))
 
 
 def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarray:
@@ -204,15 +206,18 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
 def _gradient_sum(mdp: TabularMDP, terms: TheoremTerms, what: str, accurate: bool,
                   scale: float = 1.0) -> np.ndarray:
     r""":func:`_theorem_sum`; on the accurate path, where its certificate fails, the weights again
-    from differences of double-double values (:mod:`pgref.exact.value_differences`)."""
+    from differences of double-double values (:mod:`pgref.exact.value_differences`), with the
+    chain's data from θ in double-double where the policy allows
+    (:func:`pgref.exact.doubled_chain.from_policy`)."""
     try:
         return _theorem_sum(terms, what, scale)
     except PrecisionError as refused:
         if not accurate:
             raise
         try:
+            data = doubled_chain.from_policy(mdp, terms.values_chain, *terms.source)
             weights, bounds, adjoint = value_differences.theorem_weights(
-                mdp, terms.values_chain, terms.scores, terms.visits)
+                mdp, terms.values_chain, terms.scores, terms.visits, data)
         except PrecisionError:
             raise refused from None
         return _theorem_sum(terms._replace(weights=weights, weight_bounds=bounds,

@@ -21,19 +21,25 @@ the difference: the solve's rounding and the effect of the chain's data (π roun
   |z_k|ᵀ(δ w + ‖δb‖_∞ 1) with z_k = M⁻ᵀ L_k: one transposed solve per component of θ, in
   double-double too (z is itself a small difference of two large visit counts).
 
-What is still refused: a ∇𝒥 whose size is below 1e9 times that bound of the first-order effect of
-the data's rounding, or whose differences of values are below 1e9 × 128n³ε²|v| (episodes of more
-than about 1e15 steps). The bound lets every entry of B and e move on its own; where the policy's
-roundings are alike in every state (shared features) the true effect can be far smaller
-(:mod:`pgref.exact.chain` gives two corridors where it is 1e5 and more times smaller).
+The data's rounding: read from a float64 policy table, δ is a few ε, and that bound can exceed
+1e−9 of ∇𝒥 where the exit is far away (40 states in a row at γ = 0.9 under the uniform policy:
+4.5e−8 of it). For a softmax-linear policy over a feature table, B, e and r_π are computed from
+θ in double-double instead (:mod:`pgref.exact.doubled_chain`, δ of order 1e−28), which answers
+that corridor and the same at 60 states.
+
+What is still refused: a ∇𝒥 whose differences of values are below 1e9 × 128n³ε²|v|, GTH's
+a-priori bound in double-double (beyond about 31 digits: 60 states at γ = 1 with
+π(right) = 0.3, v ≈ −5e22 and q-gaps of 10/3; 100 states at γ = 0.9 uniform, ∇𝒥 ≈ 4e−18
+against v ≈ −10), and, for other policies (an MLP), a ∇𝒥 below 1e9 times the float64 data's
+bound.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pgref.exact import doubled, doubled_gth
-from pgref.exact.certified import policy_rewards_of
+from pgref.exact import doubled, doubled_chain, doubled_gth
+from pgref.exact.doubled_chain import DoubledChain
 from pgref.exact.solver import (
     EPS,
     TINY,
@@ -48,17 +54,19 @@ __all__ = ["action_value_differences", "adjoint_bound_of", "doubled_values", "fu
            "theorem_weights"]
 
 
-def doubled_values(mdp: TabularMDP, chain) -> tuple:
+def doubled_values(mdp: TabularMDP, chain, data: DoubledChain | None = None) -> tuple:
     """v_π (Bellman equation, M v = r_π; lecture: "Policy Gradient Theorem") on all S states as a
     pair of arrays (S,) each (0 on terminal states), the entrywise bound (S,) of its solve's error
-    (the data taken as exact), and ‖δr_π‖_∞ (float)."""
-    system = chain.system
-    index = system.index
-    r_pi, r_error = policy_rewards_of(mdp, chain.pi, index)
-    work, pivots = system.doubled_gth_factors()
-    parts = doubled_gth.solve(work, pivots, np.column_stack([np.maximum(r_pi, 0.0),
-                                                             np.maximum(-r_pi, 0.0)]), False)
-    if not doubled_gth.within_range(work, pivots, parts):
+    (the data taken as exact), and ‖δr_π‖_∞ (float). ``data``: the factors and r_π
+    (default: :func:`pgref.exact.doubled_chain.from_system`)."""
+    data = doubled_chain.from_system(mdp, chain) if data is None else data
+    index = chain.system.index
+    r_hi, r_lo = data.rewards
+    positive, negative = r_hi > 0, r_hi < 0
+    columns = (np.column_stack([np.where(positive, r_hi, 0.0), np.where(negative, -r_hi, 0.0)]),
+               np.column_stack([np.where(positive, r_lo, 0.0), np.where(negative, -r_lo, 0.0)]))
+    parts = doubled_gth.solve(data.work, data.pivots, columns, False)
+    if not doubled_gth.within_range(data.work, data.pivots, parts):
         raise PrecisionError("the values v_π leave double-double's range (1e−290 … 1e290)")
     live = doubled.add((parts[0][:, 0], parts[1][:, 0]),
                        doubled.negate((parts[0][:, 1], parts[1][:, 1])))
@@ -67,7 +75,7 @@ def doubled_values(mdp: TabularMDP, chain) -> tuple:
     errors = np.zeros(mdp.n_states)
     values[0][index], values[1][index] = live
     errors[index] = (doubled_gth.relative_error(index.size) + 8.0 * EPS**2) * split
-    return values, errors, r_error
+    return values, errors, data.reward_error
 
 
 def future_values(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
@@ -88,9 +96,13 @@ def future_values(mdp: TabularMDP, values, errors: np.ndarray, gamma: float):
 def action_value_differences(mdp: TabularMDP, future, future_error: np.ndarray):
     r"""q(s, a) − q(s, b) = (r_a − r_b) + (F_a − F_b) (S, A, A), F = γ p v from
     :func:`future_values`, taken in double-double and rounded once, and its entrywise error
-    bound (S, A, A). These differences make A(s, a) = Σ_b π(b|s)(q(s, a) − q(s, b))."""
-    r = mdp.expected_rewards
-    gaps = doubled.two_sum(r[:, :, None], -r[:, None, :])                      # exact
+    bound (S, A, A). These differences make A(s, a) = Σ_b π(b|s)(q(s, a) − q(s, b)). Rewards
+    r(s, a, s′) enter through r(s, a) in double-double
+    (:func:`pgref.exact.doubled_chain.expected_rewards`), their errors and the rounding
+    4ε²(|r_a| + |r_b|) of r_a − r_b added (exact for rewards r(s, a))."""
+    (r, r_lo), r_error = doubled_chain.expected_rewards(mdp)
+    gaps = doubled.add((r[:, :, None], r_lo[:, :, None]),
+                       doubled.negate((r[:, None, :], r_lo[:, None, :])))
     f_hi, f_lo = future
     spread = doubled.add((f_hi[:, :, None], f_lo[:, :, None]),
                          doubled.negate((f_hi[:, None, :], f_lo[:, None, :])))
@@ -99,18 +111,19 @@ def action_value_differences(mdp: TabularMDP, future, future_error: np.ndarray):
     size = np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f_hi[:, :, None]) + np.abs(
         f_hi[:, None, :])
     error = (future_error[:, :, None] + future_error[:, None, :] + 12.0 * EPS**2 * size
-             + EPS * np.abs(value))
+             + EPS * np.abs(value) + r_error[:, :, None] + r_error[:, None, :]
+             + 4.0 * EPS**2 * (np.abs(r[:, :, None]) + np.abs(r[:, None, :])))
     return value, error
 
 
 def adjoint_bound_of(mdp: TabularMDP, chain, values, weights_pi: np.ndarray,
-                     scores: np.ndarray, r_error: float) -> float:
+                     scores: np.ndarray, data: DoubledChain) -> float:
     r"""max over k of |z_k|ᵀ(δ w + ‖δb‖_∞ 1) — the data's first-order effect on component k of
     ∇𝒥 = Σ n π A ψ through v (``values``: a pair (S,); ``weights_pi`` = n π (S, A); ``scores`` ψ
     (S, A, K)) — with z_k = M⁻ᵀ L_k = M⁻ᵀL⁺ − M⁻ᵀL⁻ from GTH in double-double (|z|
     bounded by |ẑ| plus (128n³ε² + 8ε²) M⁻ᵀ|L̂| plus M⁻ᵀ of the rounding of L̂) and w from the
-    double-double values. Relative errors of ε or 128n³ε² in |ẑ| or w move the bound by as
-    much, relatively: second order, left out."""
+    double-double values; δ and ‖δb‖_∞ are ``data``'s bounds. Relative errors of ε or 128n³ε²
+    in |ẑ| or w move the bound by as much, relatively: second order, left out."""
     system = chain.system
     index = system.index
     n_live = index.size
@@ -120,7 +133,7 @@ def adjoint_bound_of(mdp: TabularMDP, chain, values, weights_pi: np.ndarray,
     adjoint = chain.gamma * (coefficients.reshape(-1, n_params).T @ flat)   # L_k on N, (K, n)
     rounding = chain.gamma * (sum_rounding(n_states * n_actions) + (n_actions + 6) * EPS) * (
         np.abs(coefficients).reshape(-1, n_params).T @ flat)
-    work, pivots = system.doubled_gth_factors()
+    work, pivots = data.work, data.pivots
     columns = np.concatenate([np.maximum(adjoint, 0.0), np.maximum(-adjoint, 0.0), rounding]).T
     hi, lo = doubled_gth.solve(work, pivots, columns, True)
     positive, negative, spread = np.split(hi, 3, axis=1)
@@ -132,14 +145,14 @@ def adjoint_bound_of(mdp: TabularMDP, chain, values, weights_pi: np.ndarray,
     gaps = np.abs((v_live[:, None] - v_live[None, :])
                   + (values[1][index][:, None] - values[1][index][None, :]))     # |v(i) − v(j)|
     w = system.exits * np.abs(v_live) + np.sum(system.off_diagonal() * gaps, axis=1)
-    data = system.data_error() * w + r_error
-    bound = z_size.T @ data
+    bound = z_size.T @ (data.data_error * w + data.reward_error)
     if not np.all(np.isfinite(bound)):
         raise PrecisionError("the data's effect on ∇𝒥 through v cannot be bounded (overflow)")
     return float(np.max(bound, initial=0.0))
 
 
-def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution) -> tuple:
+def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution,
+                    data: DoubledChain | None = None) -> tuple:
     r"""n(s) π(a|s) A(s, a) (S, A), the weights of ∇𝒥 = Σ_s n(s) Σ_a π A ∇ log π (blog: "Policy
     gradient from the lens of Bellman"), with A from differences of double-double values; an
     entrywise bound (S, A) on their error without the data's effect on v; and that effect's
@@ -154,6 +167,10 @@ def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution
         ∇ log π_θ(a|s).
     visits : Solution
         The visit counts n on all states, certified, with entrywise errors.
+    data : DoubledChain, optional
+        M's double-double factors and r_π, with the bounds of their data: from θ in
+        double-double (:func:`pgref.exact.doubled_chain.from_policy`) or, by default, from the
+        float64 system.
 
     Returns
     -------
@@ -165,7 +182,8 @@ def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution
         Where double-double's range is left or the bound overflows.
     """
     pi = chain.pi
-    values, errors, r_error = doubled_values(mdp, chain)
+    data = doubled_chain.from_system(mdp, chain) if data is None else data
+    values, errors, _ = doubled_values(mdp, chain, data)
     future, future_error = future_values(mdp, values, errors, chain.gamma)
     difference, difference_error = action_value_differences(mdp, future, future_error)
     advantage = np.einsum("sb,sab->sa", pi, difference)
@@ -181,5 +199,5 @@ def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution
     lost = np.any(pi < TINY, axis=1, keepdims=True) * TINY * spread
     weight_bounds = (n * (pi * advantage_error + (rho + 4 * EPS) * np.abs(pi_a) + lost)
                      + visits.errors[:, None] * np.abs(pi_a))
-    adjoint_bound = adjoint_bound_of(mdp, chain, values, weights_pi, scores, r_error)
+    adjoint_bound = adjoint_bound_of(mdp, chain, values, weights_pi, scores, data)
     return n * pi_a, weight_bounds, adjoint_bound
