@@ -303,6 +303,14 @@ def _corridor_gradient_reference(n, gamma, theta):
                          * (values[s + 1] - values[max(s - 1, 0)]) for s in range(n)))
 
 
+def _without_enclosure(patch):
+    """The decimal enclosure of pgref.exact.enclosure refuses everything, so that the certified
+    float64 and double-double paths are tested alone."""
+    from pgref.exact import enclosure
+
+    patch.setattr(enclosure, "gradient", lambda *args, **kwargs: None)
+
+
 def _drifting_case(n, gamma, p_right):
     """The drifting corridor of n states, the tabular softmax over its two actions, θ with
     π(right) = p_right everywhere, and ∇𝒥₀(θ) from the 300-digit reference."""
@@ -326,7 +334,8 @@ def test_a_gradient_made_of_tiny_differences_of_values_is_answered(n, gamma, p_r
     q(0, right) − q(0, left) = 3.3; γ = 0.9 under the uniform policy: v ≈ −10, A(0, right) ≈
     1.4e−4). Bounds relative to v refuse ∇𝒥; with the values in double-double and the data's
     effect bounded through the adjoint (pgref.exact.value_differences) it matches the 300-digit
-    reference to 1e−12."""
+    reference to 1e−12 (without the decimal enclosure, which would answer too)."""
+    _without_enclosure(monkeypatch)
     mdp, policy, theta, reference = _drifting_case(n, gamma, p_right)
     _assert_antisymmetric_match(exact.policy_gradient(mdp, policy, theta), reference)
     from pgref.exact import value_differences
@@ -425,8 +434,11 @@ def test_the_data_from_theta_in_double_double_answer_what_float64_data_refused(
     through v is 4.5e−8 (40 states) of ∇𝒥: refused, although moving π(right) alike in every
     state by a relative 1e−12 moves ∇𝒥 by only 36e−12 (the 300-digit reference). From θ in
     double-double (pgref.exact.doubled_chain) the bound is below 1e−15 of ∇𝒥, and ∇𝒥 matches
-    the reference to 1e−12; with the float64 data (the positive control) it is refused."""
+    the reference to 1e−12; with the float64 data (the positive control) it is refused. The
+    decimal enclosure is left out (it would answer both)."""
     from pgref.exact import certified, doubled_chain, value_differences
+
+    _without_enclosure(monkeypatch)
 
     mdp, policy, theta, reference = _drifting_case(n, gamma, p_right)
     _assert_antisymmetric_match(exact.policy_gradient(mdp, policy, theta), reference)
@@ -446,24 +458,60 @@ def test_the_data_from_theta_in_double_double_answer_what_float64_data_refused(
         exact.policy_gradient(mdp, policy, theta)
 
 
-@pytest.mark.parametrize("n, gamma, p_right", [(60, 1.0, 0.3), (100, 0.9, 0.5)])
-def test_what_is_still_refused_is_refused_with_advice_that_works(n, gamma, p_right):
+@pytest.mark.parametrize("n, gamma, p_right", [(60, 1.0, 0.3), (100, 0.9, 0.5), (200, 1.0, 0.3)])
+def test_the_decimal_enclosure_answers_what_double_double_refuses(n, gamma, p_right, monkeypatch):
     """Beyond double-double: 60 states at γ = 1, π(right) = 0.3 (episodes of 1e22 steps,
-    v ≈ −5e22, while q(0, right) − q(0, left) = 10/3) and 100 states at γ = 0.9 under the uniform
-    policy (∇𝒥 ≈ 4e−18 against v ≈ −10). GTH's a-priori bound in double-double, 128n³ε²|v|,
-    exceeds 1e−9 of the differences ∇𝒥 is made of: refused, though float64 holds the answer
-    (the 300-digit reference) and moving π(right) alike in every state by a relative 1e−12
-    moves ∇𝒥 by only 83e−12 relative (60 states). A θ whose policy reaches the exit sooner
-    (π(right) = 0.7) is answered."""
+    v ≈ −5e22, while q(0, right) − q(0, left) = 10/3), 100 states at γ = 0.9 under the uniform
+    policy (∇𝒥 ≈ 4e−18 against v ≈ −10), 200 states at γ = 1 (v ≈ −1e73). GTH's a-priori bound
+    in double-double, 128n³ε²|v|, exceeds 1e−9 of the differences ∇𝒥 is made of; enclosed in
+    decimal interval arithmetic (pgref.exact.enclosure) ∇𝒥 matches the 300-digit reference to
+    1e−12. Without the enclosure (the positive control) it is refused, with advice that works:
+    a θ whose policy reaches the exit sooner (π(right) = 0.7) is answered."""
     mdp, policy, theta, reference = _drifting_case(n, gamma, p_right)
-    assert reference > 0   # representable, though refused
+    assert reference > 0
+    _assert_antisymmetric_match(exact.policy_gradient(mdp, policy, theta), reference)
+    normalised = exact.normalised_policy_gradient(mdp, policy, theta)   # E_μ[…] and Σn
+    with localcontext() as context:
+        context.prec = 300
+        right, left = (Decimal(float(t)).exp() for t in theta)
+        total = float(sum(_tridiagonal_decimals(n, gamma, True, (right / (right + left),
+                                                                 left / (right + left)))))
+    assert normalised.total_visits == pytest.approx(total, rel=1e-12, abs=0)
+    _assert_antisymmetric_match(normalised.expectation * total, reference)
+    if gamma == 1.0:   # the γᵗ-dropped direction is ∇𝒥 itself
+        _assert_antisymmetric_match(exact.gamma_dropped_direction(mdp, policy, theta),
+                                    reference)
+    _without_enclosure(monkeypatch)
     with pytest.raises(exact.PrecisionError, match="reaches the end of its episodes sooner"):
         exact.policy_gradient(mdp, policy, theta)
-    if n == 60:
+    if n == 60:   # moving π(right) alike everywhere by a relative 1e−12 moves ∇𝒥 by 83e−12
         assert abs(_sensitivity(n, gamma, p_right)) == pytest.approx(83.2, rel=0.01, abs=0)
     sooner = np.array([np.log(0.7), np.log(0.3)])
     assert exact.policy_gradient(mdp, policy, sooner)[0] == pytest.approx(
         _corridor_gradient_reference(n, gamma, sooner), rel=1e-12, abs=0)
+
+
+def test_what_is_still_refused_is_refused_and_says_why(monkeypatch):
+    """Past both certified paths, an MLP policy (its probabilities are not a softmax of x θ: not
+    enclosed) and a softmax-linear one on a chain whose elimination needs more than
+    MOST_OPERATIONS multiply-adds are refused; the message names the enclosure's limits and keeps
+    the advice that works."""
+    from pgref.exact import enclosure
+    from pgref.policies import MLPSoftmaxPolicy
+
+    n = 60
+    mdp, _ = drifting_corridor(n, 1.0)
+    mlp = MLPSoftmaxPolicy(np.eye(n + 1), n_actions=2, hidden_sizes=())
+    theta = np.zeros(mlp.n_params)
+    theta[-2:] = np.log([0.3, 0.7])                      # output biases: π(right) = 0.3
+    np.testing.assert_allclose(mlp.action_probs(theta)[:n, 0], 0.3, rtol=1e-12)
+    with pytest.raises(exact.PrecisionError, match="softmax-linear policies") as caught:
+        exact.policy_gradient(mdp, mlp, theta)
+    assert "reaches the end of its episodes sooner" in str(caught.value)
+    mdp, policy, theta, _ = _drifting_case(n, 1.0, 0.3)
+    monkeypatch.setattr(enclosure, "MOST_OPERATIONS", n - 2)   # the corridor needs n − 1
+    with pytest.raises(exact.PrecisionError, match="elimination needs at most"):
+        exact.policy_gradient(mdp, policy, theta)
 
 
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
@@ -514,9 +562,10 @@ def _tridiagonal_solve(n, gamma, transpose):
     return np.array([float(v) for v in _tridiagonal_decimals(n, gamma, transpose)])
 
 
-def _tridiagonal_decimals(n, gamma, transpose, probabilities=None):
+def _tridiagonal_decimals(n, gamma, transpose, probabilities=None, reward=Decimal(-1)):
     """v or n of :func:`drifting_corridor` in the current Decimal context, π(right), π(left)
-    given as Decimals (default the float table (0.3, 0.7), as exact data)."""
+    given as Decimals (default the float table (0.3, 0.7), as exact data), r_π = ``reward`` in
+    every state."""
     if probabilities is None:
         _, pi = drifting_corridor(1, gamma)
         probabilities = Decimal(float(pi[0, 0])), Decimal(float(pi[0, 1]))
@@ -529,7 +578,7 @@ def _tridiagonal_decimals(n, gamma, transpose, probabilities=None):
     upper, lower = [-b for b in upper], [-b for b in lower]
     if transpose:  # row s of Mᵀ: M(s − 1, s) left of the diagonal, M(s + 1, s) right of it
         lower, upper = [Decimal(0), *upper[:-1]], [*lower[1:], Decimal(0)]
-    rhs = [Decimal(1)] + [Decimal(0)] * (n - 1) if transpose else [Decimal(-1)] * n
+    rhs = [Decimal(1)] + [Decimal(0)] * (n - 1) if transpose else [reward] * n
     for k in range(1, n):
         factor = lower[k] / diagonal[k - 1]
         diagonal[k] -= factor * upper[k - 1]
@@ -538,6 +587,71 @@ def _tridiagonal_decimals(n, gamma, transpose, probabilities=None):
     for k in reversed(range(n)):
         x[k] = (rhs[k] - (upper[k] * x[k + 1] if k + 1 < n else 0)) / diagonal[k]
     return x
+
+
+def test_values_of_rewards_that_nearly_cancel_are_enclosed_where_float64_refuses(monkeypatch):
+    """The 60-state drifting corridor at γ = 1 (π(right) = 0.3, episodes of 1e22 steps) paying
+    +1 to the right and −3/7 to the left: r_π = 0.3 − 0.7 · 3/7 is 2.5e−17 in exact arithmetic
+    on those floats, and 0 in float64. The certified paths see a size of 0 and refuse; the
+    decimal enclosure (pgref.exact.enclosure) gives v ≈ 1.3e6, q and A, within 1e−12 of a
+    300-digit reference (A(s, right) = π(left)(q(s, right) − q(s, left)))."""
+    from pgref.exact import enclosure
+
+    n = 60
+    mdp, pi = drifting_corridor(n, 1.0)
+    rewards = np.array(mdp.rewards)
+    rewards[:n] = [1.0, -3 / 7]
+    mdp = TabularMDP(mdp.transitions, rewards, mdp.initial, terminal=mdp.terminal, gamma=1.0)
+    with localcontext() as context:
+        context.prec = 300
+        right, left = Decimal(float(pi[0, 0])), Decimal(float(pi[0, 1]))
+        r_pi = right + left * Decimal(-3 / 7)
+        reference_values = [*_tridiagonal_decimals(n, 1.0, False, (right, left), r_pi),
+                            Decimal(0)]
+        q_gap = [1 - Decimal(-3 / 7) + reference_values[s + 1]
+                 - reference_values[max(s - 1, 0)] for s in range(n)]
+        assert 1e-17 < r_pi < 1e-16
+    values = exact.state_values(mdp, pi)
+    expected = np.array([float(v) for v in reference_values])
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    assert 1e6 < expected.max() < 2e6
+    advantage = exact.advantages(mdp, pi)
+    expected_a = np.array([float(left * g) for g in q_gap])
+    np.testing.assert_allclose(advantage[:n, 0], expected_a, rtol=0,
+                               atol=1e-12 * np.abs(expected_a).max())
+    q = exact.action_values(mdp, pi)
+    np.testing.assert_allclose(q[:n, 0] - q[:n, 1], [float(g) for g in q_gap], rtol=0,
+                               atol=1e-9 * np.abs(q).max())
+    for name in ("state_values", "action_values", "advantages"):
+        monkeypatch.setattr(enclosure, name, lambda *args: None)
+    for function in (exact.state_values, exact.advantages):
+        with pytest.raises(exact.PrecisionError, match="beyond double-double too"):
+            function(mdp, pi)
+
+
+def test_an_objective_of_rewards_that_nearly_cancel_is_enclosed(monkeypatch):
+    """The same corridor and rewards under the softmax-linear policy with θ = (log 0.3, log 0.7):
+    𝒥(θ) from objective and from objective_and_gradient within 1e−12 of the 300-digit
+    reference (π the softmax of θ in Decimal); refused without the enclosure."""
+    from pgref.exact import enclosure
+
+    n = 60
+    mdp, policy, theta, _ = _drifting_case(n, 1.0, 0.3)
+    rewards = np.array(mdp.rewards)
+    rewards[:n] = [1.0, -3 / 7]
+    mdp = TabularMDP(mdp.transitions, rewards, mdp.initial, terminal=mdp.terminal, gamma=1.0)
+    with localcontext() as context:
+        context.prec = 300
+        right, left = (Decimal(float(t)).exp() for t in theta)
+        right, left = right / (right + left), left / (right + left)
+        r_pi = right + left * Decimal(-3 / 7)
+        expected = float(_tridiagonal_decimals(n, 1.0, False, (right, left), r_pi)[0])
+    assert exact.objective(mdp, policy, theta) == pytest.approx(expected, rel=1e-12, abs=0)
+    assert exact.objective_and_gradient(mdp, policy, theta).objective == pytest.approx(
+        expected, rel=1e-12, abs=0)
+    monkeypatch.setattr(enclosure, "objective", lambda *args: None)
+    with pytest.raises(exact.PrecisionError, match="beyond double-double too"):
+        exact.objective(mdp, policy, theta)
 
 
 def test_a_large_chain_near_singular_is_answered_where_the_a_priori_bound_refused():
@@ -591,8 +705,8 @@ def test_where_lapacks_bound_is_too_loose_gth_certifies_the_gradient(monkeypatch
 
 
 def _fast_path_alone(patch):
-    """No retry on GTH elimination (nor on double-double values) when a certificate built on
-    the fast path's solve fails."""
+    """No retry on GTH elimination (nor on double-double values, nor in decimal arithmetic) when
+    a certificate built on the fast path's solve fails."""
     from pgref.exact import certified, value_differences
 
     solve = certified.solve
@@ -603,6 +717,7 @@ def _fast_path_alone(patch):
         raise exact.PrecisionError("not on the fast path")
 
     patch.setattr(value_differences, "theorem_weights", refuse)
+    _without_enclosure(patch)
 
 
 @pytest.mark.parametrize("next_state_rewards", [False, True])

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pgref.exact import enclosure
 from pgref.exact.solver import (
     EPS,
     RELATIVE_TOLERANCE,
@@ -35,6 +36,7 @@ __all__ = [
     "certify_array",
     "expected_reward_errors",
     "on_all_states",
+    "or_enclosure",
     "policy_rewards_of",
     "solve_values",
     "solve_visits",
@@ -100,6 +102,21 @@ def accurately_if_needed(compute):
         return compute(False)
     except PrecisionError:
         return compute(True)
+
+
+def or_enclosure(compute, enclose):
+    r"""``compute()``; where float64 and double-double cannot certify it (:class:`PrecisionError`),
+    ``enclose()``, the same quantity enclosed in decimal interval arithmetic
+    (:mod:`pgref.exact.enclosure`), unless that returns None: then the refusal, with the
+    enclosure's limits added."""
+    try:
+        return compute()
+    except PrecisionError as refused:
+        enclosed = enclose()
+        if enclosed is None:
+            raise PrecisionError(f"{refused} (beyond double-double too; {enclosure.LIMITS})",
+                                 refused.states) from None
+        return enclosed
 
 
 def certify_array(what: str, value: np.ndarray, bound: float) -> None:

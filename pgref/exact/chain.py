@@ -9,23 +9,31 @@ Accuracy rule (every function here and in :mod:`pgref.exact.gradient`): a return
 ‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞, certified by an error bound computed with it (:mod:`pgref.exact.solver`,
 :mod:`pgref.exact.certified`), or the call raises :class:`PrecisionError` (a ``ValueError``)
 naming the states where episodes last longest and the smallest action probabilities there.
-It raises where the answer is beyond float64 — a value above about 1.8e308, or one that depends
+It raises where the answer is beyond float64 — a value above about 1e300, or one that depends
 on action probabilities below about 1e−300, as for the short corridor beyond
-|θ_right − θ_left| ≈ 708 — and, since the bounds are conservative, in one stated case:
-∇𝒥 when the differences q(s, a) − q(s, b) it needs are tiny against v (an exit far away and
-rarely reached). Bounds relative to v refuse those first;
-then v is solved again in double-double, the chain's data B, e and r_π are computed from θ in
-double-double for a softmax-linear policy over a feature table
-(:mod:`pgref.exact.doubled_chain`), and the data's effect is bounded through the adjoint
-(:mod:`pgref.exact.value_differences`). That answers a 20-state corridor drifting away from its
-exit (π(right) = 0.3, γ = 1: v ≈ −1e8, q(0, right) − q(0, left) = 10/3) and the same corridor
-at γ = 0.9 under the uniform policy at 20, 40 and 60 states (∇𝒥 down to 3.2e−10 against
-v ≈ −10), and refuses a ∇𝒥 needing differences of values below 1e9 × 128n³ε²|v| (the
-a-priori bound of GTH in double-double, about 31 digits): 60 states at γ = 1 with
-π(right) = 0.3 (episodes of 1e22 steps, v ≈ −5e22) or 100 states at γ = 0.9 uniform
-(∇𝒥 ≈ 4e−18) are refused though float64 holds the answer. For other policies (an MLP) the data
-come from the float64 table, each entry of B and e moved by up to δ ≈ 1e−15 on its own, and a
-∇𝒥 below 1e9 times that bound is refused too. NaN, ±inf or a wrong sign are never returned.
+|θ_right − θ_left| ≈ 708 — and, for policies other than softmax-linear ones over a feature
+table, where the certified paths below cannot resolve it. The paths, each taken only where the
+one before cannot certify its answer:
+
+1. block elimination with LAPACK and a residual bound (:mod:`pgref.exact.solver`);
+2. GTH elimination in float64, refined in double-double, then GTH in double-double
+   (:mod:`pgref.exact.doubled_gth`);
+3. for ∇𝒥, whose differences q(s, a) − q(s, b) can be tiny against v (an exit far away and
+   rarely reached): v again in double-double, the chain's data B, e, r_π from θ in
+   double-double (:mod:`pgref.exact.doubled_chain`), the data's effect bounded through the
+   adjoint (:mod:`pgref.exact.value_differences`): a 20-state corridor drifting away from its
+   exit (π(right) = 0.3, γ = 1: v ≈ −1e8, q(0, right) − q(0, left) = 10/3) and the same corridor
+   at γ = 0.9 under the uniform policy at 20, 40 and 60 states (∇𝒥 down to 3.2e−10 against
+   v ≈ −10);
+4. the last resort: the answer enclosed in decimal interval arithmetic at the precision it
+   needs (:mod:`pgref.exact.enclosure`), for v, q and A of a policy table and 𝒥, ∇𝒥 (and its
+   normalised and γᵗ-dropped forms) of a softmax-linear policy, on chains whose elimination
+   needs at most 3,000,000 multiply-adds (a corridor needs one per state, a dense chain of
+   208 states all of them): 60 states at γ = 1 with π(right) = 0.3 (episodes of 1e22 steps, v ≈ −5e22), 200
+   states at γ = 1 (v ≈ −1e73), 100 states at γ = 0.9 uniform (∇𝒥 ≈ 4e−18), or rewards whose
+   expected value r_π ≈ 2.5e−17 rounds to 0 in float64 (v ≈ 1.3e6).
+
+NaN, ±inf or a wrong sign are never returned.
 """
 
 from __future__ import annotations
@@ -35,11 +43,13 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import checks
+from pgref.exact import enclosure
 from pgref.exact.certified import (
     accurately_if_needed,
     action_values_of,
     advantages_of,
     certify_array,
+    or_enclosure,
     solve_values,
     solve_visits,
 )
@@ -276,7 +286,9 @@ def state_values(mdp: TabularMDP, pi) -> np.ndarray:
     Raises :class:`PrecisionError` where float64 cannot hold v_π to 1e−9 (see the module).
     """
     pi = policy_table(check_mdp(mdp), pi)
-    return solve_values(mdp, chain(mdp, pi, mdp.gamma, "the values v_π")).x
+    solved = chain(mdp, pi, mdp.gamma, "the values v_π")
+    return or_enclosure(lambda: solve_values(mdp, solved).x,
+                        lambda: enclosure.state_values(mdp, pi))
 
 
 def action_values(mdp: TabularMDP, pi) -> np.ndarray:
@@ -304,7 +316,8 @@ def action_values(mdp: TabularMDP, pi) -> np.ndarray:
         certify_array("the action values q_π", result.q, result.bound)
         return result.q
 
-    return accurately_if_needed(compute)
+    return or_enclosure(lambda: accurately_if_needed(compute),
+                        lambda: enclosure.action_values(mdp, pi))
 
 
 def advantages(mdp: TabularMDP, pi) -> np.ndarray:
@@ -333,7 +346,8 @@ def advantages(mdp: TabularMDP, pi) -> np.ndarray:
         certify_array("the advantages A_π", result.advantage, float(result.bound.max()))
         return result.advantage
 
-    return accurately_if_needed(compute)
+    return or_enclosure(lambda: accurately_if_needed(compute),
+                        lambda: enclosure.advantages(mdp, pi))
 
 
 def discounted_visits(mdp: TabularMDP, pi) -> np.ndarray:

@@ -38,7 +38,7 @@ from pgref.mdp import TabularMDP
 from pgref.policies import SoftmaxLinearPolicy
 
 __all__ = ["DoubledChain", "expected_rewards", "from_policy", "from_system",
-           "softmax_table"]
+           "linear_features", "softmax_table"]
 
 LARGEST_GAP = 667.0
 """Preference gaps h(s, a) − max_b h(s, b) below −667 give probabilities below 1e−290."""
@@ -133,14 +133,23 @@ def softmax_table(features: np.ndarray, theta: np.ndarray):
     return pi, rho
 
 
+def linear_features(policy) -> np.ndarray | None:
+    """The feature table x (S, A, J) of a :class:`pgref.SoftmaxLinearPolicy` over tabular
+    states, or None for any other policy (whose probabilities are not the softmax of x θ)."""
+    if type(policy) is not SoftmaxLinearPolicy or not isinstance(policy.features.source,
+                                                                  np.ndarray):
+        return None
+    return np.asarray(policy.features.source, dtype=float)
+
+
 def from_policy(mdp: TabularMDP, chain, policy, theta: np.ndarray) -> DoubledChain:
     r"""The chain's data from θ in double-double (module docstring) where ``policy`` is a
     :class:`pgref.SoftmaxLinearPolicy` over a feature table and every datum stays in
     double-double's range; :func:`from_system` otherwise."""
-    if type(policy) is not SoftmaxLinearPolicy or not isinstance(policy.features.source,
-                                                                  np.ndarray):
+    features = linear_features(policy)
+    if features is None:
         return from_system(mdp, chain)
-    table = softmax_table(np.asarray(policy.features.source, dtype=float), theta)
+    table = softmax_table(features, theta)
     if table is None:
         return from_system(mdp, chain)
     (pi_hi, pi_lo), rho = table

@@ -13,12 +13,13 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref import checks
-from pgref.exact import doubled_chain, value_differences
+from pgref.exact import doubled_chain, enclosure, value_differences
 from pgref.exact.certified import (
     accurately_if_needed,
     action_values_of,
     advantages_of,
     certify,
+    or_enclosure,
     solve_values,
     solve_visits,
 )
@@ -113,7 +114,8 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
         )
     pi = policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
     solved = chain(mdp, pi, mdp.gamma, "the values v_π")
-    return _certified_objective(mdp, solved, solve_values(mdp, solved))
+    return or_enclosure(lambda: _certified_objective(mdp, solved, solve_values(mdp, solved)),
+                        lambda: _enclosed(mdp, policy, theta, "objective"))
 
 
 def _certified_objective(mdp: TabularMDP, solved, values) -> float:
@@ -135,7 +137,7 @@ class TheoremTerms(NamedTuple):
     values_chain: Chain       # the system solved for v_π, and its solution (for 𝒥 = p₀ · v)
     values: Solution
     adjoint_bound: float = 0.0  # the data's effect through v, where the weights' bounds omit it
-    source: tuple = ()        # (policy, θ): the chain's data again from θ where needed
+    source: tuple = ()        # (policy, θ, visits' γ): the chain again from θ where needed
 
 
 def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None,
@@ -168,7 +170,8 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     bound = (n * (pi * advantage.bound + pi_error * abs_pi_a + lost)
              + visits.errors[:, None] * abs_pi_a)
     return TheoremTerms(n * pi_a, bound, scores, visits, values_chain, values,
-                        source=(policy, checks.parameter_vector(theta, policy.n_params)))
+                        source=(policy, checks.parameter_vector(theta, policy.n_params),
+                                visits_gamma))
 
 
 def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarray:
@@ -208,20 +211,40 @@ def _gradient_sum(mdp: TabularMDP, terms: TheoremTerms, what: str, accurate: boo
     r""":func:`_theorem_sum`; on the accurate path, where its certificate fails, the weights again
     from differences of double-double values (:mod:`pgref.exact.value_differences`), with the
     chain's data from θ in double-double where the policy allows
-    (:func:`pgref.exact.doubled_chain.from_policy`)."""
+    (:func:`pgref.exact.doubled_chain.from_policy`). Where that fails too, the public functions
+    turn to :func:`_enclosed`."""
     try:
         return _theorem_sum(terms, what, scale)
-    except PrecisionError as refused:
+    except PrecisionError as error:
         if not accurate:
             raise
-        try:
-            data = doubled_chain.from_policy(mdp, terms.values_chain, *terms.source)
-            weights, bounds, adjoint = value_differences.theorem_weights(
-                mdp, terms.values_chain, terms.scores, terms.visits, data)
-        except PrecisionError:
-            raise refused from None
-        return _theorem_sum(terms._replace(weights=weights, weight_bounds=bounds,
-                                           adjoint_bound=adjoint), what, scale)
+        refused = error
+    policy, theta, _ = terms.source
+    try:
+        data = doubled_chain.from_policy(mdp, terms.values_chain, policy, theta)
+        weights, bounds, adjoint = value_differences.theorem_weights(
+            mdp, terms.values_chain, terms.scores, terms.visits, data)
+    except PrecisionError:
+        raise refused from None
+    return _theorem_sum(terms._replace(weights=weights, weight_bounds=bounds,
+                                       adjoint_bound=adjoint), what, scale)
+
+
+def _enclosed(mdp: TabularMDP, policy, theta, quantity: str, visits_gamma=None):
+    r"""``quantity`` ("gradient", "expectation", "objective" or "total visits") of a
+    softmax-linear policy over a feature table, enclosed in decimal arithmetic
+    (:mod:`pgref.exact.enclosure`); None for other policies, or where the enclosure cannot
+    answer."""
+    features = doubled_chain.linear_features(policy)
+    if features is None:
+        return None
+    theta = checks.parameter_vector(theta, policy.n_params)
+    if quantity == "objective":
+        return enclosure.objective(mdp, features, theta)
+    if quantity == "total visits":
+        return enclosure.total_visits(mdp, features, theta)
+    return enclosure.gradient(mdp, features, theta, visits_gamma,
+                              normalised=quantity == "expectation")
 
 
 def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -260,11 +283,14 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     policy, q − v and Σ_a q ∇π lose every digit, this form none. The result is certified:
     ‖∇Ĵ − ∇𝒥‖_∞ ≤ 1e−9 · max(‖∇𝒥‖_∞, ‖G‖_∞), with G = Σ_s n(s) Σ_a π(a|s)|A(s, a)||∇ log π(a|s)|
     the size of the theorem's terms (cancellation between states below ε‖G‖ is beyond float64;
-    for the tabular softmax G and ∇𝒥 have the same size). Otherwise a PrecisionError.
+    for the tabular softmax G and ∇𝒥 have the same size). Where float64 and double-double cannot
+    certify that, a softmax-linear policy's ∇𝒥 is enclosed in decimal interval arithmetic
+    (:mod:`pgref.exact.enclosure`); otherwise a PrecisionError.
     """
-    return accurately_if_needed(
-        lambda accurate: _gradient_sum(mdp, _theorem_terms(mdp, policy, theta, accurate=accurate),
-                                       "∇𝒥(θ)", accurate))
+    return or_enclosure(
+        lambda: accurately_if_needed(lambda accurate: _gradient_sum(
+            mdp, _theorem_terms(mdp, policy, theta, accurate=accurate), "∇𝒥(θ)", accurate)),
+        lambda: _enclosed(mdp, policy, theta, "gradient"))
 
 
 class ObjectiveAndGradient(NamedTuple):
@@ -313,7 +339,15 @@ def objective_and_gradient(mdp: TabularMDP, policy, theta) -> ObjectiveAndGradie
         gradient = _gradient_sum(mdp, terms, "∇𝒥(θ)", accurate)
         return ObjectiveAndGradient(
             _certified_objective(mdp, terms.values_chain, terms.values), gradient)
-    return accurately_if_needed(compute)
+
+    def enclosed():
+        objective_value = _enclosed(mdp, policy, theta, "objective")
+        gradient = _enclosed(mdp, policy, theta, "gradient")
+        if objective_value is None or gradient is None:
+            return None
+        return ObjectiveAndGradient(objective_value, gradient)
+
+    return or_enclosure(lambda: accurately_if_needed(compute), enclosed)
 
 
 def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPolicyGradient:
@@ -343,7 +377,14 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
         return NormalisedPolicyGradient(_gradient_sum(mdp, terms, "∇𝒥(θ)", accurate, total),
                                         total)
 
-    return accurately_if_needed(compute)
+    def enclosed():
+        expectation = _enclosed(mdp, policy, theta, "expectation")
+        total = _enclosed(mdp, policy, theta, "total visits")
+        if expectation is None or total is None:
+            return None
+        return NormalisedPolicyGradient(expectation, total)
+
+    return or_enclosure(lambda: accurately_if_needed(compute), enclosed)
 
 
 def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -375,7 +416,8 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
     action values. It equals ∇𝒥(θ) when γ = 1 and is in general not the gradient of any
     objective when γ < 1.
     """
-    return accurately_if_needed(
-        lambda accurate: _gradient_sum(
+    return or_enclosure(
+        lambda: accurately_if_needed(lambda accurate: _gradient_sum(
             mdp, _theorem_terms(mdp, policy, theta, visits_gamma=1.0, accurate=accurate),
-            "the γᵗ-dropped direction", accurate))
+            "the γᵗ-dropped direction", accurate)),
+        lambda: _enclosed(mdp, policy, theta, "gradient", visits_gamma=1.0))

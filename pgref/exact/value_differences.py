@@ -27,11 +27,12 @@ The data's rounding: read from a float64 policy table, δ is a few ε, and that 
 θ in double-double instead (:mod:`pgref.exact.doubled_chain`, δ of order 1e−28), which answers
 that corridor and the same at 60 states.
 
-What is still refused: a ∇𝒥 whose differences of values are below 1e9 × 128n³ε²|v|, GTH's
-a-priori bound in double-double (beyond about 31 digits: 60 states at γ = 1 with
+What this path still refuses — a ∇𝒥 whose differences of values are below 1e9 × 128n³ε²|v|,
+GTH's a-priori bound in double-double (beyond about 31 digits: 60 states at γ = 1 with
 π(right) = 0.3, v ≈ −5e22 and q-gaps of 10/3; 100 states at γ = 0.9 uniform, ∇𝒥 ≈ 4e−18
 against v ≈ −10), and, for other policies (an MLP), a ∇𝒥 below 1e9 times the float64 data's
-bound.
+bound — goes to the decimal enclosure of :mod:`pgref.exact.enclosure` where the policy is
+softmax-linear.
 """
 
 from __future__ import annotations

@@ -1,0 +1,176 @@
+"""The decimal enclosure of ∇𝒥 (pgref.exact.enclosure), against exact rationals and 300-digit
+references.
+
+Routes: ``fractions.Fraction`` for every interval operation (the exact result must lie inside);
+``Decimal`` exp at 120 digits for the exponential; the 80-digit softmax and the Decimal
+Gaussian-elimination reference of ``test_exact_accuracy`` for π and ∇𝒥 of random MDPs; closed
+forms for the elimination's work on a dense chain, a corridor and a star.
+"""
+
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from test_exact_accuracy import reference
+from test_exact_doubled import _decimal_softmax
+
+from pgref import envs
+from pgref.exact import enclosure
+
+
+def _inside(interval, exact):
+    return Fraction(interval[0]) <= exact <= Fraction(interval[1])
+
+
+def _relative_width(interval):
+    lo, hi = (Fraction(x) for x in interval)
+    return (hi - lo) / max(abs(lo), abs(hi))
+
+
+def test_every_interval_operation_encloses_the_exact_result_and_stays_narrow():
+    """add, subtract, multiply (all sign patterns), divide, total and exp at P = 30 digits: the
+    exact result (Fractions; exp from Decimal at 120 digits) inside, the width at most a few
+    units of the 30th digit."""
+    arithmetic = enclosure.Intervals(30)
+    rng = np.random.default_rng(0)
+    numbers = rng.standard_normal(400) * 10.0 ** rng.uniform(-30, 30, 400)
+    unit = Fraction(1, 10**29)
+    for a, b in zip(numbers[::2], numbers[1::2], strict=True):
+        x, y = (Decimal(float(a)), Decimal(float(a))), (Decimal(float(b)), Decimal(float(b)))
+        exact_a, exact_b = Fraction(float(a)), Fraction(float(b))
+        for result, exact in ((arithmetic.add(x, y), exact_a + exact_b),
+                              (arithmetic.subtract(x, y), exact_a - exact_b),
+                              (arithmetic.multiply(x, y), exact_a * exact_b)):
+            assert _inside(result, exact)
+            assert exact == 0 or _relative_width(result) <= 2 * unit
+        positive = ((x[0].copy_abs(), x[1].copy_abs()),   # copy_abs: no rounding
+                    (y[0].copy_abs(), y[1].copy_abs()))
+        third = arithmetic.divide(positive[1], (Decimal(3), Decimal(3)))
+        wide = arithmetic.subtract(x, (third[0].copy_negate(), third[1]))     # a true interval
+        for other in (y, (y[0].copy_negate(), y[1].copy_negate())):
+            product = arithmetic.multiply(wide, other)
+            corners = [Fraction(c) * Fraction(other[0]) for c in wide]
+            assert Fraction(product[0]) <= min(corners) and max(corners) <= Fraction(product[1])
+        quotient = arithmetic.divide(*positive)
+        assert _inside(quotient, abs(exact_a) / abs(exact_b))
+        assert _relative_width(quotient) <= 2 * unit
+    terms = [(Decimal(float(t)), Decimal(float(t))) for t in numbers[:50]]
+    assert _inside(arithmetic.total(terms), sum(Fraction(float(t)) for t in numbers[:50]))
+    with localcontext() as context:
+        context.prec = 120
+        for t in rng.uniform(-700, 700, 100):
+            value = arithmetic.exp((Decimal(float(t)), Decimal(float(t))))
+            exact = Fraction(Decimal(float(t)).exp())
+            assert _inside(value, exact) and _relative_width(value) <= 4 * unit
+
+
+def test_the_softmax_enclosure_holds_the_80_digit_softmax():
+    """π_θ(a|s) enclosed at P = 60 for preferences up to about 400 apart: the 80-digit softmax
+    inside every interval, each of relative width below 1e−50."""
+    rng = np.random.default_rng(3)
+    features = rng.standard_normal((5, 3, 4))
+    theta = 60.0 * rng.standard_normal(4)
+    table = enclosure.softmax_table(enclosure.Intervals(60), features, theta)
+    exact = _decimal_softmax(features, theta)
+    for s in range(5):
+        for a in range(3):
+            assert _inside(table[s][a], Fraction(exact[s][a]))
+            assert _relative_width(table[s][a]) < Fraction(1, 10**50)
+
+
+def test_the_elimination_work_is_its_closed_form():
+    """Multiply-adds of GTH with fill-in: a dense chain of n states Σ_{m<n} m² (208 states
+    within MOST_OPERATIONS, 209 beyond); a corridor n − 1; a star (state 0 linked both ways with
+    every other) fills in completely: (n − 1)² and then the dense chain of n − 1."""
+    def dense(n):
+        return [set(range(n)) - {i} for i in range(n)]
+
+    for n in (1, 2, 5, 30):
+        assert enclosure.elimination_work(dense(n)) == sum(m * m for m in range(n))
+        assert enclosure.elimination_work([{i - 1, i + 1} & set(range(n)) for i in range(n)]) \
+            == max(n - 1, 0)
+    n = 12
+    star = [set(range(1, n))] + [{0} for _ in range(1, n)]
+    assert enclosure.elimination_work(star) == (n - 1) ** 2 + sum(m * m for m in range(n - 1))
+    assert enclosure.elimination_work(dense(208)) <= enclosure.MOST_OPERATIONS
+    assert enclosure.elimination_work(dense(209)) > enclosure.MOST_OPERATIONS
+
+
+@pytest.mark.parametrize("seed, scale, gamma, next_state_rewards",
+                         [(0, 3.0, 0.9, False), (1, 10.0, 1.0, True), (2, 30.0, 0.99, False),
+                          (3, 100.0, 1.0, True)])
+def test_the_enclosed_gradient_is_the_references(seed, scale, gamma, next_state_rewards):
+    """Random MDPs, rewards r(s, a) or r(s, a, s′), logits up to a few hundred apart: ∇𝒥 and the
+    γᵗ-dropped direction within 1e−10 of the largest component of the Decimal references."""
+    problem = envs.random_mdp(np.random.default_rng(seed), 5, 3, gamma=gamma, n_terminal=1,
+                              next_state_rewards=next_state_rewards)
+    theta = scale * np.random.default_rng(seed + 10).standard_normal(problem.features.shape[2])
+    exact = [float(g) for g in reference(problem.mdp, problem.features, theta)["gradient"]]
+    enclosed = enclosure.gradient(problem.mdp, problem.features, theta)
+    largest = max(abs(g) for g in exact)
+    assert largest > 0
+    np.testing.assert_allclose(enclosed, exact, rtol=0, atol=1e-10 * largest)
+    if gamma == 1.0:   # the γᵗ-dropped direction is ∇𝒥 itself at γ = 1
+        np.testing.assert_array_equal(
+            enclosure.gradient(problem.mdp, problem.features, theta, visits_gamma=1.0), enclosed)
+
+
+def test_the_dropped_direction_is_enclosed_with_undiscounted_visits():
+    """At γ = 0.9 the γᵗ-dropped direction Σ n₁ Σ q_γ ∇π (visits at γ = 1) against
+    pgref.exact.gamma_dropped_direction, which its float64 path certifies to 1e−9."""
+    from pgref import exact
+    from pgref.policies import SoftmaxLinearPolicy
+
+    problem = envs.random_mdp(np.random.default_rng(7), 5, 2, gamma=0.9, n_terminal=1)
+    theta = np.random.default_rng(8).standard_normal(problem.features.shape[2])
+    expected = exact.gamma_dropped_direction(problem.mdp, SoftmaxLinearPolicy(problem.features),
+                                             theta)
+    enclosed = enclosure.gradient(problem.mdp, problem.features, theta, visits_gamma=1.0)
+    np.testing.assert_allclose(enclosed, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+    assert not np.allclose(enclosed, enclosure.gradient(problem.mdp, problem.features, theta),
+                           rtol=1e-3)
+
+
+def test_an_exact_zero_is_answered_and_what_float64_cannot_hold_is_not(monkeypatch):
+    """Every feature 0: ∇𝒥 = 0 exactly, enclosed as [0, 0] and answered. A ∇𝒥 below 1e−300 (a
+    200-state corridor at γ = 0.05: the exit's effect fades as 0.05²⁰⁰), or a chain whose
+    elimination exceeds MOST_OPERATIONS: None."""
+    from helpers import drifting_corridor
+
+    problem = envs.random_mdp(np.random.default_rng(4), 4, 2, gamma=0.9, n_terminal=1)
+    features = np.zeros_like(problem.features)
+    zero = enclosure.gradient(problem.mdp, features, np.zeros(features.shape[2]))
+    np.testing.assert_array_equal(zero, 0.0)
+    mdp, _ = drifting_corridor(200, 0.05)
+    assert enclosure.gradient(mdp, np.tile(np.eye(2), (201, 1, 1)), np.zeros(2)) is None
+    theta = np.ones(problem.features.shape[2])
+    assert enclosure.gradient(problem.mdp, problem.features, theta) is not None
+    monkeypatch.setattr(enclosure, "MOST_OPERATIONS", 0)
+    assert enclosure.gradient(problem.mdp, problem.features, theta) is None
+
+
+@pytest.mark.parametrize("seed, gamma, next_state_rewards", [(0, 0.9, False), (1, 1.0, True)])
+def test_values_action_values_advantages_and_the_objective_are_the_references(
+        seed, gamma, next_state_rewards):
+    """v, q, A = q − v of a policy table and 𝒥(θ) of a softmax-linear policy, enclosed, within
+    1e−10 of the largest entry of the Decimal references (the table read exactly: the
+    reference's π is the 80-digit softmax of θ, the table that softmax rounded, so the table
+    functions are compared with the float64 certified ones instead, to 1e−9)."""
+    from pgref import exact
+    from pgref.policies import SoftmaxLinearPolicy
+
+    problem = envs.random_mdp(np.random.default_rng(seed), 5, 3, gamma=gamma, n_terminal=1,
+                              next_state_rewards=next_state_rewards)
+    mdp = problem.mdp
+    theta = 5.0 * np.random.default_rng(seed + 20).standard_normal(problem.features.shape[2])
+    ref = reference(mdp, problem.features, theta)
+    assert enclosure.objective(mdp, problem.features, theta) == pytest.approx(
+        float(ref["J"][0]), rel=1e-10, abs=0)
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(theta)
+    for enclosed, certified in ((enclosure.state_values(mdp, pi), exact.state_values(mdp, pi)),
+                                (enclosure.action_values(mdp, pi), exact.action_values(mdp, pi)),
+                                (enclosure.advantages(mdp, pi), exact.advantages(mdp, pi))):
+        assert enclosed.shape == certified.shape
+        np.testing.assert_allclose(enclosed, certified, rtol=0,
+                                   atol=1e-9 * np.abs(certified).max())
