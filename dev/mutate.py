@@ -51,7 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 _EXACT = ["tests/test_exact.py", "tests/test_exact_solver.py", "tests/test_exact_accuracy.py",
-          "tests/test_exact_doubled.py"]
+          "tests/test_exact_doubled.py", "tests/test_exact_enclosure.py"]
 _LQR = ["tests/test_lqr.py", "tests/test_learning_lqr.py"]
 TARGETS = {
     # the exact layer (tabular)
@@ -60,6 +60,8 @@ TARGETS = {
     "pgref/exact/doubled.py": _EXACT,
     "pgref/exact/doubled_gth.py": _EXACT,
     "pgref/exact/value_differences.py": _EXACT,
+    "pgref/exact/doubled_chain.py": _EXACT,
+    "pgref/exact/enclosure.py": _EXACT,
     "pgref/exact/certified.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/gradient.py": [*_EXACT, "tests/test_natural.py"],
     "pgref/exact/moments.py": ["tests/test_exact_moments.py"],

@@ -589,50 +589,13 @@ def _tridiagonal_decimals(n, gamma, transpose, probabilities=None, reward=Decima
     return x
 
 
-def test_values_of_rewards_that_nearly_cancel_are_enclosed_where_float64_refuses(monkeypatch):
-    """The 60-state drifting corridor at γ = 1 (π(right) = 0.3, episodes of 1e22 steps) paying
-    +1 to the right and −3/7 to the left: r_π = 0.3 − 0.7 · 3/7 is 2.5e−17 in exact arithmetic
-    on those floats, and 0 in float64. The certified paths see a size of 0 and refuse; the
-    decimal enclosure (pgref.exact.enclosure) gives v ≈ 1.3e6, q and A, within 1e−12 of a
-    300-digit reference (A(s, right) = π(left)(q(s, right) − q(s, left)))."""
-    from pgref.exact import enclosure
-
-    n = 60
-    mdp, pi = drifting_corridor(n, 1.0)
-    rewards = np.array(mdp.rewards)
-    rewards[:n] = [1.0, -3 / 7]
-    mdp = TabularMDP(mdp.transitions, rewards, mdp.initial, terminal=mdp.terminal, gamma=1.0)
-    with localcontext() as context:
-        context.prec = 300
-        right, left = Decimal(float(pi[0, 0])), Decimal(float(pi[0, 1]))
-        r_pi = right + left * Decimal(-3 / 7)
-        reference_values = [*_tridiagonal_decimals(n, 1.0, False, (right, left), r_pi),
-                            Decimal(0)]
-        q_gap = [1 - Decimal(-3 / 7) + reference_values[s + 1]
-                 - reference_values[max(s - 1, 0)] for s in range(n)]
-        assert 1e-17 < r_pi < 1e-16
-    values = exact.state_values(mdp, pi)
-    expected = np.array([float(v) for v in reference_values])
-    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
-    assert 1e6 < expected.max() < 2e6
-    advantage = exact.advantages(mdp, pi)
-    expected_a = np.array([float(left * g) for g in q_gap])
-    np.testing.assert_allclose(advantage[:n, 0], expected_a, rtol=0,
-                               atol=1e-12 * np.abs(expected_a).max())
-    q = exact.action_values(mdp, pi)
-    np.testing.assert_allclose(q[:n, 0] - q[:n, 1], [float(g) for g in q_gap], rtol=0,
-                               atol=1e-9 * np.abs(q).max())
-    for name in ("state_values", "action_values", "advantages"):
-        monkeypatch.setattr(enclosure, name, lambda *args: None)
-    for function in (exact.state_values, exact.advantages):
-        with pytest.raises(exact.PrecisionError, match="beyond double-double too"):
-            function(mdp, pi)
-
-
 def test_an_objective_of_rewards_that_nearly_cancel_is_enclosed(monkeypatch):
-    """The same corridor and rewards under the softmax-linear policy with θ = (log 0.3, log 0.7):
-    𝒥(θ) from objective and from objective_and_gradient within 1e−12 of the 300-digit
-    reference (π the softmax of θ in Decimal); refused without the enclosure."""
+    """The 60-state drifting corridor at γ = 1 (π(right) = 0.3 from θ = (log 0.3, log 0.7),
+    episodes of 1e22 steps) paying +1 to the right and −3/7 to the left: r_π ≈ −7.8e−19, which
+    float64 rounds to 0. 𝒥(θ) ≈ −4.1e4 from objective and objective_and_gradient within 1e−12
+    of the 300-digit reference (π the softmax of θ in Decimal): the decimal enclosure; refused
+    without it. From the policy table alone v is refused even by the enclosure: the table's
+    own rounding, ρπ ≈ 1e−16, moves r_π by more than r_π."""
     from pgref.exact import enclosure
 
     n = 60
@@ -645,10 +608,14 @@ def test_an_objective_of_rewards_that_nearly_cancel_is_enclosed(monkeypatch):
         right, left = (Decimal(float(t)).exp() for t in theta)
         right, left = right / (right + left), left / (right + left)
         r_pi = right + left * Decimal(-3 / 7)
+        assert -1e-18 < r_pi < -1e-19
         expected = float(_tridiagonal_decimals(n, 1.0, False, (right, left), r_pi)[0])
+    assert -5e4 < expected < -4e4
     assert exact.objective(mdp, policy, theta) == pytest.approx(expected, rel=1e-12, abs=0)
     assert exact.objective_and_gradient(mdp, policy, theta).objective == pytest.approx(
         expected, rel=1e-12, abs=0)
+    with pytest.raises(exact.PrecisionError, match="beyond double-double too"):
+        exact.state_values(mdp, policy.action_probs(theta))
     monkeypatch.setattr(enclosure, "objective", lambda *args: None)
     with pytest.raises(exact.PrecisionError, match="beyond double-double too"):
         exact.objective(mdp, policy, theta)

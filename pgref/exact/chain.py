@@ -29,9 +29,12 @@ one before cannot certify its answer:
    needs (:mod:`pgref.exact.enclosure`), for v, q and A of a policy table and 𝒥, ∇𝒥 (and its
    normalised and γᵗ-dropped forms) of a softmax-linear policy, on chains whose elimination
    needs at most 3,000,000 multiply-adds (a corridor needs one per state, a dense chain of
-   208 states all of them): 60 states at γ = 1 with π(right) = 0.3 (episodes of 1e22 steps, v ≈ −5e22), 200
-   states at γ = 1 (v ≈ −1e73), 100 states at γ = 0.9 uniform (∇𝒥 ≈ 4e−18), or rewards whose
-   expected value r_π ≈ 2.5e−17 rounds to 0 in float64 (v ≈ 1.3e6).
+   208 states all of them): 60 states at γ = 1 with π(right) = 0.3 (episodes of 1e22 steps,
+   v ≈ −5e22), 200 states at γ = 1 (v ≈ −1e73), 100 states at γ = 0.9 uniform
+   (∇𝒥 ≈ 4e−18), or 𝒥(θ) of rewards whose expected value r_π ≈ −7.8e−19 rounds to 0 in float64
+   (𝒥 ≈ −4.1e4). A policy table is taken with its own rounding, as on the other paths: from
+   the table alone that 𝒥 is not determined (its rounding moves r_π by more than r_π), and v is
+   refused.
 
 NaN, ±inf or a wrong sign are never returned.
 """

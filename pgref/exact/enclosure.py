@@ -22,18 +22,20 @@ lo, ROUND_CEILING for hi) at P significant digits:
   interval arithmetic (lecture: "Policy Gradient Theorem"; blog: "Policy gradient from the
   lens of Bellman").
 
-A policy table (for v, q and A) is read exactly, as the other functions of :mod:`pgref.exact`
-read it; θ (for 𝒥 and ∇𝒥) goes through the softmax here, so only softmax-linear policies over a
-feature table are enclosed.
+A policy table (for v, q and A) is taken with its own rounding, π(1 ± ρ), as the certified
+float64 paths take it (:func:`pgref.exact.solver.policy_relative_error`): an answer that this
+rounding could move by more than 1e−10 is not given. θ (for 𝒥 and ∇𝒥) goes through the softmax
+here instead, so only softmax-linear policies over a feature table are enclosed, exactly.
 
 An interval is an enclosure whatever its width (no error analysis to trust, only the rounding
 directions): the answer is the intervals' midpoints when every half-width is at most
 :data:`HALF_WIDTH` (1e−10) of the largest |midpoint| (the norm-wise rule of
 :mod:`pgref.exact.chain`); otherwise P grows by the digits missing, up to :data:`MOST_DIGITS`.
-Nonzero answers outside [1e−300, 1e300] are not returned. The work is the elimination's multiply-adds, counted on the chain's pattern
-before any arithmetic (a corridor: about S; a dense chain: S³/3, a few microseconds each at
-P = 60: 0.4 s for 50 states, 2.5 s for 100, 11 s for 200); chains needing more than
-:data:`MOST_OPERATIONS` are not enclosed.
+Nonzero answers outside [1e−300, 1e300] are not returned. The work is the elimination's
+multiply-adds, counted on the chain's pattern before any arithmetic (a corridor: about S; a
+dense chain: S³/3, a few microseconds each at P = 60, measured here: 0.4 s for 50 states,
+2.5 s for 100, 11 s for 200); chains needing more than :data:`MOST_OPERATIONS` are not
+enclosed.
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 import numpy as np
 
+from pgref.exact.solver import policy_relative_error
+
 __all__ = ["FIRST_DIGITS", "HALF_WIDTH", "LIMITS", "MOST_DIGITS", "MOST_OPERATIONS", "Intervals",
-           "action_values", "advantages", "elimination_work", "exact_table", "gradient",
-           "objective", "softmax_table", "state_values", "total_visits"]
+           "action_values", "advantages", "elimination_work", "gradient",
+           "objective", "softmax_table", "state_values", "table_intervals",
+           "total_visits"]
 
 FIRST_DIGITS = 60
 """P of the first attempt."""
@@ -237,9 +242,16 @@ def _solve(arithmetic: Intervals, factors, rhs: list, transpose: bool) -> list:
     return x
 
 
-def exact_table(pi: np.ndarray) -> list:
-    """A float64 policy table (S, A) as degenerate intervals [s][a]: its entries read exactly."""
-    return [[_exact(p) for p in row] for row in pi]
+def table_intervals(arithmetic: Intervals, pi: np.ndarray) -> list:
+    r"""A float64 policy table (S, A) as intervals [s][a]: π(a|s)(1 ± ρ(s, a)), with ρ the
+    table's own rounding error as :func:`pgref.exact.solver.policy_relative_error` bounds it
+    (the certified float64 paths take the same data error), 0 kept exact."""
+    rho = policy_relative_error(pi)
+    down, up, one = arithmetic.down, arithmetic.up, Decimal(1)
+    return [[(down.multiply(Decimal(float(p)), down.subtract(one, Decimal(float(r)))),
+              up.multiply(Decimal(float(p)), up.add(one, Decimal(float(r)))))
+             for p, r in zip(row, row_rho, strict=True)]
+            for row, row_rho in zip(pi, rho, strict=True)]
 
 
 def _values(arithmetic: Intervals, mdp, pi: list) -> list:
@@ -394,15 +406,18 @@ def objective(mdp, features: np.ndarray, theta: np.ndarray) -> float | None:
 
 
 def state_values(mdp, pi: np.ndarray) -> np.ndarray | None:
-    r"""v_π (S,) of a policy table π (S, A), its entries read exactly (lecture: "Policy Gradient
-    Theorem", the Bellman equation), every entry within 1e−10 of max|v|; or None."""
-    return _enclosed(mdp, lambda arithmetic: _values(arithmetic, mdp, exact_table(pi)))
+    r"""v_π (S,) of a policy table π (S, A), taken with its own rounding (:func:`table_intervals`;
+    lecture: "Policy Gradient Theorem", the Bellman equation), every entry within 1e−10 of
+    max|v|; or None."""
+    return _enclosed(mdp, lambda arithmetic: _values(arithmetic, mdp,
+                                                     table_intervals(arithmetic, pi)))
 
 
 def action_values(mdp, pi: np.ndarray) -> np.ndarray | None:
     r"""q_π (S, A) of a policy table, every entry within 1e−10 of max|q|; or None."""
     def compute(arithmetic):
-        q = _action_values(arithmetic, mdp, _values(arithmetic, mdp, exact_table(pi)))
+        table = table_intervals(arithmetic, pi)
+        q = _action_values(arithmetic, mdp, _values(arithmetic, mdp, table))
         return [entry for row in q for entry in row]
 
     result = _enclosed(mdp, compute)
@@ -413,7 +428,7 @@ def advantages(mdp, pi: np.ndarray) -> np.ndarray | None:
     r"""A_π = q_π − v_π (S, A) of a policy table, as Σ_{b≠a} π_b (q_a − q_b), every entry within
     1e−10 of max|A|; or None."""
     def compute(arithmetic):
-        table = exact_table(pi)
+        table = table_intervals(arithmetic, pi)
         q = _action_values(arithmetic, mdp, _values(arithmetic, mdp, table))
         return [entry for row in _advantages(arithmetic, table, q) for entry in row]
 
