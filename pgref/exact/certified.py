@@ -139,7 +139,7 @@ def solve_values(mdp: TabularMDP, solved, what: str = "the values v_π",
     The returned Solution's ``x`` has shape (S,). ``accurate`` forces GTH elimination.
     """
     index = solved.system.index
-    r_pi, r_error = policy_rewards_of(mdp, solved.pi, index)
+    r_pi, r_error = policy_rewards_of(mdp, solved.pi, index, solved.system.policy_error)
     solution = solve(solved.system, r_pi, rhs_error=r_error, accurate=accurate)
     certify(solved, solution, what)
     return on_all_states(mdp, index, solution)
@@ -155,12 +155,15 @@ def expected_reward_errors(mdp: TabularMDP) -> np.ndarray:
                                                 np.abs(mdp.rewards))
 
 
-def policy_rewards_of(mdp: TabularMDP, pi: np.ndarray, index: np.ndarray) -> tuple:
+def policy_rewards_of(mdp: TabularMDP, pi: np.ndarray, index: np.ndarray,
+                      policy_error: np.ndarray | None = None) -> tuple:
     r"""r_π(s) = Σ_a π(a|s) r(s, a) on the states ``index``, and a bound on its error,
     max_s Σ_a π(a|s) [(ρ(s, a) + (A + 1)ε) |r(s, a)| + δr(s, a)] (ρ: the policy table's own
-    error; δr: :func:`expected_reward_errors`)."""
-    pi, rewards = pi[index], mdp.expected_rewards[index]
-    rho = policy_relative_error(pi) + (mdp.n_actions + 1) * EPS
+    error ``policy_error``, default :func:`~pgref.exact.solver.policy_relative_error`; δr:
+    :func:`expected_reward_errors`)."""
+    rho = policy_relative_error(pi) if policy_error is None else policy_error
+    pi, rewards, rho = pi[index], mdp.expected_rewards[index], rho[index]
+    rho = rho + (mdp.n_actions + 1) * EPS
     errors = rho * np.abs(rewards) + expected_reward_errors(mdp)[index]
     r_error = float(np.einsum("sa,sa->s", pi, errors).max(initial=0.0))
     return np.einsum("sa,sa->s", pi, rewards), r_error
@@ -225,7 +228,8 @@ class Advantages(NamedTuple):
     q: np.ndarray
 
 
-def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
+def advantages_of(pi: np.ndarray, action_values: ActionValues,
+                  policy_error: np.ndarray | None = None) -> Advantages:
     r"""A(s, a) = q(s, a) − v(s) = Σ_b π(b|s) (q(s, a) − q(s, b)), without cancellation.
 
     Notes
@@ -236,7 +240,7 @@ def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
     cancel exactly however large they are. Error bound:
     Σ_{b≠a} π_b (δ_a + δ_b + ((A + 3)ε + ρ_b)|q_a − q_b| + 2ε|r_a − r_b|), δ_a the error bound of
     γ E[v|s, a] plus that of r(s, a) (:func:`expected_reward_errors`) and ρ the policy table's
-    relative error (:func:`pgref.exact.solver.policy_relative_error`).
+    relative error ``policy_error`` (default :func:`pgref.exact.solver.policy_relative_error`).
     """
     r, future = action_values.rewards, action_values.discounted_next
     reward_gaps = r[:, :, None] - r[:, None, :]                     # r_a − r_b, (S, A, A)
@@ -245,7 +249,8 @@ def advantages_of(pi: np.ndarray, action_values: ActionValues) -> Advantages:
     n_actions = pi.shape[1]
     not_a = 1.0 - np.eye(n_actions)
     others = np.einsum("sb,ab->sa", pi, not_a)                     # Σ_{b≠a} π_b
-    weights = ((n_actions + 3) * EPS + policy_relative_error(pi)) * pi
+    rho = policy_relative_error(pi) if policy_error is None else policy_error
+    weights = ((n_actions + 3) * EPS + rho) * pi
     delta = action_values.next_errors + action_values.reward_errors
     bound = (delta * others + np.einsum("sb,ab->sa", pi * delta, not_a)   # Σ_{b≠a} π_b δ_b
              + np.einsum("sb,sab->sa", weights, np.abs(differences))

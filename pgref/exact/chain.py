@@ -226,13 +226,14 @@ class Chain(NamedTuple):
 
 
 def chain(mdp: TabularMDP, pi: np.ndarray, gamma: float, purpose: str,
-          remedy: str = USE_GAMMA_BELOW_ONE) -> Chain:
-    """π's chain and the non-terminal system I − γ P_NN, for a checked table π.
+          remedy: str = USE_GAMMA_BELOW_ONE, policy_error: np.ndarray | None = None) -> Chain:
+    """π's chain and the non-terminal system I − γ P_NN, for a checked table π (whose entries
+    are off by at most ``policy_error`` relatively: default, a log-sum-exp table's rounding).
 
     With γ = 1 the matrix is invertible exactly when every non-terminal state can reach a
     terminal state (an absorbing Markov chain); that is checked on the graph, not by the solve.
     """
-    system = chain_system(mdp.transitions, mdp.terminal, pi, gamma)
+    system = chain_system(mdp.transitions, mdp.terminal, pi, gamma, policy_error)
     if gamma == 1.0 and not np.all(system.exits > 0):  # else every state exits directly
         stuck = _states_never_terminating(system)
         if stuck.size:

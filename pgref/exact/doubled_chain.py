@@ -86,7 +86,7 @@ def from_system(mdp: TabularMDP, chain) -> DoubledChain:
     few ε: :meth:`pgref.exact.solver.ChainSystem.data_error`) and r_π in float64."""
     system = chain.system
     work, pivots = system.doubled_gth_factors()
-    r_pi, r_error = policy_rewards_of(mdp, chain.pi, system.index)
+    r_pi, r_error = policy_rewards_of(mdp, chain.pi, system.index, system.policy_error)
     return DoubledChain(_pair(system.off_diagonal()), _pair(system.exits), work, pivots,
                         _pair(r_pi), system.data_error(), r_error)
 

@@ -30,7 +30,6 @@ from pgref.exact.solver import (
     TINY,
     PrecisionError,
     Solution,
-    policy_relative_error,
     sum_rounding,
 )
 from pgref.mdp import TabularMDP
@@ -66,8 +65,21 @@ class NormalisedPolicyGradient(NamedTuple):
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _policy_and_scores(mdp: TabularMDP, policy, theta) -> tuple[np.ndarray, np.ndarray]:
-    """π_θ as a table (S, A) and its scores ∇ log π_θ(a|s) as a table (S, A, n_params)."""
+class PolicyTables(NamedTuple):
+    """π_θ (S, A), its scores ∇ log π_θ(a|s) (S, A, n_params), and bounds on their rounding:
+    ρ (S, A), relative, and the scores' (S, A, n_params), absolute — None where the policy does
+    not state them (:meth:`pgref.policies.DiscretePolicy.table_errors`); then π is taken as a
+    log-sum-exp table of exact logits, and each score as accurate to (A + 4)ε of the largest
+    score of its state."""
+
+    pi: np.ndarray
+    scores: np.ndarray
+    policy_error: np.ndarray | None
+    score_errors: np.ndarray | None
+
+
+def _policy_tables(mdp: TabularMDP, policy, theta) -> PolicyTables:
+    """π_θ, its scores and the bounds on their rounding (:class:`PolicyTables`)."""
     check_mdp(mdp)
     if not (hasattr(policy, "action_probs") and hasattr(policy, "grad_log_prob_table")):
         raise ValueError(
@@ -82,7 +94,10 @@ def _policy_and_scores(mdp: TabularMDP, policy, theta) -> tuple[np.ndarray, np.n
             f"policy.grad_log_prob_table(theta) must have shape (S, A, n_params) = "
             f"{(*pi.shape, policy.n_params)}; got {scores.shape}"
         )
-    return pi, scores
+    errors = policy.table_errors(theta) if hasattr(policy, "table_errors") else None
+    if errors is None:
+        return PolicyTables(pi, scores, None, None)
+    return PolicyTables(pi, scores, errors.probabilities, errors.scores)
 
 
 # -- 𝒥(θ) and ∇𝒥(θ) ----------------------------------------------------------------------------
@@ -113,7 +128,9 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
             f"(e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
         )
     pi = policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
-    solved = chain(mdp, pi, mdp.gamma, "the values v_π")
+    errors = policy.table_errors(theta) if hasattr(policy, "table_errors") else None
+    solved = chain(mdp, pi, mdp.gamma, "the values v_π",
+                   policy_error=None if errors is None else errors.probabilities)
     return or_enclosure(lambda: _certified_objective(mdp, solved, solve_values(mdp, solved)),
                         lambda: _enclosed(mdp, policy, theta, "objective"))
 
@@ -138,6 +155,7 @@ class TheoremTerms(NamedTuple):
     values: Solution
     adjoint_bound: float = 0.0  # the data's effect through v, where the weights' bounds omit it
     source: tuple = ()        # (policy, θ, visits' γ): the chain again from θ where needed
+    score_errors: np.ndarray | None = None  # the scores' rounding, (S, A, n_params), if stated
 
 
 def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = None,
@@ -149,18 +167,20 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     Σ_a π(a|s) ∇ log π(a|s) = 0, so Σ_a q ∇π = Σ_a π A ∇ log π; with A from
     :func:`pgref.exact.chain.advantages_of`, no digit is lost near determinism.
     """
-    pi, scores = _policy_and_scores(mdp, policy, theta)
-    solved = chain(mdp, pi, mdp.gamma, "the values v_π and visit counts n")
+    tables = _policy_tables(mdp, policy, theta)
+    pi, scores, rho = tables.pi, tables.scores, tables.policy_error
+    solved = chain(mdp, pi, mdp.gamma, "the values v_π and visit counts n", policy_error=rho)
     values_chain, values = solved, solve_values(mdp, solved, accurate=accurate)
     if visits_gamma is not None and visits_gamma != mdp.gamma:
         solved = chain(mdp, pi, visits_gamma, "the undiscounted visit counts n₁",
-                       N1_NEEDS_TERMINATION)
+                       N1_NEEDS_TERMINATION, policy_error=rho)
         visits = solve_visits(mdp, solved, "the undiscounted visit counts n₁", accurate)
     else:  # the second solve while M is still in the cache, before q's pass over p
         visits = solve_visits(mdp, solved, accurate=accurate)
-    advantage = advantages_of(pi, action_values_of(mdp, values))
+    rho = values_chain.system.policy_error
+    advantage = advantages_of(pi, action_values_of(mdp, values), rho)
     n, pi_a = visits.x[:, None], pi * advantage.advantage
-    pi_error = policy_relative_error(pi) + 4 * EPS            # (S, A)
+    pi_error = rho + 4 * EPS                                   # (S, A)
     # π below the smallest normal float has lost its digits (0 after underflow): an absolute
     # error up to TINY in π(b|s) moves n(s) π(a|s) A(s, a) by up to n(s) TINY (q_max − q_min)
     q = advantage.q
@@ -171,14 +191,15 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
              + visits.errors[:, None] * abs_pi_a)
     return TheoremTerms(n * pi_a, bound, scores, visits, values_chain, values,
                         source=(policy, checks.parameter_vector(theta, policy.n_params),
-                                visits_gamma))
+                                visits_gamma), score_errors=tables.score_errors)
 
 
 def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarray:
     r"""Σ_{s,a} weight(s, a) ∇ log π(a|s) / scale, certified against the size of its terms.
 
-    Error bound: Σ |δweight| ‖score‖ + Σ |weight| δscore + rounding, with δscore =
-    (A + 4)ε max_a ‖∇ log π(a|s)‖ (the score of a softmax is accurate to that, absolutely).
+    Error bound: Σ |δweight| ‖score‖ + max_k Σ |weight| δscore_k + rounding, with δscore the
+    policy's bound on its scores' rounding (:meth:`pgref.policies.DiscretePolicy.table_errors`)
+    or, where it states none, (A + 4)ε max_a ‖∇ log π(a|s)‖ for every component.
     The certificate is ‖ĝ − g‖_∞ ≤ RELATIVE_TOLERANCE · max(‖ĝ‖_∞, ‖G‖_∞), with
     G = Σ_{s,a} |weight(s, a)| |∇ log π(a|s)| the size of the theorem's terms: cancellation
     between states below ε·G is what float64 cannot resolve.
@@ -188,10 +209,15 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarr
     result = weights.reshape(-1) @ scores.reshape(-1, n_params) / scale
     abs_weights, abs_scores = np.abs(weights), np.abs(scores)
     score_norms = abs_scores.max(axis=2)                                # (S, A), max over θ
-    score_error = (n_actions + 4) * EPS * score_norms.max(axis=1, keepdims=True)
+    if terms.score_errors is None:
+        score_error = float((abs_weights * (n_actions + 4) * EPS
+                             * score_norms.max(axis=1, keepdims=True)).sum())
+    else:
+        score_error = float((abs_weights.reshape(-1) @ terms.score_errors.reshape(-1, n_params)
+                             ).max(initial=0.0))
     largest_term = float((abs_weights.reshape(-1) @ abs_scores.reshape(-1, n_params)
                           / scale).max(initial=0.0))
-    bound = (float((terms.weight_bounds * score_norms).sum() + (abs_weights * score_error).sum()
+    bound = (float((terms.weight_bounds * score_norms).sum() + score_error
                    + terms.adjoint_bound) / scale
              + sum_rounding(n_states * n_actions) * largest_term)
     size = max(float(np.abs(result).max(initial=0.0)), largest_term)

@@ -47,6 +47,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pgref.exact import doubled, doubled_gth
+from pgref.policies.discrete import log_softmax_error as policy_relative_error
 
 __all__ = [
     "RELATIVE_TOLERANCE",
@@ -120,6 +121,10 @@ class ChainSystem(NamedTuple):
         D(s) = Σ_{s′≠s} B(s, s′) + e(s).
     policy : ndarray, shape (S, A)
         π, kept (not copied) for :meth:`data_error`.
+    policy_error : ndarray, shape (S, A)
+        ρ, a bound on the relative error of each entry of π (default: a log-sum-exp table's,
+        :func:`policy_relative_error`; a policy's own from
+        :meth:`pgref.policies.DiscretePolicy.table_errors`).
     transitions : ndarray, shape (S, A, S)
         p, kept (not copied) for :meth:`data_error`.
     terminal : ndarray of bool, shape (S,)
@@ -143,6 +148,7 @@ class ChainSystem(NamedTuple):
     exits: np.ndarray
     diagonal: np.ndarray
     policy: np.ndarray
+    policy_error: np.ndarray
     transitions: np.ndarray
     terminal: np.ndarray
     gamma: float
@@ -178,13 +184,13 @@ class ChainSystem(NamedTuple):
     def data_error(self) -> float:
         r"""A bound on the relative error of every entry of B, e and D, for the GTH path.
 
-        Rounding plus the policy table's own error (:func:`policy_relative_error`) weighted by
+        Rounding plus the policy table's own error (:attr:`policy_error`) weighted by
         π: an entry Σ_a π(a|s) c(s, a) (c ≥ 0) is off by at most Σ_a ρ(s, a) π(a|s) c(s, a),
         so a large ρ matters only where the tiny π it belongs to carries the entry. Computed
         exactly (an O(S²A) contraction) only when some ρ exceeds 64ε; otherwise max ρ bounds it.
         """
         rounding = sum_rounding(self.index.size) + (self.policy.shape[1] + 2) * EPS
-        rho = policy_relative_error(self.policy[self.index])
+        rho = self.policy_error[self.index]
         largest = float(rho.max(initial=0.0))
         if largest <= 64 * EPS:
             return largest + rounding
@@ -259,18 +265,6 @@ def sum_rounding(n: int) -> float:
     return min(n + 1.0, ROUNDING_CONFIDENCE * float(np.sqrt(n)) + 2.0) * EPS
 
 
-def policy_relative_error(pi: np.ndarray) -> np.ndarray:
-    r"""ρ(s, a), a bound on the relative error of each entry of a log-sum-exp policy table.
-
-    π = exp(log π) with log π accurate to about ε(1 + |log π|) absolute, so π(a|s) is accurate
-    to ρ = 4ε(1 + |log π(a|s)|) relative (1e−13 for π = e^{−1000}). Entries below the smallest
-    normal float (2.2e−308, :data:`TINY`) have lost relative accuracy; where that matters the
-    callers add an absolute error of TINY.
-    """
-    logs = np.log(pi, out=np.zeros_like(pi), where=pi > 0)
-    return 4.0 * EPS * (1.0 - logs)
-
-
 def _terminal_mass(transitions: np.ndarray, terminal: np.ndarray,
                    index: np.ndarray) -> np.ndarray:
     """Σ_{s′ terminal} p(s′|s, a) for the states of ``index``, shape (n, A): the terminal columns
@@ -279,7 +273,7 @@ def _terminal_mass(transitions: np.ndarray, terminal: np.ndarray,
 
 
 def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
-                 gamma: float) -> ChainSystem:
+                 gamma: float, policy_error: np.ndarray | None = None) -> ChainSystem:
     r"""M = I − γ P_NN in parts B, e, D, each computed without subtraction.
 
     Parameters
@@ -289,6 +283,8 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
     terminal : ndarray of bool, shape (S,)
     pi : ndarray, shape (S, A)
     gamma : float
+    policy_error : ndarray, shape (S, A), optional
+        ρ, the relative error of each entry of π (default :func:`policy_relative_error`).
 
     Notes
     -----
@@ -313,7 +309,9 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
     ones = np.ones(n)
     diagonal = exits - matrix @ ones                                    # Σ B + e: no cancelling
     column_sums = -(ones @ matrix)
-    rho = policy_relative_error(pi[index])
+    if policy_error is None:
+        policy_error = policy_relative_error(pi)
+    rho = policy_error[index]
     entry_error = (pi.shape[1] + 2) * EPS
     diagonal_error = ((1.0 + gamma) * np.einsum("sa,sa->s", rho, pi[index])
                       + (sum_rounding(n) + entry_error) * diagonal)
@@ -321,8 +319,9 @@ def chain_system(transitions: np.ndarray, terminal: np.ndarray, pi: np.ndarray,
     column_error = (float(rho.max(initial=0.0)) + entry_error) * column_sums + diagonal_error
     np.fill_diagonal(matrix, diagonal)                                  # M = diag(D) − B
     return ChainSystem(index=index, matrix=matrix, exits=exits, diagonal=diagonal,
-                       policy=pi, transitions=transitions, terminal=terminal, gamma=gamma,
-                       row_error=row_error, column_error=column_error, column_sums=column_sums,
+                       policy=pi, policy_error=policy_error, transitions=transitions,
+                       terminal=terminal, gamma=gamma, row_error=row_error,
+                       column_error=column_error, column_sums=column_sums,
                        factorizations={})
 
 

@@ -46,7 +46,6 @@ from pgref.exact.solver import (
     TINY,
     PrecisionError,
     Solution,
-    policy_relative_error,
     sum_rounding,
 )
 from pgref.mdp import TabularMDP
@@ -189,7 +188,7 @@ def theorem_weights(mdp: TabularMDP, chain, scores: np.ndarray, visits: Solution
     difference, difference_error = action_value_differences(mdp, future, future_error)
     advantage = np.einsum("sb,sab->sa", pi, difference)
     n_actions = pi.shape[1]
-    rho = policy_relative_error(pi)
+    rho = chain.system.policy_error
     advantage_error = (np.einsum("sb,sab->sa", pi, difference_error)
                        + np.einsum("sb,sab->sa", ((n_actions + 3) * EPS + rho) * pi,
                                    np.abs(difference)))

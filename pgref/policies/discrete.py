@@ -10,12 +10,19 @@ the interface of :class:`pgref.policies.Policy` and :class:`pgref.policies.Tabul
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import NamedTuple
 
 import numpy as np
 
 from pgref import checks
 
-__all__ = ["DiscretePolicy", "last_possible", "log_softmax", "sample_categorical"]
+__all__ = ["DiscretePolicy", "TableErrors", "last_possible", "log_softmax", "log_softmax_error",
+           "sample_categorical"]
+
+EPS = float(np.finfo(float).eps)
+
+LOGIT_ERROR_MARGIN = 1.01
+"""|e^Δ − 1| ≤ 1.01 |Δ| for |Δ| ≤ 0.02: a logit off by Δ moves π by at most that, relatively."""
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -28,6 +35,35 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     """
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def log_softmax_error(pi: np.ndarray) -> np.ndarray:
+    r"""ρ(s, a), a bound on the relative error of each entry of π = exp(:func:`log_softmax` (z))
+    for logits z taken as exact.
+
+    log π is accurate to about ε(1 + |log π|) absolute, so π(a|s) is accurate to
+    ρ = 4ε(1 + |log π(a|s)|) relative (1e−13 for π = e^{−1000}). Entries below the smallest
+    normal float (2.2e−308) have lost relative accuracy; where that matters the exact layer adds
+    an absolute error of that size.
+    """
+    logs = np.log(pi, out=np.zeros_like(pi), where=pi > 0)
+    return 4.0 * EPS * (1.0 - logs)
+
+
+class TableErrors(NamedTuple):
+    r"""Bounds on the rounding of a policy's tables, against π_θ and ∇ log π_θ computed exactly
+    from θ and the features.
+
+    Attributes
+    ----------
+    probabilities : ndarray, shape (S, A)
+        ρ(s, a): |π̂(a|s) − π(a|s)| ≤ ρ(s, a) π(a|s).
+    scores : ndarray, shape (S, A, n_params)
+        |∇̂ log π(a|s) − ∇ log π(a|s)| entrywise.
+    """
+
+    probabilities: np.ndarray
+    scores: np.ndarray
 
 
 class DiscretePolicy(ABC):
@@ -140,6 +176,37 @@ class DiscretePolicy(ABC):
         r"""The policy table π_θ(a|s) for every state and action, shape (S, A)."""
         self._table_only("action_probs")
         return self.probs(theta, np.arange(self.n_states))
+
+    def table_errors(self, theta) -> TableErrors | None:
+        r"""Bounds on the rounding of :meth:`action_probs` and :meth:`grad_log_prob_table`
+        (:class:`TableErrors`), for the exact layer's certificates; None where the policy does
+        not state them (the hooks :meth:`table_logit_errors` and :meth:`table_score_errors`).
+
+        Notes
+        -----
+        log π(a|s) = z_a − log Σ_b e^{z_b}, so logits off by at most δz move log π(a|s) by at
+        most δz(s, a) + max_b δz(s, b), and π by 1.01 times that relatively (while it is below
+        0.02), on top of the log-sum-exp's own rounding (:func:`log_softmax_error`).
+        """
+        self._table_only("table_errors")
+        theta = checks.parameter_vector(theta, self.n_params)
+        logit_errors = self.table_logit_errors(theta)
+        if logit_errors is None:
+            return None
+        pi = self.action_probs(theta)
+        rho = log_softmax_error(pi) + LOGIT_ERROR_MARGIN * (
+            logit_errors + logit_errors.max(axis=1, keepdims=True))
+        return TableErrors(rho, self.table_score_errors(theta, pi, rho))
+
+    def table_logit_errors(self, theta: np.ndarray) -> np.ndarray | None:
+        """Hook: a bound (S, A) on the absolute error of each computed logit; None if unknown."""
+        return None
+
+    def table_score_errors(self, theta: np.ndarray, pi: np.ndarray, rho: np.ndarray
+                           ) -> np.ndarray:
+        """Hook: a bound (S, A, n_params) on the error of :meth:`grad_log_prob_table`, given the
+        table π and its relative error ρ."""
+        raise NotImplementedError
 
     def grad_log_prob_table(self, theta) -> np.ndarray:
         r"""The score ∇ log π_θ(a|s) for every (s, a), shape (S, A, n_params)."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from pgref import checks
 from pgref.features import StateFeatures
-from pgref.policies.discrete import DiscretePolicy, log_softmax
+from pgref.policies.discrete import EPS, DiscretePolicy, log_softmax
 
 __all__ = ["Layer", "MLPSoftmaxPolicy"]
 
@@ -132,6 +132,68 @@ class MLPSoftmaxPolicy(DiscretePolicy):
             activations.append(np.tanh(activations[-1] @ layer.weights + layer.bias))
         logits = activations[-1] @ layers[-1].weights + layers[-1].bias
         return layers, activations, logits
+
+    def _forward_errors(self, theta):
+        r"""The forward pass on every state with bounds on its rounding: (layers, activations,
+        their errors, logits (S, A), their errors (S, A)).
+
+        An affine layer u = h W + b of n_in inputs is off by at most
+        (n_in + 2)ε (|h||W| + |b|) (its own rounding, Higham §3.1) plus |δh||W| (the input's);
+        tanh adds 2ε|tanh u| and passes δu on at most (it is 1-Lipschitz).
+        """
+        layers = self.unpack(theta)
+        activations = [np.asarray(self.features.source, dtype=float)]
+        errors = [np.zeros(activations[0].shape)]
+        for index, layer in enumerate(layers):
+            h, delta_h = activations[-1], errors[-1]
+            u = h @ layer.weights + layer.bias
+            delta_u = ((h.shape[1] + 2) * EPS * (np.abs(h) @ np.abs(layer.weights)
+                                                  + np.abs(layer.bias))
+                       + delta_h @ np.abs(layer.weights))
+            if index == len(layers) - 1:
+                return layers, activations, errors, u, delta_u
+            activations.append(np.tanh(u))
+            errors.append(2.0 * EPS * np.abs(activations[-1]) + delta_u)
+        raise AssertionError("unreachable: the output layer returns")
+
+    def table_logit_errors(self, theta: np.ndarray) -> np.ndarray:
+        r"""A bound (S, A) on the rounding of the logits, by the forward pass's running error
+        analysis (:meth:`_forward_errors`)."""
+        return self._forward_errors(theta)[4]
+
+    def table_score_errors(self, theta: np.ndarray, pi: np.ndarray, rho: np.ndarray
+                           ) -> np.ndarray:
+        r"""A bound (S, A, n_params) on the rounding of the backward pass (class Notes), run on
+        bounds alongside it: δ_out = e_a − π off by ρ_b π_b + ε|δ_out|; ∂/∂b = δ; ∂/∂W = hᵀδ off
+        by |δh||δ| + |h|E + |δh|E + ε|h||δ|; δ Wᵀ of n_out terms off by (n_out + 1)ε|δ||W|ᵀ +
+        E|W|ᵀ; 1 − h² off by (2|h| + δh)δh + 2ε(h² + |1 − h²|); their product v g off by
+        E_v|g| + |v|E_g + E_v E_g + ε|v g| (E: the error bound of δ)."""
+        layers, activations, errors, _, _ = self._forward_errors(theta)
+        n_states, n_actions = pi.shape
+        rows = np.repeat(np.arange(n_states), n_actions)              # (s, a) in table order
+        taken = np.tile(np.arange(n_actions), n_states)
+        delta = -pi[rows]
+        delta[np.arange(rows.size), taken] += 1.0                    # e_a − π(·|s)
+        bound = rho[rows] * pi[rows] + EPS * np.abs(delta)
+        parts = []
+        for index in range(len(layers) - 1, -1, -1):
+            h, delta_h = activations[index][rows], errors[index][rows]
+            parts.append(bound)                                               # ∂/∂b
+            parts.append((np.einsum("ni,no->nio", delta_h, np.abs(delta))
+                          + np.einsum("ni,no->nio", np.abs(h) + delta_h, bound)
+                          + EPS * np.einsum("ni,no->nio", np.abs(h), np.abs(delta))
+                          ).reshape(rows.size, -1))                           # ∂/∂W
+            if index > 0:
+                weights = np.abs(layers[index].weights)
+                v = delta @ layers[index].weights.T
+                v_error = (weights.shape[1] + 1) * EPS * (np.abs(delta) @ weights.T) + (
+                    bound @ weights.T)
+                g = 1.0 - h**2
+                g_error = (2.0 * np.abs(h) + delta_h) * delta_h + 2.0 * EPS * (h**2 + np.abs(g))
+                bound = (v_error * np.abs(g) + np.abs(v) * g_error + v_error * g_error
+                         + EPS * np.abs(v * g))
+                delta = v * g
+        return np.concatenate(parts[::-1], axis=1).reshape(n_states, n_actions, self.n_params)
 
     def logits(self, theta, states) -> np.ndarray:
         r"""The logits z(s) of the network's last layer, shape (N, A)."""

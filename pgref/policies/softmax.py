@@ -6,7 +6,7 @@ import numpy as np
 
 from pgref import checks
 from pgref.features import StateActionFeatures
-from pgref.policies.discrete import DiscretePolicy, log_softmax
+from pgref.policies.discrete import EPS, DiscretePolicy, log_softmax
 
 __all__ = ["SoftmaxLinearPolicy"]
 
@@ -97,6 +97,24 @@ class SoftmaxLinearPolicy(DiscretePolicy):
         for b in range(self.n_actions):
             score += pi[:, None, b, None] * (x - x[:, None, b])
         return score
+
+    def table_logit_errors(self, theta: np.ndarray) -> np.ndarray:
+        r"""|ẑ − z| ≤ (J + 1)ε Σ_j |x(s, a, j) θ_j| for the logits z = θᵀx(s, a) of J terms
+        (the worst case of an inner product, Higham §3.1), shape (S, A)."""
+        x = self.features.source
+        return (x.shape[2] + 1) * EPS * (np.abs(x) @ np.abs(theta))
+
+    def table_score_errors(self, theta: np.ndarray, pi: np.ndarray, rho: np.ndarray
+                           ) -> np.ndarray:
+        r"""The score Σ_b π_b (x(s, a) − x(s, b)) summed as :meth:`grad_log_prob_table` sums it:
+        each term off by (ρ_b + 2ε) of itself, the sum of A terms by (A − 1)ε of Σ|terms|, so
+        the error is at most Σ_b (ρ(s, b) + (A + 2)ε) π(b|s) |x(s, a) − x(s, b)|, (S, A, J)."""
+        x = self.features.source
+        error = np.zeros(x.shape)
+        for b in range(self.n_actions):
+            weight = (rho[:, b] + (self.n_actions + 2) * EPS) * pi[:, b]
+            error += weight[:, None, None] * np.abs(x - x[:, None, b])
+        return error
 
     def batch_scores(self, theta, states, actions):
         x = self.features.at(states)  # (N, A, J)
