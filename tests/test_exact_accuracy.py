@@ -491,24 +491,48 @@ def test_the_decimal_enclosure_answers_what_double_double_refuses(n, gamma, p_ri
         _corridor_gradient_reference(n, gamma, sooner), rel=1e-12, abs=0)
 
 
-def test_what_is_still_refused_is_refused_and_says_why(monkeypatch):
-    """Past both certified paths, an MLP policy (its probabilities are not a softmax of x θ: not
-    enclosed) and a softmax-linear one on a chain whose elimination needs more than
-    MOST_OPERATIONS multiply-adds are refused; the message names the enclosure's limits and keeps
-    the advice that works."""
-    from pgref.exact import enclosure
+def test_an_mlp_policy_beyond_double_double_is_enclosed(monkeypatch):
+    """The 60-state drifting corridor at γ = 1 under an MLP policy with one tanh layer whose
+    output weights are 0 and output biases log 0.3, log 0.7 (π(right) = 0.3 in every state):
+    ∇𝒥 with respect to the output biases is the softmax-linear corridor's (the 300-digit
+    reference, to 1e−12), and with respect to an output weight W(j, a) it is h_j times that of
+    bias a (the logits are h W + b with h the same in every state). Without the decimal
+    enclosure (the positive control) it is refused."""
     from pgref.policies import MLPSoftmaxPolicy
 
     n = 60
-    mdp, _ = drifting_corridor(n, 1.0)
-    mlp = MLPSoftmaxPolicy(np.eye(n + 1), n_actions=2, hidden_sizes=())
-    theta = np.zeros(mlp.n_params)
-    theta[-2:] = np.log([0.3, 0.7])                      # output biases: π(right) = 0.3
+    mdp, _, _, reference = _drifting_case(n, 1.0, 0.3)
+    mlp = MLPSoftmaxPolicy(np.eye(n + 1), n_actions=2, hidden_sizes=(3,))
+    layers = mlp.unpack(mlp.initial_theta(np.random.default_rng(0)))
+    hidden_bias = np.array([0.5, -1.0, 2.0])
+    theta = mlp.pack([(layers[0].weights * 0.0, hidden_bias),
+                      (np.zeros((3, 2)), np.log([0.3, 0.7]))])
     np.testing.assert_allclose(mlp.action_probs(theta)[:n, 0], 0.3, rtol=1e-12)
-    with pytest.raises(exact.PrecisionError, match="softmax-linear policies") as caught:
+    gradient = mlp.unpack(exact.policy_gradient(mdp, mlp, theta))
+    _assert_antisymmetric_match(gradient[1].bias, reference)
+    np.testing.assert_allclose(gradient[1].weights,
+                               np.tanh(hidden_bias)[:, None] * gradient[1].bias[None, :],
+                               rtol=1e-12)
+    _without_enclosure(monkeypatch)
+    with pytest.raises(exact.PrecisionError, match="beyond double-double too"):
         exact.policy_gradient(mdp, mlp, theta)
-    assert "reaches the end of its episodes sooner" in str(caught.value)
+
+
+def test_what_is_still_refused_is_refused_and_says_why(monkeypatch):
+    """Past both certified paths, a policy the enclosure does not take (a subclass of the
+    softmax-linear policy: its probabilities might not be a softmax of x θ) and a softmax-linear
+    one on a chain whose elimination needs more than MOST_OPERATIONS multiply-adds are refused;
+    the message names the enclosure's limits and keeps the advice that works."""
+    from pgref.exact import enclosure
+
+    class Subclass(SoftmaxLinearPolicy):
+        pass
+
+    n = 60
     mdp, policy, theta, _ = _drifting_case(n, 1.0, 0.3)
+    with pytest.raises(exact.PrecisionError, match="tanh-MLP policies") as caught:
+        exact.policy_gradient(mdp, Subclass(policy.features.source), theta)
+    assert "reaches the end of its episodes sooner" in str(caught.value)
     monkeypatch.setattr(enclosure, "MOST_OPERATIONS", n - 2)   # the corridor needs n − 1
     with pytest.raises(exact.PrecisionError, match="elimination needs at most"):
         exact.policy_gradient(mdp, policy, theta)

@@ -17,6 +17,7 @@ from test_exact_doubled import _decimal_softmax
 
 from pgref import envs
 from pgref.exact import enclosure
+from pgref.policies import SoftmaxLinearPolicy
 
 
 def _inside(interval, exact):
@@ -107,29 +108,28 @@ def test_the_enclosed_gradient_is_the_references(seed, scale, gamma, next_state_
                               next_state_rewards=next_state_rewards)
     theta = scale * np.random.default_rng(seed + 10).standard_normal(problem.features.shape[2])
     exact = [float(g) for g in reference(problem.mdp, problem.features, theta)["gradient"]]
-    enclosed = enclosure.gradient(problem.mdp, problem.features, theta)
+    policy = SoftmaxLinearPolicy(problem.features)
+    enclosed = enclosure.gradient(problem.mdp, policy, theta)
     largest = max(abs(g) for g in exact)
     assert largest > 0
     np.testing.assert_allclose(enclosed, exact, rtol=0, atol=1e-10 * largest)
     if gamma == 1.0:   # the γᵗ-dropped direction is ∇𝒥 itself at γ = 1
         np.testing.assert_array_equal(
-            enclosure.gradient(problem.mdp, problem.features, theta, visits_gamma=1.0), enclosed)
+            enclosure.gradient(problem.mdp, policy, theta, visits_gamma=1.0), enclosed)
 
 
 def test_the_dropped_direction_is_enclosed_with_undiscounted_visits():
     """At γ = 0.9 the γᵗ-dropped direction Σ n₁ Σ q_γ ∇π (visits at γ = 1) against
     pgref.exact.gamma_dropped_direction, which its float64 path certifies to 1e−9."""
     from pgref import exact
-    from pgref.policies import SoftmaxLinearPolicy
 
     problem = envs.random_mdp(np.random.default_rng(7), 5, 2, gamma=0.9, n_terminal=1)
     theta = np.random.default_rng(8).standard_normal(problem.features.shape[2])
-    expected = exact.gamma_dropped_direction(problem.mdp, SoftmaxLinearPolicy(problem.features),
-                                             theta)
-    enclosed = enclosure.gradient(problem.mdp, problem.features, theta, visits_gamma=1.0)
+    policy = SoftmaxLinearPolicy(problem.features)
+    expected = exact.gamma_dropped_direction(problem.mdp, policy, theta)
+    enclosed = enclosure.gradient(problem.mdp, policy, theta, visits_gamma=1.0)
     np.testing.assert_allclose(enclosed, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
-    assert not np.allclose(enclosed, enclosure.gradient(problem.mdp, problem.features, theta),
-                           rtol=1e-3)
+    assert not np.allclose(enclosed, enclosure.gradient(problem.mdp, policy, theta), rtol=1e-3)
 
 
 def test_an_exact_zero_is_answered_and_what_float64_cannot_hold_is_not(monkeypatch):
@@ -140,14 +140,16 @@ def test_an_exact_zero_is_answered_and_what_float64_cannot_hold_is_not(monkeypat
 
     problem = envs.random_mdp(np.random.default_rng(4), 4, 2, gamma=0.9, n_terminal=1)
     features = np.zeros_like(problem.features)
-    zero = enclosure.gradient(problem.mdp, features, np.zeros(features.shape[2]))
+    zero = enclosure.gradient(problem.mdp, SoftmaxLinearPolicy(features),
+                              np.zeros(features.shape[2]))
     np.testing.assert_array_equal(zero, 0.0)
     mdp, _ = drifting_corridor(200, 0.05)
-    assert enclosure.gradient(mdp, np.tile(np.eye(2), (201, 1, 1)), np.zeros(2)) is None
+    assert enclosure.gradient(mdp, SoftmaxLinearPolicy(np.tile(np.eye(2), (201, 1, 1))),
+                              np.zeros(2)) is None
     theta = np.ones(problem.features.shape[2])
-    assert enclosure.gradient(problem.mdp, problem.features, theta) is not None
+    assert enclosure.gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta) is not None
     monkeypatch.setattr(enclosure, "MOST_OPERATIONS", 0)
-    assert enclosure.gradient(problem.mdp, problem.features, theta) is None
+    assert enclosure.gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta) is None
 
 
 @pytest.mark.parametrize("seed, gamma, next_state_rewards", [(0, 0.9, False), (1, 1.0, True)])
@@ -165,7 +167,7 @@ def test_values_action_values_advantages_and_the_objective_are_the_references(
     mdp = problem.mdp
     theta = 5.0 * np.random.default_rng(seed + 20).standard_normal(problem.features.shape[2])
     ref = reference(mdp, problem.features, theta)
-    assert enclosure.objective(mdp, problem.features, theta) == pytest.approx(
+    assert enclosure.objective(mdp, SoftmaxLinearPolicy(problem.features), theta) == pytest.approx(
         float(ref["J"][0]), rel=1e-10, abs=0)
     pi = SoftmaxLinearPolicy(problem.features).action_probs(theta)
     for enclosed, certified in ((enclosure.state_values(mdp, pi), exact.state_values(mdp, pi)),
@@ -174,3 +176,44 @@ def test_values_action_values_advantages_and_the_objective_are_the_references(
         assert enclosed.shape == certified.shape
         np.testing.assert_allclose(enclosed, certified, rtol=0,
                                    atol=1e-9 * np.abs(certified).max())
+
+
+def test_an_mlps_tables_are_enclosed_around_its_float64_tables():
+    """A tanh MLP (two hidden layers, weights of scale 10): the enclosed π and scores at
+    P = 60, each interval narrower than 1e−40 of the largest entry, with midpoints within the
+    policy's own bounds on its float64 tables' rounding (table_errors) — the network's forward
+    and backward passes on intervals agree with the float64 ones."""
+    from pgref.policies import MLPSoftmaxPolicy
+
+    rng = np.random.default_rng(11)
+    policy = MLPSoftmaxPolicy(rng.standard_normal((4, 3)), 3, hidden_sizes=(5, 4))
+    theta = policy.initial_theta(rng, scale=10.0)
+    pi_intervals, score_intervals = enclosure.policy_tables(enclosure.Intervals(60), policy,
+                                                             theta)
+    errors = policy.table_errors(theta)
+    pi, scores = policy.action_probs(theta), policy.grad_log_prob_table(theta)
+    middle_pi = np.array([[float((lo + hi) / 2) for lo, hi in row] for row in pi_intervals])
+    middle_scores = np.array([[[float((lo + hi) / 2) for lo, hi in entry] for entry in row]
+                              for row in score_intervals])
+    assert np.all(np.abs(middle_pi - pi) <= errors.probabilities * pi)
+    assert np.all(np.abs(middle_scores - scores) <= errors.scores)
+    widths = [float(hi - lo) for row in score_intervals for entry in row for lo, hi in entry]
+    assert max(widths) < 1e-40 * np.abs(scores).max()
+
+
+@pytest.mark.parametrize("hidden_sizes", [(), (4,)])
+def test_an_mlps_enclosed_gradient_and_objective_are_the_certified_ones(hidden_sizes):
+    """On a random MDP at γ = 0.95, an MLP policy's ∇𝒥 and 𝒥 enclosed match the certified
+    float64 path of pgref.exact to 1e−9."""
+    from pgref import exact
+    from pgref.policies import MLPSoftmaxPolicy
+
+    problem = envs.random_mdp(np.random.default_rng(12), 5, 2, gamma=0.95, n_terminal=1)
+    rng = np.random.default_rng(13)
+    policy = MLPSoftmaxPolicy(rng.standard_normal((5, 3)), 2, hidden_sizes=hidden_sizes)
+    theta = policy.initial_theta(rng, scale=2.0)
+    expected = exact.policy_gradient(problem.mdp, policy, theta)
+    np.testing.assert_allclose(enclosure.gradient(problem.mdp, policy, theta), expected, rtol=0,
+                               atol=1e-9 * np.abs(expected).max())
+    assert enclosure.objective(problem.mdp, policy, theta) == pytest.approx(
+        exact.objective(problem.mdp, policy, theta), rel=1e-9, abs=0)

@@ -9,11 +9,11 @@ Accuracy rule (every function here and in :mod:`pgref.exact.gradient`): a return
 ‖x̂ − x‖_∞ ≤ 1e−9 ‖x‖_∞, certified by an error bound computed with it (:mod:`pgref.exact.solver`,
 :mod:`pgref.exact.certified`), or the call raises :class:`PrecisionError` (a ``ValueError``)
 naming the states where episodes last longest and the smallest action probabilities there.
-It raises where the answer is beyond float64 — a value above about 1e300, or one that depends
+It raises where the answer is beyond float64 — a value above about 1.8e308, or one that depends
 on action probabilities below about 1e−300, as for the short corridor beyond
-|θ_right − θ_left| ≈ 708 — and, for policies other than softmax-linear ones over a feature
-table, where the certified paths below cannot resolve it. The paths, each taken only where the
-one before cannot certify its answer:
+|θ_right − θ_left| ≈ 708 — and, for policies other than softmax-linear and tanh-MLP ones over a
+feature table, where the certified paths below cannot resolve it. The paths, each taken only
+where the one before cannot certify its answer:
 
 1. block elimination with LAPACK and a residual bound (:mod:`pgref.exact.solver`);
 2. GTH elimination in float64, refined in double-double, then GTH in double-double
@@ -27,9 +27,9 @@ one before cannot certify its answer:
    v ≈ −10);
 4. the last resort: the answer enclosed in decimal interval arithmetic at the precision it
    needs (:mod:`pgref.exact.enclosure`), for v, q and A of a policy table and 𝒥, ∇𝒥 (and its
-   normalised and γᵗ-dropped forms) of a softmax-linear policy, on chains whose elimination
-   needs at most 3,000,000 multiply-adds (a corridor needs one per state, a dense chain of
-   208 states all of them): 60 states at γ = 1 with π(right) = 0.3 (episodes of 1e22 steps,
+   normalised and γᵗ-dropped forms) of a softmax-linear or MLP policy, on chains whose
+   elimination needs at most 3,000,000 multiply-adds (a corridor needs one per state, a dense
+   chain of 208 states all of them): 60 states at γ = 1 with π(right) = 0.3 (episodes of 1e22 steps,
    v ≈ −5e22), 200 states at γ = 1 (v ≈ −1e73), 100 states at γ = 0.9 uniform
    (∇𝒥 ≈ 4e−18), or 𝒥(θ) of rewards whose expected value r_π ≈ −7.8e−19 rounds to 0 in float64
    (𝒥 ≈ −4.1e4). A policy table is taken with its own rounding, as on the other paths: from

@@ -10,8 +10,8 @@ paths refuse, though float64 holds the answer. Here every quantity is a pair of 
 lo, ROUND_CEILING for hi) at P significant digits:
 
 - h(s, a) = Σ_j x(s, a, j) θ_j, then π(a|s) = 1 / (1 + Σ_{b≠a} e^{h(s, b) − h(s, a)}): the
-  exponential correctly rounded to P + 5 digits (the ``decimal`` module's guarantee) and widened
-  by 10^(−P−4) relative, the rest monotone in it;
+  exponential correctly rounded to P + 10 digits (the ``decimal`` module's guarantee) and
+  widened by 10^(−P−9) relative, the rest monotone in it;
 - B(s, s′) = γ Σ_a π(a|s) p(s′|s, a), e(s) = Σ_a π(a|s)[(1 − γ) + γ Σ_{s′ terminal} p(s′|s, a)],
   r⁺(s) = Σ_a π(a|s) max(r(s, a), 0) and r⁻ likewise, p, r and γ read exactly from float64;
 - GTH elimination (Grassmann, Taksar & Heyman, 1985) of M = D − B and its two solves
@@ -24,14 +24,16 @@ lo, ROUND_CEILING for hi) at P significant digits:
 
 A policy table (for v, q and A) is taken with its own rounding, π(1 ± ρ), as the certified
 float64 paths take it (:func:`pgref.exact.solver.policy_relative_error`): an answer that this
-rounding could move by more than 1e−10 is not given. θ (for 𝒥 and ∇𝒥) goes through the softmax
-here instead, so only softmax-linear policies over a feature table are enclosed, exactly.
+rounding could move by more than 1e−10 is not given. θ (for 𝒥 and ∇𝒥) goes through the policy
+here instead — the softmax of x θ, or the tanh network's forward and backward passes, tanh
+bounded as sign(t)(1 − 2/(e^{2|t|} + 1)) — so softmax-linear and MLP policies over a feature
+table are enclosed exactly from θ.
 
 An interval is an enclosure whatever its width (no error analysis to trust, only the rounding
 directions): the answer is the intervals' midpoints when every half-width is at most
 :data:`HALF_WIDTH` (1e−10) of the largest |midpoint| (the norm-wise rule of
 :mod:`pgref.exact.chain`); otherwise P grows by the digits missing, up to :data:`MOST_DIGITS`.
-Nonzero answers outside [1e−300, 1e300] are not returned. The work is the elimination's
+Nonzero answers outside float64's normal range are not returned. The work is the elimination's
 multiply-adds, counted on the chain's pattern before any arithmetic (a corridor: about S; a
 dense chain: S³/3, a few microseconds each at P = 60, measured here: 0.4 s for 50 states,
 2.5 s for 100, 11 s for 200); chains needing more than :data:`MOST_OPERATIONS` are not
@@ -46,10 +48,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 import numpy as np
 
 from pgref.exact.solver import policy_relative_error
+from pgref.policies import MLPSoftmaxPolicy, SoftmaxLinearPolicy
 
 __all__ = ["FIRST_DIGITS", "HALF_WIDTH", "LIMITS", "MOST_DIGITS", "MOST_OPERATIONS", "Intervals",
-           "action_values", "advantages", "elimination_work", "gradient",
-           "objective", "softmax_table", "state_values", "table_intervals",
+           "action_values", "advantages", "elimination_work", "encloses", "gradient",
+           "objective", "policy_tables", "softmax_table", "state_values", "table_intervals",
            "total_visits"]
 
 FIRST_DIGITS = 60
@@ -66,14 +69,15 @@ HALF_WIDTH = 1e-10
 
 ZERO = Decimal(0)
 
-LIMITS = (f"decimal enclosures (pgref.exact.enclosure) take softmax-linear policies over a "
-          f"feature table for θ, or policy tables, on chains whose elimination needs at most "
-          f"{MOST_OPERATIONS:,} multiply-adds, and answer within float64's range 1e−300 … 1e300")
+LIMITS = (f"decimal enclosures (pgref.exact.enclosure) take softmax-linear and tanh-MLP "
+          f"policies over a feature table for θ, or policy tables, on chains whose elimination "
+          f"needs at most {MOST_OPERATIONS:,} multiply-adds, and answer within float64's normal "
+          f"range 2.2e−308 … 1.8e308")
 """What :func:`pgref.exact.certified.or_enclosure` adds to a refusal."""
 
-SMALLEST, LARGEST = Decimal("1e-300"), Decimal("1e300")
-"""Nonzero answers outside [1e−300, 1e300] are not returned (float64 would lose their digits or
-overflow in what is computed from them)."""
+SMALLEST, LARGEST = Decimal(float(np.finfo(float).tiny)), Decimal(float(np.finfo(float).max))
+"""Nonzero answers outside float64's normal range are not returned (their digits would be lost,
+or they would overflow)."""
 
 
 class Intervals:
@@ -83,8 +87,9 @@ class Intervals:
         self.digits = digits
         self.down = Context(prec=digits, rounding=ROUND_FLOOR, Emin=-10**6, Emax=10**6)
         self.up = Context(prec=digits, rounding=ROUND_CEILING, Emin=-10**6, Emax=10**6)
-        self.near = Context(prec=digits + 5, Emin=-10**6, Emax=10**6)
-        widening = Decimal(10) ** (-digits - 4)           # > ½ ulp at P + 5 digits, relatively
+        self.near = Context(prec=digits + 10, Emin=-10**6, Emax=10**6)
+        self.tanh_widening = Decimal(10) ** (-digits - 8)
+        widening = Decimal(10) ** (-digits - 9)           # > ½ ulp at P + 10 digits, relatively
         self.below = self.down.subtract(Decimal(1), widening)
         self.above = self.up.add(Decimal(1), widening)
 
@@ -112,9 +117,29 @@ class Intervals:
                 self.up.divide(a[1], b[0] if a[1] >= 0 else b[1]))
 
     def exp(self, x):
-        """e^x, monotone: e^lo and e^hi, each correctly rounded to P + 5 digits, widened."""
+        """e^x, monotone: e^lo and e^hi, each correctly rounded to P + 10 digits, widened."""
         lo, hi = self.near.exp(x[0]), self.near.exp(x[1])
         return self.down.multiply(lo, self.below), self.up.multiply(hi, self.above)
+
+    def tanh(self, x):
+        r"""tanh, monotone: tanh t = sign(t)(1 − 2/(e^{2|t|} + 1)) at P + 10 digits (absolute
+        error below 3 units of the (P + 10)th digit, the value being below 1), widened by
+        10^(−P−8) absolutely."""
+        def at(t):
+            size = self.near.exp(self.near.multiply(2, t.copy_abs()))
+            value = self.near.subtract(1, self.near.divide(2, self.near.add(size, 1)))
+            return value if t >= 0 else value.copy_negate()
+
+        return (self.down.subtract(at(x[0]), self.tanh_widening),
+                self.up.add(at(x[1]), self.tanh_widening))
+
+    def square(self, x):
+        """x², of an interval of any sign."""
+        lo, hi = x[0].copy_abs(), x[1].copy_abs()
+        if x[0] <= 0 <= x[1]:
+            return ZERO, self.up.multiply(max(lo, hi), max(lo, hi))
+        small, large = min(lo, hi), max(lo, hi)
+        return self.down.multiply(small, small), self.up.multiply(large, large)
 
     def total(self, terms):
         lo, hi = ZERO, ZERO
@@ -128,26 +153,99 @@ def _exact(value: float):
     return number, number
 
 
+def _softmax(arithmetic: Intervals, logits: list) -> list:
+    r"""π(a) = 1 / (1 + Σ_{b≠a} e^{z_b − z_a}) of one state's logit intervals (every ratio of
+    probabilities enclosed on its own, so a probability near 1 keeps its width relative to
+    1 − π)."""
+    one = (Decimal(1), Decimal(1))
+    return [arithmetic.divide(one, arithmetic.add(one, arithmetic.total(
+        arithmetic.exp(arithmetic.subtract(logits[b], logits[a]))
+        for b in range(len(logits)) if b != a))) for a in range(len(logits))]
+
+
+def _dot(arithmetic: Intervals, row, weights: np.ndarray, bias: np.ndarray) -> list:
+    """row W + b for a row of intervals and float64 W (n_in, n_out), b (n_out,)."""
+    return [arithmetic.add(arithmetic.total(arithmetic.multiply(h, _exact(w))
+                                            for h, w in zip(row, weights[:, j], strict=True)),
+                           _exact(bias[j])) for j in range(weights.shape[1])]
+
+
 def softmax_table(arithmetic: Intervals, features: np.ndarray, theta: np.ndarray) -> list:
-    r"""π_θ(a|s) of a softmax-linear policy as intervals, [s][a]: h(s, a) = Σ_j x θ, then
-    π(a|s) = 1 / (1 + Σ_{b≠a} e^{h(s, b) − h(s, a)}) (every ratio of probabilities enclosed on
-    its own, so a probability near 1 keeps its width relative to 1 − π)."""
+    r"""π_θ(a|s) of a softmax-linear policy as intervals, [s][a]: the logits h(s, a) =
+    Σ_j x θ, then :func:`_softmax`."""
     n_states, n_actions, _ = features.shape
-    thetas = [Decimal(float(t)) for t in theta]
-    table = []
-    for s in range(n_states):
-        h = [arithmetic.total((arithmetic.down.multiply(Decimal(float(x)), t),
-                               arithmetic.up.multiply(Decimal(float(x)), t))
-                              for x, t in zip(features[s, a], thetas, strict=True))
-             for a in range(n_actions)]
-        row = []
-        for a in range(n_actions):
-            ratios = arithmetic.total(arithmetic.exp(arithmetic.subtract(h[b], h[a]))
-                                      for b in range(n_actions) if b != a)
-            row.append(arithmetic.divide((Decimal(1), Decimal(1)),
-                                         arithmetic.add((Decimal(1), Decimal(1)), ratios)))
-        table.append(row)
-    return table
+    thetas = [_exact(t) for t in theta]
+    return [_softmax(arithmetic, [arithmetic.total(arithmetic.multiply(_exact(x), t)
+                                                   for x, t in zip(features[s, a], thetas,
+                                                                   strict=True))
+                                  for a in range(n_actions)]) for s in range(n_states)]
+
+
+def _linear_tables(arithmetic: Intervals, features: np.ndarray, theta: np.ndarray):
+    r"""π [s][a] and the scores ψ(s, a) = x(s, a) − Σ_b π_b x(s, b) [s][a][k] of a
+    softmax-linear policy (lecture: "Example: Softmax")."""
+    pi = softmax_table(arithmetic, features, theta)
+    scores = []
+    for s, row in enumerate(pi):
+        x = [[_exact(v) for v in features[s, a]] for a in range(len(row))]
+        mean = [arithmetic.total(arithmetic.multiply(row[b], x[b][k]) for b in range(len(row)))
+                for k in range(features.shape[2])]
+        scores.append([[arithmetic.subtract(x[a][k], mean[k]) for k in range(len(mean))]
+                       for a in range(len(row))])
+    return pi, scores
+
+
+def _network_tables(arithmetic: Intervals, policy, theta: np.ndarray):
+    r"""π [s][a] and the scores [s][a][k] of a tanh MLP policy, by the forward and backward
+    passes of :class:`pgref.policies.MLPSoftmaxPolicy` (lecture: "Example: DPN") on intervals:
+    hₗ = tanh(hₗ₋₁Wₗ + bₗ), z = h_L W + b; δ_out = e_a − π, ∂/∂b = δ, ∂/∂W = hᵀδ,
+    δₗ₋₁ = (δₗWₗᵀ) ⊙ (1 − hₗ₋₁²), in the order of θ."""
+    layers = policy.unpack(theta)
+    features = np.asarray(policy.features.source, dtype=float)
+    one = (Decimal(1), Decimal(1))
+    pi, scores = [], []
+    for s in range(features.shape[0]):
+        activations = [[_exact(v) for v in features[s]]]
+        for layer in layers[:-1]:
+            activations.append([arithmetic.tanh(u) for u in _dot(
+                arithmetic, activations[-1], layer.weights, layer.bias)])
+        row = _softmax(arithmetic, _dot(arithmetic, activations[-1], layers[-1].weights,
+                                        layers[-1].bias))
+        pi.append(row)
+        row_scores = []
+        for a in range(len(row)):
+            delta = [arithmetic.subtract(one if b == a else (ZERO, ZERO), row[b])
+                     for b in range(len(row))]
+            parts = []
+            for index in range(len(layers) - 1, -1, -1):
+                h = activations[index]
+                parts.append(list(delta))                                        # ∂/∂b
+                parts.append([arithmetic.multiply(h_i, d) for h_i in h for d in delta])  # ∂/∂W
+                if index > 0:
+                    weights = layers[index].weights
+                    delta = [arithmetic.multiply(
+                        arithmetic.total(arithmetic.multiply(d, _exact(weights[i, j]))
+                                         for j, d in enumerate(delta)),
+                        arithmetic.subtract(one, arithmetic.square(h_i)))
+                        for i, h_i in enumerate(h)]
+            row_scores.append([entry for part in parts[::-1] for entry in part])
+        scores.append(row_scores)
+    return pi, scores
+
+
+def encloses(policy) -> bool:
+    """Whether θ's tables can be enclosed here: a :class:`pgref.SoftmaxLinearPolicy` or a
+    :class:`pgref.MLPSoftmaxPolicy` over a table of features (callable features have none)."""
+    return (type(policy) in (SoftmaxLinearPolicy, MLPSoftmaxPolicy)
+            and isinstance(policy.features.source, np.ndarray))
+
+
+def policy_tables(arithmetic: Intervals, policy, theta: np.ndarray):
+    """π and the scores of a policy that :func:`encloses` accepts, as intervals."""
+    if type(policy) is SoftmaxLinearPolicy:
+        return _linear_tables(arithmetic, np.asarray(policy.features.source, dtype=float),
+                              theta)
+    return _network_tables(arithmetic, policy, theta)
 
 
 def _chain(arithmetic: Intervals, mdp, pi: list, gamma: float, index: np.ndarray):
@@ -298,26 +396,22 @@ def _advantages(arithmetic: Intervals, pi: list, q: list) -> list:
              for a in range(len(row_q))] for row_pi, row_q in zip(pi, q, strict=True)]
 
 
-def _gradient(arithmetic: Intervals, mdp, features: np.ndarray, theta: np.ndarray,
-              visits_gamma: float, normalised: bool = False) -> list:
-    r"""∇𝒥_k = Σ_s n(s) Σ_a π(a|s) ψ_k(s, a) A(s, a) (or the γᵗ-dropped direction, the visits
-    discounted by ``visits_gamma``), ψ_k = x_k − Σ_b π_b x_k(s, b), as intervals (J);
+def _gradient(arithmetic: Intervals, mdp, policy, theta: np.ndarray, visits_gamma: float,
+              normalised: bool = False) -> list:
+    r"""∇𝒥_k = Σ_s n(s) Σ_a π(a|s) A(s, a) ψ_k(s, a) (or the γᵗ-dropped direction, the visits
+    discounted by ``visits_gamma``), ψ = ∇ log π from :func:`_policy_tables`, as intervals;
     ``normalised``: divided by Σ_s n(s)."""
-    _, n_actions, n_params = features.shape
-    pi = softmax_table(arithmetic, features, theta)
+    pi, scores = policy_tables(arithmetic, policy, theta)
     advantage = _advantages(arithmetic, pi, _action_values(arithmetic, mdp,
                                                            _values(arithmetic, mdp, pi)))
     visits = _visits(arithmetic, mdp, pi, visits_gamma)
-    gradient = [(ZERO, ZERO)] * n_params
+    gradient = [(ZERO, ZERO)] * policy.n_params
     for s in np.flatnonzero(~mdp.terminal):
-        weights = [arithmetic.multiply(visits[s], arithmetic.multiply(pi[s][a], advantage[s][a]))
-                   for a in range(n_actions)]                              # n π A
-        for k in range(n_params):
-            x = [_exact(features[s, a, k]) for a in range(n_actions)]
-            mean = arithmetic.total(arithmetic.multiply(pi[s][b], x[b]) for b in range(n_actions))
-            gradient[k] = arithmetic.add(gradient[k], arithmetic.total(
-                arithmetic.multiply(weights[a], arithmetic.subtract(x[a], mean))
-                for a in range(n_actions)))
+        for a in range(mdp.n_actions):
+            weight = arithmetic.multiply(visits[s], arithmetic.multiply(pi[s][a],
+                                                                        advantage[s][a]))
+            gradient = [arithmetic.add(g, arithmetic.multiply(weight, score))
+                        for g, score in zip(gradient, scores[s][a], strict=True)]
     if normalised:
         total = arithmetic.total(visits)
         return [arithmetic.divide_by_positive(g, total) for g in gradient]
@@ -370,34 +464,41 @@ def _enclosed(mdp, compute):
     return None
 
 
-def gradient(mdp, features: np.ndarray, theta: np.ndarray, visits_gamma: float | None = None,
+def gradient(mdp, policy, theta: np.ndarray, visits_gamma: float | None = None,
              normalised: bool = False):
-    r"""∇𝒥(θ) (blog: "Policy gradient from the lens of Bellman") of the softmax-linear policy with
-    feature table ``features`` (S, A, J), or with ``visits_gamma`` = 1 the γᵗ-dropped direction
+    r"""∇𝒥(θ) (blog: "Policy gradient from the lens of Bellman") of a policy that
+    :func:`encloses` accepts, or with ``visits_gamma`` = 1 the γᵗ-dropped direction
     Σ_s n₁(s) Σ_a q_γ ∇π, or with ``normalised`` either divided by Σ_s n(s) (the lecture's
-    E_{S∼d_π} form), as float64 (J,), every component within 1e−10 of the largest; or None
-    (:func:`_enclosed`)."""
+    E_{S∼d_π} form), as float64 (n_params,), every component within 1e−10 of the largest; or
+    None (:func:`_enclosed`, or a policy not enclosed)."""
+    if not encloses(policy):
+        return None
     gamma = mdp.gamma if visits_gamma is None else visits_gamma
-    return _enclosed(mdp, lambda arithmetic: _gradient(arithmetic, mdp, features, theta, gamma,
+    return _enclosed(mdp, lambda arithmetic: _gradient(arithmetic, mdp, policy, theta, gamma,
                                                        normalised))
 
 
-def total_visits(mdp, features: np.ndarray, theta: np.ndarray) -> float | None:
-    r"""Σ_s n(s), the expected discounted episode length under the softmax-linear policy; or
-    None."""
+def total_visits(mdp, policy, theta: np.ndarray) -> float | None:
+    r"""Σ_s n(s), the expected discounted episode length under π_θ; or None."""
+    if not encloses(policy):
+        return None
+
     def compute(arithmetic):
-        pi = softmax_table(arithmetic, features, theta)
+        pi = policy_tables(arithmetic, policy, theta)[0]
         return [arithmetic.total(_visits(arithmetic, mdp, pi, mdp.gamma))]
 
     result = _enclosed(mdp, compute)
     return None if result is None else float(result[0])
 
 
-def objective(mdp, features: np.ndarray, theta: np.ndarray) -> float | None:
-    r"""𝒥(θ) = Σ_s p₀(s) v_π(s) (lecture: "Training Policy Network") of the softmax-linear policy
-    with feature table ``features``, as a float within 1e−10 of itself; or None."""
+def objective(mdp, policy, theta: np.ndarray) -> float | None:
+    r"""𝒥(θ) = Σ_s p₀(s) v_π(s) (lecture: "Training Policy Network") of a policy that
+    :func:`encloses` accepts, as a float within 1e−10 of itself; or None."""
+    if not encloses(policy):
+        return None
+
     def compute(arithmetic):
-        values = _values(arithmetic, mdp, softmax_table(arithmetic, features, theta))
+        values = _values(arithmetic, mdp, policy_tables(arithmetic, policy, theta)[0])
         return [arithmetic.total(arithmetic.multiply(_exact(mdp.initial[s]), values[s])
                                  for s in range(mdp.n_states))]
 

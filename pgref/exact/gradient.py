@@ -257,19 +257,15 @@ def _gradient_sum(mdp: TabularMDP, terms: TheoremTerms, what: str, accurate: boo
 
 
 def _enclosed(mdp: TabularMDP, policy, theta, quantity: str, visits_gamma=None):
-    r"""``quantity`` ("gradient", "expectation", "objective" or "total visits") of a
-    softmax-linear policy over a feature table, enclosed in decimal arithmetic
-    (:mod:`pgref.exact.enclosure`); None for other policies, or where the enclosure cannot
-    answer."""
-    features = doubled_chain.linear_features(policy)
-    if features is None:
-        return None
+    r"""``quantity`` ("gradient", "expectation", "objective" or "total visits") enclosed in
+    decimal arithmetic from θ (:mod:`pgref.exact.enclosure`); None for a policy it does not
+    take, or where it cannot answer."""
     theta = checks.parameter_vector(theta, policy.n_params)
     if quantity == "objective":
-        return enclosure.objective(mdp, features, theta)
+        return enclosure.objective(mdp, policy, theta)
     if quantity == "total visits":
-        return enclosure.total_visits(mdp, features, theta)
-    return enclosure.gradient(mdp, features, theta, visits_gamma,
+        return enclosure.total_visits(mdp, policy, theta)
+    return enclosure.gradient(mdp, policy, theta, visits_gamma,
                               normalised=quantity == "expectation")
 
 
