@@ -925,3 +925,25 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     z_size = np.abs(z) + eta * parts_sum + spread
     expected = np.max(z_size.T @ (system.data_error() * w + r_error))
     assert adjoint == pytest.approx(expected, rel=1e-6, abs=0)
+
+
+def test_a_gradient_with_components_far_below_its_largest_is_enclosed(monkeypatch):
+    """A random MDP at γ = 1 with logits about 500 apart (a draw on which both certified paths
+    refuse): ∇𝒥 has components from 4e−97 down to 2e−276. Enclosed in decimal arithmetic, the
+    largest matches the reference to 1e−12 and the others lie within 1e−10 of it (the
+    norm-wise rule: entries below float64's normal range may round to 0); refused without the
+    enclosure."""
+    rng = np.random.default_rng(1341201418)
+    problem = envs.random_mdp(rng, 4, 3, gamma=1.0, n_terminal=1, termination_prob=0.01,
+                              next_state_rewards=True)
+    theta = 503.8891285184897 * rng.standard_normal(problem.features.shape[2])
+    check_against_reference(problem.mdp, problem.features, theta)
+    ref = [float(g) for g in reference(problem.mdp, problem.features, theta)["gradient"]]
+    gradient = exact.policy_gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta)
+    largest = int(np.argmax(np.abs(ref)))
+    assert 1e-97 < abs(ref[largest]) < 1e-96
+    assert gradient[largest] == pytest.approx(ref[largest], rel=1e-12, abs=0)
+    assert min(abs(g) for g in ref if g != 0) < 1e-270
+    _without_enclosure(monkeypatch)
+    with pytest.raises(exact.PrecisionError, match="beyond double-double too"):
+        exact.policy_gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta)

@@ -33,11 +33,11 @@ An interval is an enclosure whatever its width (no error analysis to trust, only
 directions): the answer is the intervals' midpoints when every half-width is at most
 :data:`HALF_WIDTH` (1e−10) of the largest |midpoint| (the norm-wise rule of
 :mod:`pgref.exact.chain`); otherwise P grows by the digits missing, up to :data:`MOST_DIGITS`.
-Nonzero answers outside float64's normal range are not returned. The work is the elimination's
-multiply-adds, counted on the chain's pattern before any arithmetic (a corridor: about S; a
-dense chain: S³/3, a few microseconds each at P = 60, measured here: 0.4 s for 50 states,
-2.5 s for 100, 11 s for 200); chains needing more than :data:`MOST_OPERATIONS` are not
-enclosed.
+Answers whose largest entry is outside float64's normal range are not returned. The work is
+the elimination's multiply-adds, counted on the chain's pattern before any arithmetic (a
+corridor: about S; a dense chain: S³/3, a few microseconds each at P = 60, measured here:
+0.4 s for 50 states, 2.5 s for 100, 11 s for 200); chains needing more than
+:data:`MOST_OPERATIONS` are not enclosed.
 """
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ LIMITS = (f"decimal enclosures (pgref.exact.enclosure) take softmax-linear and t
 """What :func:`pgref.exact.certified.or_enclosure` adds to a refusal."""
 
 SMALLEST, LARGEST = Decimal(float(np.finfo(float).tiny)), Decimal(float(np.finfo(float).max))
-"""Nonzero answers outside float64's normal range are not returned (their digits would be lost,
-or they would overflow)."""
+"""An answer whose largest entry lies outside float64's normal range is not returned (its digits
+would be lost, or it would overflow); entries far below the largest may round to subnormal
+numbers or 0, within the norm-wise 1e−10."""
 
 
 class Intervals:
@@ -455,9 +456,9 @@ def _enclosed(mdp, compute):
         largest = max((m.copy_abs() for m in middles), default=ZERO)
         widest = max((up.divide(up.subtract(hi, lo), 2) for lo, hi in enclosed), default=ZERO)
         if widest <= Decimal(HALF_WIDTH) * largest:
-            if any(m != 0 and not SMALLEST <= m.copy_abs() <= LARGEST for m in middles):
+            if largest != 0 and not SMALLEST <= largest <= LARGEST:
                 return None                                 # beyond float64's normal range
-            return np.array([float(m) for m in middles])
+            return np.array([float(m) for m in middles])   # smaller ones: within 1e−10 of it
         # the digits short of HALF_WIDTH (all of them again if nothing is known yet)
         short = math.ceil(up.divide(widest, largest).log10()) + 10 if largest > 0 else digits
         digits += max(10, short + 2)
