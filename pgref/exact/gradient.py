@@ -187,8 +187,9 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
     spread = (q.max(axis=1) - q.min(axis=1))[:, None]
     lost = (pi < TINY).any(axis=1, keepdims=True) * TINY * spread
     abs_pi_a = np.abs(pi_a)
-    bound = (n * (pi * advantage.bound + pi_error * abs_pi_a + lost)
-             + visits.errors[:, None] * abs_pi_a)
+    with np.errstate(over="ignore"):   # a bound beyond float64 is +inf: the sum is refused
+        bound = (n * (pi * advantage.bound + pi_error * abs_pi_a + lost)
+                 + visits.errors[:, None] * abs_pi_a)
     return TheoremTerms(n * pi_a, bound, scores, visits, values_chain, values,
                         source=(policy, checks.parameter_vector(theta, policy.n_params),
                                 visits_gamma), score_errors=tables.score_errors)
