@@ -217,3 +217,29 @@ def test_an_mlps_enclosed_gradient_and_objective_are_the_certified_ones(hidden_s
                                atol=1e-9 * np.abs(expected).max())
     assert enclosure.objective(problem.mdp, policy, theta) == pytest.approx(
         exact.objective(problem.mdp, policy, theta), rel=1e-9, abs=0)
+
+
+def test_the_precision_grows_until_the_widest_interval_is_narrow_against_the_larger_scale(
+        monkeypatch):
+    """at_needed_precision: a computation whose intervals have half-width 10^(−P/2) (P the
+    digits) around a value of 1e−25 is answered once that is below 1e−10 of the scale —
+    max(|value|, G) — at P = 60 with G = 1 (a sum that cancels to nearly 0 against terms of 1),
+    at a larger P with G = 0; never where the work times P would exceed MOST_WORK_DIGITS."""
+    problem = envs.random_mdp(np.random.default_rng(4), 3, 2, gamma=0.9, n_terminal=1)
+    seen = []
+
+    def compute(size):
+        def at(arithmetic):
+            seen.append(arithmetic.digits)
+            half = Decimal(10) ** (-arithmetic.digits // 2)
+            value = Decimal("1e-25")
+            return [(value - half, value + half)], size
+        return at
+
+    assert enclosure.at_needed_precision(problem.mdp, compute(Decimal(1))) == [1e-25]
+    assert seen == [enclosure.FIRST_DIGITS]
+    seen.clear()
+    assert enclosure.at_needed_precision(problem.mdp, compute(Decimal(0))) == [1e-25]
+    assert seen[0] == enclosure.FIRST_DIGITS and seen[-1] >= 70 and len(seen) > 1
+    monkeypatch.setattr(enclosure, "MOST_WORK_DIGITS", 0)
+    assert enclosure.at_needed_precision(problem.mdp, compute(Decimal(1))) is None

@@ -50,16 +50,37 @@ import numpy as np
 from pgref.exact.solver import policy_relative_error
 from pgref.policies import MLPSoftmaxPolicy, SoftmaxLinearPolicy
 
-__all__ = ["FIRST_DIGITS", "HALF_WIDTH", "LIMITS", "MOST_DIGITS", "MOST_OPERATIONS", "Intervals",
-           "action_values", "advantages", "elimination_work", "encloses", "gradient",
-           "objective", "policy_tables", "softmax_table", "state_values", "table_intervals",
-           "total_visits"]
+__all__ = [
+    "FIRST_DIGITS",
+    "HALF_WIDTH",
+    "LIMITS",
+    "MOST_DIGITS",
+    "MOST_OPERATIONS",
+    "MOST_WORK_DIGITS",
+    "Intervals",
+    "action_values",
+    "advantages",
+    "at_needed_precision",
+    "elimination_work",
+    "encloses",
+    "gradient",
+    "objective",
+    "policy_tables",
+    "softmax_table",
+    "state_values",
+    "table_intervals",
+    "total_visits",
+]
 
 FIRST_DIGITS = 60
 """P of the first attempt."""
 
 MOST_DIGITS = 1000
 """The largest P tried."""
+
+MOST_WORK_DIGITS = 4 * 3_000_000 * 60
+"""The largest elimination work times P tried (the cost of a decimal operation grows with P): P
+up to about 270 for a dense chain of 200 states, up to :data:`MOST_DIGITS` for a corridor."""
 
 MOST_OPERATIONS = 3_000_000
 """The most multiply-adds of the elimination enclosed (a dense chain of 208 states)."""
@@ -398,25 +419,30 @@ def _advantages(arithmetic: Intervals, pi: list, q: list) -> list:
 
 
 def _gradient(arithmetic: Intervals, mdp, policy, theta: np.ndarray, visits_gamma: float,
-              normalised: bool = False) -> list:
+              normalised: bool = False) -> tuple:
     r"""∇𝒥_k = Σ_s n(s) Σ_a π(a|s) A(s, a) ψ_k(s, a) (or the γᵗ-dropped direction, the visits
-    discounted by ``visits_gamma``), ψ = ∇ log π from :func:`_policy_tables`, as intervals;
-    ``normalised``: divided by Σ_s n(s)."""
+    discounted by ``visits_gamma``), ψ = ∇ log π from :func:`policy_tables`, as intervals, and
+    a lower bound on the largest term |n π A ψ_k| (the scale of ∇𝒥's certificate);
+    ``normalised``: both divided by Σ_s n(s)."""
     pi, scores = policy_tables(arithmetic, policy, theta)
     advantage = _advantages(arithmetic, pi, _action_values(arithmetic, mdp,
                                                            _values(arithmetic, mdp, pi)))
     visits = _visits(arithmetic, mdp, pi, visits_gamma)
     gradient = [(ZERO, ZERO)] * policy.n_params
+    size = ZERO                                          # max |n π A ψ_k|, from below
     for s in np.flatnonzero(~mdp.terminal):
         for a in range(mdp.n_actions):
             weight = arithmetic.multiply(visits[s], arithmetic.multiply(pi[s][a],
                                                                         advantage[s][a]))
             gradient = [arithmetic.add(g, arithmetic.multiply(weight, score))
                         for g, score in zip(gradient, scores[s][a], strict=True)]
+            size = max([size, *(arithmetic.down.multiply(_magnitude(weight), _magnitude(score))
+                                for score in scores[s][a])])
     if normalised:
         total = arithmetic.total(visits)
-        return [arithmetic.divide_by_positive(g, total) for g in gradient]
-    return gradient
+        return ([arithmetic.divide_by_positive(g, total) for g in gradient],
+                arithmetic.down.divide(size, total[1]))
+    return gradient, size
 
 
 def _expected_reward(arithmetic: Intervals, mdp, s: int, a: int):
@@ -428,26 +454,36 @@ def _expected_reward(arithmetic: Intervals, mdp, s: int, a: int):
                             for t in np.flatnonzero(mdp.transitions[s, a]))
 
 
+def _magnitude(interval):
+    """A lower bound on |x| over an interval."""
+    lo, hi = interval
+    return ZERO if lo <= 0 <= hi else min(lo.copy_abs(), hi.copy_abs())
+
+
 def _positive_part(interval, sign: int):
     """max(sign · r, 0) of an interval r (still an enclosure)."""
     lo, hi = interval if sign > 0 else (interval[1].copy_negate(), interval[0].copy_negate())
     return max(lo, ZERO), max(hi, ZERO)
 
 
-def _enclosed(mdp, compute):
-    r"""``compute(arithmetic)`` — a list of intervals — at P = :data:`FIRST_DIGITS` digits and
-    more until the widest half-width is at most :data:`HALF_WIDTH` of the largest |midpoint|;
-    the midpoints as float64, or None (elimination beyond :data:`MOST_OPERATIONS`, P beyond
-    :data:`MOST_DIGITS`, or a nonzero midpoint outside float64's normal range)."""
+def at_needed_precision(mdp, compute):
+    r"""``compute(arithmetic)`` — a list of intervals, and a lower bound G ≥ 0 on the size of
+    the terms they sum (0 where there is no such scale) — at P = :data:`FIRST_DIGITS` digits
+    and more until the widest half-width is at most :data:`HALF_WIDTH` of max(largest
+    |midpoint|, G) (∇𝒥's norm-wise rule against its terms, as in :mod:`pgref.exact.gradient`);
+    the midpoints as float64, or None: elimination beyond :data:`MOST_OPERATIONS`, or its work
+    times P beyond :data:`MOST_WORK_DIGITS`, or P beyond :data:`MOST_DIGITS`, or a largest
+    entry outside float64's normal range."""
     live = np.flatnonzero(~mdp.terminal)
     reach = mdp.transitions[live][:, :, live].max(axis=1) > 0                  # (n, n)
-    if elimination_work([set(np.flatnonzero(row).tolist()) for row in reach]) > MOST_OPERATIONS:
+    work = elimination_work([set(np.flatnonzero(row).tolist()) for row in reach])
+    if work > MOST_OPERATIONS:
         return None
     digits = FIRST_DIGITS
-    while digits <= MOST_DIGITS:
+    while digits <= MOST_DIGITS and work * digits <= MOST_WORK_DIGITS:
         arithmetic = Intervals(digits)
         try:
-            enclosed = compute(arithmetic)
+            enclosed, size = compute(arithmetic)
         except ArithmeticError:          # a pivot's lower bound not positive: too few digits
             digits *= 2
             continue
@@ -455,12 +491,13 @@ def _enclosed(mdp, compute):
         middles = [near.divide(near.add(lo, hi), 2) for lo, hi in enclosed]
         largest = max((m.copy_abs() for m in middles), default=ZERO)
         widest = max((up.divide(up.subtract(hi, lo), 2) for lo, hi in enclosed), default=ZERO)
-        if widest <= Decimal(HALF_WIDTH) * largest:
+        scale = max(largest, size)
+        if widest <= Decimal(HALF_WIDTH) * scale:
             if largest != 0 and not SMALLEST <= largest <= LARGEST:
                 return None                                 # beyond float64's normal range
             return np.array([float(m) for m in middles])   # smaller ones: within 1e−10 of it
         # the digits short of HALF_WIDTH (all of them again if nothing is known yet)
-        short = math.ceil(up.divide(widest, largest).log10()) + 10 if largest > 0 else digits
+        short = math.ceil(up.divide(widest, scale).log10()) + 10 if scale > 0 else digits
         digits += max(10, short + 2)
     return None
 
@@ -471,12 +508,12 @@ def gradient(mdp, policy, theta: np.ndarray, visits_gamma: float | None = None,
     :func:`encloses` accepts, or with ``visits_gamma`` = 1 the γᵗ-dropped direction
     Σ_s n₁(s) Σ_a q_γ ∇π, or with ``normalised`` either divided by Σ_s n(s) (the lecture's
     E_{S∼d_π} form), as float64 (n_params,), every component within 1e−10 of the largest; or
-    None (:func:`_enclosed`, or a policy not enclosed)."""
+    None (:func:`at_needed_precision`, or a policy not enclosed)."""
     if not encloses(policy):
         return None
     gamma = mdp.gamma if visits_gamma is None else visits_gamma
-    return _enclosed(mdp, lambda arithmetic: _gradient(arithmetic, mdp, policy, theta, gamma,
-                                                       normalised))
+    return at_needed_precision(mdp, lambda arithmetic: _gradient(
+        arithmetic, mdp, policy, theta, gamma, normalised))
 
 
 def total_visits(mdp, policy, theta: np.ndarray) -> float | None:
@@ -486,9 +523,9 @@ def total_visits(mdp, policy, theta: np.ndarray) -> float | None:
 
     def compute(arithmetic):
         pi = policy_tables(arithmetic, policy, theta)[0]
-        return [arithmetic.total(_visits(arithmetic, mdp, pi, mdp.gamma))]
+        return [arithmetic.total(_visits(arithmetic, mdp, pi, mdp.gamma))], ZERO
 
-    result = _enclosed(mdp, compute)
+    result = at_needed_precision(mdp, compute)
     return None if result is None else float(result[0])
 
 
@@ -501,9 +538,9 @@ def objective(mdp, policy, theta: np.ndarray) -> float | None:
     def compute(arithmetic):
         values = _values(arithmetic, mdp, policy_tables(arithmetic, policy, theta)[0])
         return [arithmetic.total(arithmetic.multiply(_exact(mdp.initial[s]), values[s])
-                                 for s in range(mdp.n_states))]
+                                 for s in range(mdp.n_states))], ZERO
 
-    result = _enclosed(mdp, compute)
+    result = at_needed_precision(mdp, compute)
     return None if result is None else float(result[0])
 
 
@@ -511,8 +548,8 @@ def state_values(mdp, pi: np.ndarray) -> np.ndarray | None:
     r"""v_π (S,) of a policy table π (S, A), taken with its own rounding (:func:`table_intervals`;
     lecture: "Policy Gradient Theorem", the Bellman equation), every entry within 1e−10 of
     max|v|; or None."""
-    return _enclosed(mdp, lambda arithmetic: _values(arithmetic, mdp,
-                                                     table_intervals(arithmetic, pi)))
+    return at_needed_precision(mdp, lambda arithmetic: (
+        _values(arithmetic, mdp, table_intervals(arithmetic, pi)), ZERO))
 
 
 def action_values(mdp, pi: np.ndarray) -> np.ndarray | None:
@@ -520,9 +557,9 @@ def action_values(mdp, pi: np.ndarray) -> np.ndarray | None:
     def compute(arithmetic):
         table = table_intervals(arithmetic, pi)
         q = _action_values(arithmetic, mdp, _values(arithmetic, mdp, table))
-        return [entry for row in q for entry in row]
+        return [entry for row in q for entry in row], ZERO
 
-    result = _enclosed(mdp, compute)
+    result = at_needed_precision(mdp, compute)
     return None if result is None else result.reshape(mdp.n_states, mdp.n_actions)
 
 
@@ -532,7 +569,7 @@ def advantages(mdp, pi: np.ndarray) -> np.ndarray | None:
     def compute(arithmetic):
         table = table_intervals(arithmetic, pi)
         q = _action_values(arithmetic, mdp, _values(arithmetic, mdp, table))
-        return [entry for row in _advantages(arithmetic, table, q) for entry in row]
+        return [entry for row in _advantages(arithmetic, table, q) for entry in row], ZERO
 
-    result = _enclosed(mdp, compute)
+    result = at_needed_precision(mdp, compute)
     return None if result is None else result.reshape(mdp.n_states, mdp.n_actions)
