@@ -544,7 +544,7 @@ def test_what_is_still_refused_is_refused_and_says_why(monkeypatch):
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     """The 60-state drifting corridor with rewards of −1e290: episodes of about 1e22 steps, and
     values beyond float64's range. The error says so, naming the states where episodes last
-    longest."""
+    longest and the three smallest probabilities there."""
     mdp, pi = drifting_corridor(60, gamma=1.0, reward=-1e290)
     with pytest.raises(exact.PrecisionError, match=r"episodes last about .* steps") as caught:
         exact.state_values(mdp, pi)
@@ -554,6 +554,7 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
     # the longest episodes start farthest from the exit: states 0, 1, 2 named, 0 first
     assert tuple(caught.value.states) == (0, 1, 2)
     assert "from state s = 0 episodes last about" in str(caught.value)
+    assert str(caught.value).count("π(a = ") == 3       # the three smallest probabilities
     # discounted (γ = 1 − 1e−10): the lengths named are the γ-discounted ones
     mdp, pi = drifting_corridor(60, gamma=1.0 - 1e-10, reward=-1e300)
     with pytest.raises(exact.PrecisionError, match=r"last about .* steps \(γ-discounted\)"):

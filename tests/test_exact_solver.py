@@ -262,17 +262,20 @@ def _bound_terms(mdp, pi, gamma):
 def _bound_case(case):
     """(mdp, π, γ): random with max ρ below 64ε; random with some π < 1e−7 (ρ above 64ε); a
     hand chain whose exit is the rare action, so the exit ratio is the largest data error (with
-    ρ = 96ε, and with ρ = 64.5ε just above the threshold of the exact contraction); one with a
-    state that never exits itself; and one whose ‖M‖_∞ is below 1."""
-    if case in ("tiny exit", "ρ just above 64ε"):
+    ρ = 96ε, and with ρ = 64.5ε just above the threshold of the exact contraction; and at
+    γ = 1 − 1e−9 with ρ = 68ε, where the discounted part (1 − γ) of the exit, carried by the
+    common action, moves that ratio by 6e−4 of itself); one with a state that never exits
+    itself; and one whose ‖M‖_∞ is below 1."""
+    if case in ("tiny exit", "ρ just above 64ε", "tiny exit, γ < 1"):
         transitions = np.zeros((3, 2, 3))
         transitions[0, 0, 1] = transitions[1, 0, 0] = 1.0    # between the two live states
         transitions[0, 1, 2] = transitions[1, 1, 2] = transitions[2, :, 2] = 1.0  # to the end
         rewards = np.array([[-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
         mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
                          terminal=np.array([False, False, True]))
-        rare = 1e-10 if case == "tiny exit" else 2.7e-7        # ρ = 96ε, or 64.5ε
-        return mdp, np.array([[1.0 - rare, rare], [0.5, 0.5], [0.5, 0.5]]), 1.0
+        rare = {"tiny exit": 1e-10, "ρ just above 64ε": 2.7e-7}.get(case, 1e-7)  # ρ = 96ε, 64.5ε
+        gamma = 1.0 - 1e-9 if case == "tiny exit, γ < 1" else 1.0   # (and 68ε: see the docstring)
+        return mdp, np.array([[1.0 - rare, rare], [0.5, 0.5], [0.5, 0.5]]), gamma
     if case == "zero exit":  # state 0 never ends an episode itself; state 1 rarely does
         transitions = np.zeros((4, 2, 4))
         transitions[0, 0, 1] = transitions[0, 1, 2] = 1.0
@@ -329,7 +332,7 @@ def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth():
 
 
 @pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "ρ just above 64ε",
-                                  "zero exit", "self loops"])
+                                  "tiny exit, γ < 1", "zero exit", "self loops"])
 @pytest.mark.parametrize("transpose", [False, True])
 def test_each_error_bound_is_its_documented_formula(case, transpose):
     """ChainSystem's parts, its row and column errors, the data error, ‖M‖, and the bounds of
