@@ -473,15 +473,15 @@ def test_the_decimal_enclosure_answers_what_double_double_refuses(n, gamma, p_ri
     mdp, policy, theta, reference = _drifting_case(n, gamma, p_right)
     assert reference > 0
     _assert_antisymmetric_match(exact.policy_gradient(mdp, policy, theta), reference)
-    normalised = exact.normalised_policy_gradient(mdp, policy, theta)   # E_μ[…] and Σn
-    with localcontext() as context:
-        context.prec = 300
-        right, left = (Decimal(float(t)).exp() for t in theta)
-        total = float(sum(_tridiagonal_decimals(n, gamma, True, (right / (right + left),
-                                                                 left / (right + left)))))
-    assert normalised.total_visits == pytest.approx(total, rel=1e-12, abs=0)
-    _assert_antisymmetric_match(normalised.expectation * total, reference)
-    if gamma == 1.0:   # the γᵗ-dropped direction is ∇𝒥 itself
+    if n == 60:   # E_μ[…] and Σn; the γᵗ-dropped direction is ∇𝒥 itself at γ = 1
+        normalised = exact.normalised_policy_gradient(mdp, policy, theta)
+        with localcontext() as context:
+            context.prec = 300
+            right, left = (Decimal(float(t)).exp() for t in theta)
+            total = float(sum(_tridiagonal_decimals(n, gamma, True, (right / (right + left),
+                                                                     left / (right + left)))))
+        assert normalised.total_visits == pytest.approx(total, rel=1e-12, abs=0)
+        _assert_antisymmetric_match(normalised.expectation * total, reference)
         _assert_antisymmetric_match(exact.gamma_dropped_direction(mdp, policy, theta),
                                     reference)
     _without_enclosure(monkeypatch)
