@@ -497,3 +497,13 @@ def test_expected_rewards_in_double_double_and_the_float64_ones_within_their_bou
     assert np.all(error < 1e-28 * np.abs(rewards).max())
     assert np.all(expected_reward_errors(problem.mdp.__class__(
         mdp.transitions, mdp.expected_rewards, mdp.initial, terminal=mdp.terminal)) == 0)
+
+
+def test_a_total_over_an_empty_axis_is_zero_of_the_other_axes_shape():
+    """doubled.total along an axis of length 0 (a chain with no terminal state sums no terminal
+    mass) is the zero pair of the remaining shape."""
+    empty = (np.zeros((4, 0, 3)), np.zeros((4, 0, 3)))
+    for part in doubled.total(empty, axis=1):
+        assert part.shape == (4, 3) and not part.any()
+    for part in doubled.total((np.zeros((0, 2, 5)), np.zeros((0, 2, 5))), axis=0):
+        assert part.shape == (2, 5) and not part.any()
