@@ -507,3 +507,44 @@ def test_a_total_over_an_empty_axis_is_zero_of_the_other_axes_shape():
         assert part.shape == (4, 3) and not part.any()
     for part in doubled.total((np.zeros((0, 2, 5)), np.zeros((0, 2, 5))), axis=0):
         assert part.shape == (2, 5) and not part.any()
+
+
+def test_the_double_double_datas_bounds_are_their_documented_formulas():
+    """softmax_table's ρ₂ and from_policy's δ₂ and ‖δr_π‖ against the module docstring's
+    formulas written out by loops: ρ₂(s) = 2 max_a [δh + 4ε²(|h| + |m|) + (64 + 12|h − m|)ε²] +
+    (4⌈log₂ A⌉ + 32)ε² with δh = 4⌈log₂ J⌉ε² Σ_j |x θ|; δ₂ = max ρ₂ + (22 + 4⌈log₂ A⌉ +
+    4⌈log₂(T + 1)⌉)ε²; ‖δr_π‖ = max_s Σ_a π [(ρ₂ + (12 + 4⌈log₂ A⌉)ε²)|r(s, a)| +
+    4⌈log₂ S⌉ε² Σ_s′ p|r(s, a, s′)|]."""
+    problem = envs.random_mdp(np.random.default_rng(12), 6, 3, gamma=0.9, n_terminal=2,
+                              termination_prob=0.2, next_state_rewards=True)
+    mdp, x = problem.mdp, problem.features
+    theta = 6.0 * np.random.default_rng(13).standard_normal(x.shape[2])
+    policy = SoftmaxLinearPolicy(x)
+    n_states, n_actions, n_features = x.shape
+    eps2 = EPS**2
+    rho = []
+    for s in range(n_states):
+        h = [math.fsum(x[s, a, j] * theta[j] for j in range(n_features))
+             for a in range(n_actions)]
+        top = max(h)
+        terms = [4 * math.ceil(math.log2(n_features)) * eps2
+                 * sum(abs(x[s, a, j] * theta[j]) for j in range(n_features))
+                 + 4 * eps2 * (abs(h[a]) + abs(top)) + (64 + 12 * abs(h[a] - top)) * eps2
+                 for a in range(n_actions)]
+        rho.append(2 * max(terms) + (4 * math.ceil(math.log2(n_actions)) + 32) * eps2)
+    _, computed = doubled_chain.softmax_table(x, theta)
+    np.testing.assert_allclose(computed, rho, rtol=1e-9)
+    solved = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values")
+    data = doubled_chain.from_policy(mdp, solved, policy, theta)
+    index, n_terminal = solved.system.index, int(mdp.terminal.sum())
+    expected = max(rho[s] for s in index) + (22 + 4 * math.ceil(math.log2(n_actions))
+                                             + 4 * math.ceil(math.log2(n_terminal + 1))) * eps2
+    assert data.data_error == pytest.approx(expected, rel=1e-12, abs=0)
+    pi, p, r = policy.action_probs(theta), mdp.transitions, mdp.rewards
+    reward_error = max(sum(pi[s, a] * ((rho[s] + (12 + 4 * math.ceil(math.log2(n_actions)))
+                                        * eps2) * abs(float(np.dot(p[s, a], r[s, a])))
+                                       + 4 * math.ceil(math.log2(n_states)) * eps2
+                                       * sum(p[s, a, z] * abs(r[s, a, z])
+                                             for z in range(n_states)))
+                           for a in range(n_actions)) for s in index)
+    assert data.reward_error == pytest.approx(reward_error, rel=1e-9, abs=0)

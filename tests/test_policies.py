@@ -5,6 +5,8 @@ quadrature (exact for the polynomial moments of a Gaussian); Monte-Carlo with a 
 false-failure probability; the lecture's density written out as a formula.
 """
 
+import math
+
 import numpy as np
 import pytest
 from helpers import FixedUniforms
@@ -760,3 +762,25 @@ def test_table_errors_need_a_table_and_are_none_for_a_policy_that_states_none():
             return None
 
     assert Plain(np.zeros((2, 2, 1))).table_errors(np.zeros(1)) is None
+
+
+def test_a_softmax_linear_policys_table_errors_are_their_documented_formulas():
+    """table_errors written out by loops: δz = (J + 1)ε Σ_j |x θ|, ρ = 4ε(1 + |log π|) +
+    1.01(δz_a + max_b δz_b), and the scores' Σ_b (ρ_b + (A + 2)ε) π_b |x(s, a) − x(s, b)|."""
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((4, 3, 5)) * 10.0
+    theta = rng.standard_normal(5)
+    policy = SoftmaxLinearPolicy(x)
+    eps = np.finfo(float).eps
+    pi = policy.action_probs(theta)
+    errors = policy.table_errors(theta)
+    for s in range(4):
+        logit = [6 * eps * sum(abs(x[s, a, j] * theta[j]) for j in range(5)) for a in range(3)]
+        rho = [4 * eps * (1 - math.log(pi[s, a])) + 1.01 * (logit[a] + max(logit))
+               for a in range(3)]
+        np.testing.assert_allclose(errors.probabilities[s], rho, rtol=1e-12)
+        for a in range(3):
+            for k in range(5):
+                expected = sum((rho[b] + 5 * eps) * pi[s, b] * abs(x[s, a, k] - x[s, b, k])
+                               for b in range(3))
+                assert errors.scores[s, a, k] == pytest.approx(expected, rel=1e-12, abs=0)
