@@ -243,3 +243,43 @@ def test_the_precision_grows_until_the_widest_interval_is_narrow_against_the_lar
     assert seen[0] == enclosure.FIRST_DIGITS and seen[-1] >= 70 and len(seen) > 1
     monkeypatch.setattr(enclosure, "MOST_WORK_DIGITS", 0)
     assert enclosure.at_needed_precision(problem.mdp, compute(Decimal(1))) is None
+
+
+def _as_interval(pair):
+    return Decimal(pair[0]), Decimal(pair[1])
+
+
+def _points(pair):
+    """The ends of an interval and a point inside."""
+    return [pair[0], pair[1], 0.3 * pair[0] + 0.7 * pair[1]]
+
+
+def test_operations_on_wide_intervals_enclose_every_point_of_their_inputs():
+    """Intervals of every sign pattern and width: for corners and inner points of the inputs,
+    the exact result (Fractions; exp and tanh by Decimal at 120 digits) lies inside the result
+    of multiply, divide (non-negative by positive), divide_by_positive (any sign by positive),
+    square, exp and tanh — an operation that takes the wrong end of an input fails."""
+    arithmetic = enclosure.Intervals(30)
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        a = np.sort(rng.uniform(-3, 3, 2)).tolist()
+        b = np.sort(rng.uniform(-3, 3, 2)).tolist()
+        positive = np.sort(rng.uniform(0.1, 4, 2)).tolist()
+        non_negative = np.sort(rng.uniform(0, 4, 2)).tolist()
+        product = arithmetic.multiply(_as_interval(a), _as_interval(b))
+        quotient = arithmetic.divide(_as_interval(non_negative), _as_interval(positive))
+        signed = arithmetic.divide_by_positive(_as_interval(a), _as_interval(positive))
+        for x in _points(a):
+            for y in _points(b):
+                assert _inside(product, Fraction(x) * Fraction(y))
+            for y in _points(positive):
+                assert _inside(signed, Fraction(x) / Fraction(y))
+            assert _inside(arithmetic.square(_as_interval(a)), Fraction(x) ** 2)
+            with localcontext() as context:
+                context.prec = 120
+                assert _inside(arithmetic.exp(_as_interval(a)), Fraction(Decimal(x).exp()))
+                e2 = (2 * Decimal(x)).exp()
+                assert _inside(arithmetic.tanh(_as_interval(a)), Fraction((e2 - 1) / (e2 + 1)))
+        for x in _points(non_negative):
+            for y in _points(positive):
+                assert _inside(quotient, Fraction(x) / Fraction(y))
