@@ -33,12 +33,11 @@ import numpy as np
 
 from pgref.exact import doubled, doubled_gth
 from pgref.exact.certified import policy_rewards_of
+from pgref.exact.enclosure import linear_features
 from pgref.exact.solver import EPS
 from pgref.mdp import TabularMDP
-from pgref.policies import SoftmaxLinearPolicy
 
-__all__ = ["DoubledChain", "expected_rewards", "from_policy", "from_system",
-           "linear_features", "softmax_table"]
+__all__ = ["DoubledChain", "expected_rewards", "from_policy", "from_system", "softmax_table"]
 
 LARGEST_GAP = 667.0
 """Preference gaps h(s, a) − max_b h(s, b) below −667 give probabilities below 1e−290."""
@@ -92,7 +91,8 @@ def from_system(mdp: TabularMDP, chain) -> DoubledChain:
 
 
 def expected_rewards(mdp: TabularMDP) -> tuple:
-    r"""r(s, a) = Σ_s′ p(s′|s, a) r(s, a, s′) as a pair of arrays (S, A) (the rewards themselves
+    r"""r(s, a) = Σ_s′ p(s′|s, a) r(s, a, s′) (lecture: the ℛ(s, a) of "Policy Gradient
+    Theorem") as a pair of arrays (S, A) (the rewards themselves
     when they are r(s, a)), and an entrywise bound (S, A) on its error: 4⌈log₂ S⌉ε²
     Σ_s′ p|r| (exact products, summed in double-double), 0 for rewards r(s, a)."""
     rewards = np.asarray(mdp.rewards, dtype=float)
@@ -104,7 +104,8 @@ def expected_rewards(mdp: TabularMDP) -> tuple:
 
 
 def softmax_table(features: np.ndarray, theta: np.ndarray):
-    r"""π_θ(a|s) of a softmax-linear policy in double-double: a pair of arrays (S, A), and ρ₂
+    r"""π_θ(a|s) of a softmax-linear policy (lecture: "Example: Softmax") in double-double, for
+    features (S, A, J) and θ (J,): a pair of arrays (S, A), and ρ₂
     (S,), the bound on the relative error of each entry of row s (module docstring); None where
     a preference gap exceeds 667.
 
@@ -131,15 +132,6 @@ def softmax_table(features: np.ndarray, theta: np.ndarray):
     rho = (2.0 * np.max(preference_error + shift_error + exp_error, axis=1)
            + (4.0 * _log2_ceiling(n_actions) + 32.0) * EPS**2)
     return pi, rho
-
-
-def linear_features(policy) -> np.ndarray | None:
-    """The feature table x (S, A, J) of a :class:`pgref.SoftmaxLinearPolicy` over tabular
-    states, or None for any other policy (whose probabilities are not the softmax of x θ)."""
-    if type(policy) is not SoftmaxLinearPolicy or not isinstance(policy.features.source,
-                                                                  np.ndarray):
-        return None
-    return np.asarray(policy.features.source, dtype=float)
 
 
 def from_policy(mdp: TabularMDP, chain, policy, theta: np.ndarray) -> DoubledChain:

@@ -64,6 +64,7 @@ __all__ = [
     "elimination_work",
     "encloses",
     "gradient",
+    "linear_features",
     "objective",
     "policy_tables",
     "softmax_table",
@@ -193,8 +194,8 @@ def _dot(arithmetic: Intervals, row, weights: np.ndarray, bias: np.ndarray) -> l
 
 
 def softmax_table(arithmetic: Intervals, features: np.ndarray, theta: np.ndarray) -> list:
-    r"""π_θ(a|s) of a softmax-linear policy as intervals, [s][a]: the logits h(s, a) =
-    Σ_j x θ, then :func:`_softmax`."""
+    r"""π_θ(a|s) of a softmax-linear policy (lecture: "Example: Softmax") as intervals, [s][a]
+    for features (S, A, J) and θ (J,): the logits h(s, a) = Σ_j x θ, then :func:`_softmax`."""
     n_states, n_actions, _ = features.shape
     thetas = [_exact(t) for t in theta]
     return [_softmax(arithmetic, [arithmetic.total(arithmetic.multiply(_exact(x), t)
@@ -255,18 +256,28 @@ def _network_tables(arithmetic: Intervals, policy, theta: np.ndarray):
     return pi, scores
 
 
+def linear_features(policy) -> np.ndarray | None:
+    """The feature table x (S, A, J) of a :class:`pgref.SoftmaxLinearPolicy` over tabular
+    states, or None for any other policy (whose probabilities are not the softmax of x θ)."""
+    if type(policy) is not SoftmaxLinearPolicy or not isinstance(policy.features.source,
+                                                                  np.ndarray):
+        return None
+    return np.asarray(policy.features.source, dtype=float)
+
+
 def encloses(policy) -> bool:
     """Whether θ's tables can be enclosed here: a :class:`pgref.SoftmaxLinearPolicy` or a
     :class:`pgref.MLPSoftmaxPolicy` over a table of features (callable features have none)."""
-    return (type(policy) in (SoftmaxLinearPolicy, MLPSoftmaxPolicy)
-            and isinstance(policy.features.source, np.ndarray))
+    if linear_features(policy) is not None:
+        return True
+    return type(policy) is MLPSoftmaxPolicy and isinstance(policy.features.source, np.ndarray)
 
 
 def policy_tables(arithmetic: Intervals, policy, theta: np.ndarray):
     """π and the scores of a policy that :func:`encloses` accepts, as intervals."""
-    if type(policy) is SoftmaxLinearPolicy:
-        return _linear_tables(arithmetic, np.asarray(policy.features.source, dtype=float),
-                              theta)
+    features = linear_features(policy)
+    if features is not None:
+        return _linear_tables(arithmetic, features, theta)
     return _network_tables(arithmetic, policy, theta)
 
 
@@ -517,7 +528,8 @@ def gradient(mdp, policy, theta: np.ndarray, visits_gamma: float | None = None,
 
 
 def total_visits(mdp, policy, theta: np.ndarray) -> float | None:
-    r"""Σ_s n(s), the expected discounted episode length under π_θ; or None."""
+    r"""Σ_s n(s), the expected discounted episode length under π_θ (blog: the step to μ, whose
+    normaliser it is), from Mᵀn = p₀; or None."""
     if not encloses(policy):
         return None
 
@@ -553,7 +565,9 @@ def state_values(mdp, pi: np.ndarray) -> np.ndarray | None:
 
 
 def action_values(mdp, pi: np.ndarray) -> np.ndarray | None:
-    r"""q_π (S, A) of a policy table, every entry within 1e−10 of max|q|; or None."""
+    r"""q_π(s, a) = r(s, a) + γ Σ_s′ p(s′|s, a) v_π(s′) (lecture: "Policy Gradient Theorem"),
+    (S, A), of a policy table (S, A) taken with its own rounding, every entry within 1e−10 of
+    max|q|; or None."""
     def compute(arithmetic):
         table = table_intervals(arithmetic, pi)
         q = _action_values(arithmetic, mdp, _values(arithmetic, mdp, table))
@@ -564,8 +578,9 @@ def action_values(mdp, pi: np.ndarray) -> np.ndarray | None:
 
 
 def advantages(mdp, pi: np.ndarray) -> np.ndarray | None:
-    r"""A_π = q_π − v_π (S, A) of a policy table, as Σ_{b≠a} π_b (q_a − q_b), every entry within
-    1e−10 of max|A|; or None."""
+    r"""A_π = q_π − v_π (lecture: "Policy Gradient Theorem", the baseline v_π), (S, A), of a
+    policy table (S, A) taken with its own rounding, as Σ_{b≠a} π_b (q_a − q_b), every entry
+    within 1e−10 of max|A|; or None."""
     def compute(arithmetic):
         table = table_intervals(arithmetic, pi)
         q = _action_values(arithmetic, mdp, _values(arithmetic, mdp, table))

@@ -94,10 +94,16 @@ def _policy_tables(mdp: TabularMDP, policy, theta) -> PolicyTables:
             f"policy.grad_log_prob_table(theta) must have shape (S, A, n_params) = "
             f"{(*pi.shape, policy.n_params)}; got {scores.shape}"
         )
-    errors = policy.table_errors(theta) if hasattr(policy, "table_errors") else None
+    errors = _stated_errors(policy, theta)
     if errors is None:
         return PolicyTables(pi, scores, None, None)
     return PolicyTables(pi, scores, errors.probabilities, errors.scores)
+
+
+def _stated_errors(policy, theta):
+    """The policy's bounds on its tables' rounding (``table_errors``), or None if it states
+    none."""
+    return policy.table_errors(theta) if hasattr(policy, "table_errors") else None
 
 
 # -- 𝒥(θ) and ∇𝒥(θ) ----------------------------------------------------------------------------
@@ -128,11 +134,11 @@ def objective(mdp: TabularMDP, policy, theta) -> float:
             f"(e.g. pgref.SoftmaxLinearPolicy); got {type(policy).__name__}"
         )
     pi = policy_table(mdp, policy.action_probs(theta), "policy.action_probs(theta)")
-    errors = policy.table_errors(theta) if hasattr(policy, "table_errors") else None
+    errors = _stated_errors(policy, theta)
     solved = chain(mdp, pi, mdp.gamma, "the values v_π",
                    policy_error=None if errors is None else errors.probabilities)
     return or_enclosure(lambda: _certified_objective(mdp, solved, solve_values(mdp, solved)),
-                        lambda: _enclosed(mdp, policy, theta, "objective"))
+                        lambda: enclosure.objective(mdp, policy, _checked(policy, theta)))
 
 
 def _certified_objective(mdp: TabularMDP, solved, values) -> float:
@@ -239,7 +245,7 @@ def _gradient_sum(mdp: TabularMDP, terms: TheoremTerms, what: str, accurate: boo
     from differences of double-double values (:mod:`pgref.exact.value_differences`), with the
     chain's data from θ in double-double where the policy allows
     (:func:`pgref.exact.doubled_chain.from_policy`). Where that fails too, the public functions
-    turn to :func:`_enclosed`."""
+    turn to :mod:`pgref.exact.enclosure`."""
     try:
         return _theorem_sum(terms, what, scale)
     except PrecisionError as error:
@@ -257,17 +263,20 @@ def _gradient_sum(mdp: TabularMDP, terms: TheoremTerms, what: str, accurate: boo
                                        adjoint_bound=adjoint), what, scale)
 
 
-def _enclosed(mdp: TabularMDP, policy, theta, quantity: str, visits_gamma=None):
-    r"""``quantity`` ("gradient", "expectation", "objective" or "total visits") enclosed in
-    decimal arithmetic from θ (:mod:`pgref.exact.enclosure`); None for a policy it does not
-    take, or where it cannot answer."""
-    theta = checks.parameter_vector(theta, policy.n_params)
-    if quantity == "objective":
-        return enclosure.objective(mdp, policy, theta)
-    if quantity == "total visits":
-        return enclosure.total_visits(mdp, policy, theta)
-    return enclosure.gradient(mdp, policy, theta, visits_gamma,
-                              normalised=quantity == "expectation")
+def _checked(policy, theta) -> np.ndarray:
+    """θ as the float vector the decimal enclosures (:mod:`pgref.exact.enclosure`) read."""
+    return checks.parameter_vector(theta, policy.n_params)
+
+
+def _all_enclosed(build, *enclose):
+    """``build`` of the results of the ``enclose`` calls, made in turn; None as soon as one is
+    None (an enclosure that cannot answer)."""
+    results = []
+    for call in enclose:
+        results.append(call())
+        if results[-1] is None:
+            return None
+    return build(*results)
 
 
 def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -313,7 +322,7 @@ def policy_gradient(mdp: TabularMDP, policy, theta) -> np.ndarray:
     return or_enclosure(
         lambda: accurately_if_needed(lambda accurate: _gradient_sum(
             mdp, _theorem_terms(mdp, policy, theta, accurate=accurate), "∇𝒥(θ)", accurate)),
-        lambda: _enclosed(mdp, policy, theta, "gradient"))
+        lambda: enclosure.gradient(mdp, policy, _checked(policy, theta)))
 
 
 class ObjectiveAndGradient(NamedTuple):
@@ -363,14 +372,10 @@ def objective_and_gradient(mdp: TabularMDP, policy, theta) -> ObjectiveAndGradie
         return ObjectiveAndGradient(
             _certified_objective(mdp, terms.values_chain, terms.values), gradient)
 
-    def enclosed():
-        objective_value = _enclosed(mdp, policy, theta, "objective")
-        gradient = _enclosed(mdp, policy, theta, "gradient")
-        if objective_value is None or gradient is None:
-            return None
-        return ObjectiveAndGradient(objective_value, gradient)
-
-    return or_enclosure(lambda: accurately_if_needed(compute), enclosed)
+    return or_enclosure(lambda: accurately_if_needed(compute), lambda: _all_enclosed(
+        ObjectiveAndGradient,
+        lambda: enclosure.objective(mdp, policy, _checked(policy, theta)),
+        lambda: enclosure.gradient(mdp, policy, _checked(policy, theta))))
 
 
 def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPolicyGradient:
@@ -400,14 +405,10 @@ def normalised_policy_gradient(mdp: TabularMDP, policy, theta) -> NormalisedPoli
         return NormalisedPolicyGradient(_gradient_sum(mdp, terms, "∇𝒥(θ)", accurate, total),
                                         total)
 
-    def enclosed():
-        expectation = _enclosed(mdp, policy, theta, "expectation")
-        total = _enclosed(mdp, policy, theta, "total visits")
-        if expectation is None or total is None:
-            return None
-        return NormalisedPolicyGradient(expectation, total)
-
-    return or_enclosure(lambda: accurately_if_needed(compute), enclosed)
+    return or_enclosure(lambda: accurately_if_needed(compute), lambda: _all_enclosed(
+        NormalisedPolicyGradient,
+        lambda: enclosure.gradient(mdp, policy, _checked(policy, theta), normalised=True),
+        lambda: enclosure.total_visits(mdp, policy, _checked(policy, theta))))
 
 
 def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
@@ -443,4 +444,4 @@ def gamma_dropped_direction(mdp: TabularMDP, policy, theta) -> np.ndarray:
         lambda: accurately_if_needed(lambda accurate: _gradient_sum(
             mdp, _theorem_terms(mdp, policy, theta, visits_gamma=1.0, accurate=accurate),
             "the γᵗ-dropped direction", accurate)),
-        lambda: _enclosed(mdp, policy, theta, "gradient", visits_gamma=1.0))
+        lambda: enclosure.gradient(mdp, policy, _checked(policy, theta), visits_gamma=1.0))

@@ -32,7 +32,7 @@ GTH's a-priori bound in double-double (beyond about 31 digits: 60 states at γ =
 π(right) = 0.3, v ≈ −5e22 and q-gaps of 10/3; 100 states at γ = 0.9 uniform, ∇𝒥 ≈ 4e−18
 against v ≈ −10), and, for other policies (an MLP), a ∇𝒥 below 1e9 times the float64 data's
 bound — goes to the decimal enclosure of :mod:`pgref.exact.enclosure` where the policy is
-softmax-linear.
+softmax-linear or a tanh MLP.
 """
 
 from __future__ import annotations
