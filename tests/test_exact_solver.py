@@ -377,3 +377,26 @@ def test_sum_rounding_is_exactly_its_formula():
     assert solver.sum_rounding(3) == 4 * EPS
     assert solver.sum_rounding(100) == 82 * EPS  # 8·10 + 2 < 101
     assert solver.sum_rounding(10_000) == 802 * EPS
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_a_certificate_is_relative_to_the_answer_at_every_scale(scale):
+    """certify and certify_array accept a bound up to RELATIVE_TOLERANCE·‖x̂‖_∞ and refuse one
+    just above it, whatever the unit of x̂: an answer of size 1e−6 is not held to an absolute
+    1e−10 (its docstrings' rule; a certificate measured against max(1, ‖x̂‖) would pass a 1e−6
+    answer with every digit wrong)."""
+    from pgref.exact import certified
+
+    mdp, pi = drifting_corridor(3, 0.9)
+    solved = chain(mdp, pi, mdp.gamma, "the values")
+    x = scale * np.array([-0.5, 2.0, -1.0])
+    limit = certified.RELATIVE_TOLERANCE * 2.0 * scale
+    for bound in (limit, 0.99 * limit):
+        certified.certify(solved, solver.Solution(x, bound, np.ones(3), False, np.full(3, bound)),
+                          "the values")
+        certified.certify_array("q", x, bound)
+    with pytest.raises(exact.PrecisionError, match="cannot be certified"):
+        certified.certify(solved, solver.Solution(x, 1.01 * limit, np.ones(3), False,
+                                                  np.full(3, limit)), "the values")
+    with pytest.raises(exact.PrecisionError, match="cannot be certified"):
+        certified.certify_array("q", x, 1.01 * limit)
