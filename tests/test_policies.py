@@ -784,3 +784,55 @@ def test_a_softmax_linear_policys_table_errors_are_their_documented_formulas():
                 expected = sum((rho[b] + 5 * eps) * pi[s, b] * abs(x[s, a, k] - x[s, b, k])
                                for b in range(3))
                 assert errors.scores[s, a, k] == pytest.approx(expected, rel=1e-12, abs=0)
+
+
+def test_an_mlps_table_errors_are_their_documented_formulas():
+    """table_errors of a two-hidden-layer MLP written out by loops from the docstrings: the
+    forward pass's δu = (n_in + 2)ε(Σ_i |h_i||W_io| + |b_o|) + Σ_i δh_i|W_io|, δh′ = 2ε|tanh u|
+    + δu; ρ as for every policy; then backwards from δ_out = e_a − π, E = ρ_b π_b + ε|δ|:
+    ∂/∂W off by |δh||δ| + |h|E + |δh|E + ε|h||δ|, v = δWᵀ off by (n_out + 1)ε|δ||W|ᵀ + E|W|ᵀ,
+    g = 1 − h² off by (2|h| + δh)δh + 2ε(h² + |g|), and δ′ = v g off by E_v|g| + |v|E_g +
+    E_v E_g + ε|v g|."""
+    rng = np.random.default_rng(41)
+    policy = MLPSoftmaxPolicy(rng.standard_normal((2, 3)) * 3.0, 2, hidden_sizes=(3, 2))
+    theta = policy.initial_theta(rng, scale=2.0)
+    eps = np.finfo(float).eps
+    layers = [(layer.weights.tolist(), layer.bias.tolist()) for layer in policy.unpack(theta)]
+    pi = policy.action_probs(theta)
+    errors = policy.table_errors(theta)
+    for s in range(2):
+        h, dh = list(policy.features.source[s]), [0.0] * 3
+        inputs = []
+        for index, (W, b) in enumerate(layers):
+            inputs.append((h, dh))
+            n_in, n_out = len(W), len(b)
+            u = [sum(h[i] * W[i][o] for i in range(n_in)) + b[o] for o in range(n_out)]
+            du = [(n_in + 2) * eps * (sum(abs(h[i] * W[i][o]) for i in range(n_in)) + abs(b[o]))
+                  + sum(dh[i] * abs(W[i][o]) for i in range(n_in)) for o in range(n_out)]
+            if index < len(layers) - 1:
+                h = [math.tanh(value) for value in u]
+                dh = [2 * eps * abs(value) + d for value, d in zip(h, du, strict=True)]
+        rho = [4 * eps * (1 - math.log(pi[s, a])) + 1.01 * (du[a] + max(du)) for a in range(2)]
+        np.testing.assert_allclose(errors.probabilities[s], rho, rtol=1e-12)
+        for a in range(2):
+            delta = [float(b == a) - pi[s, b] for b in range(2)]
+            E = [rho[b] * pi[s, b] + eps * abs(delta[b]) for b in range(2)]
+            parts = []
+            for index in range(len(layers) - 1, -1, -1):
+                (W, _), (h, dh) = layers[index], inputs[index]
+                n_in, n_out = len(W), len(delta)
+                weight_errors = [dh[i] * abs(delta[o]) + abs(h[i]) * E[o] + dh[i] * E[o]
+                                 + eps * abs(h[i] * delta[o])
+                                 for i in range(n_in) for o in range(n_out)]
+                parts = weight_errors + E + parts
+                if index > 0:
+                    v = [sum(delta[o] * W[i][o] for o in range(n_out)) for i in range(n_in)]
+                    Ev = [(n_out + 1) * eps * sum(abs(delta[o] * W[i][o]) for o in range(n_out))
+                          + sum(E[o] * abs(W[i][o]) for o in range(n_out)) for i in range(n_in)]
+                    g = [1 - value**2 for value in h]
+                    Eg = [(2 * abs(h[i]) + dh[i]) * dh[i] + 2 * eps * (h[i] ** 2 + abs(g[i]))
+                          for i in range(n_in)]
+                    E = [Ev[i] * abs(g[i]) + abs(v[i]) * Eg[i] + Ev[i] * Eg[i]
+                         + eps * abs(v[i] * g[i]) for i in range(n_in)]
+                    delta = [v[i] * g[i] for i in range(n_in)]
+            np.testing.assert_allclose(errors.scores[s, a], parts, rtol=1e-12)
