@@ -412,6 +412,7 @@ def test_the_softmax_in_double_double_is_within_its_bound(scale):
     gap[0, 1, 0] = 1.0
     assert doubled_chain.softmax_table(gap, np.array([-667.5])) is None
     assert doubled_chain.softmax_table(gap, np.array([-666.5])) is not None
+    assert doubled_chain.softmax_table(gap, np.array([-667.0])) is not None  # 667 does not exceed
 
 
 @pytest.mark.parametrize("next_state_rewards", [False, True])
