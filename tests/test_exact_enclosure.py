@@ -283,3 +283,30 @@ def test_operations_on_wide_intervals_enclose_every_point_of_their_inputs():
         for x in _points(non_negative):
             for y in _points(positive):
                 assert _inside(quotient, Fraction(x) / Fraction(y))
+
+
+def test_the_precision_may_reach_most_digits_itself(monkeypatch):
+    """MOST_DIGITS is the largest P tried, not the first refused: with MOST_DIGITS set to
+    FIRST_DIGITS, a computation narrow enough at that P is still answered."""
+    problem = envs.random_mdp(np.random.default_rng(4), 3, 2, gamma=0.9, n_terminal=1)
+    monkeypatch.setattr(enclosure, "MOST_DIGITS", enclosure.FIRST_DIGITS)
+
+    def compute(arithmetic):
+        return [(Decimal("0.5"), Decimal("0.5"))], Decimal(0)
+
+    assert enclosure.at_needed_precision(problem.mdp, compute) == [0.5]
+
+
+def test_the_work_is_counted_on_the_chains_graph():
+    """at_needed_precision counts the elimination's work on the states each one reaches: a
+    corridor of 300 states (a dense chain that size would need about 9 million multiply-adds,
+    beyond MOST_OPERATIONS) is answered."""
+    from helpers import drifting_corridor
+
+    mdp, _ = drifting_corridor(300, 1.0)
+    assert 300**3 // 3 > enclosure.MOST_OPERATIONS
+
+    def compute(arithmetic):
+        return [(Decimal("0.5"), Decimal("0.5"))], Decimal(0)
+
+    assert enclosure.at_needed_precision(mdp, compute) == [0.5]
