@@ -412,6 +412,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "how fast P grows when the scale is below 1: the answer is accepted by the same rule",
     ("pgref/exact/enclosure.py", "digits += max(10, short + 2)", "Add → Sub"):
         "P grows by at least 10 digits either way; the same rule accepts the answer",
+    ("pgref/exact/doubled_chain.py", "off_diagonal = doubled.multiply(moved, _pair(np.full("
+     "moved[0].shape, gamma)))", "0 → 1"):
+        "the shape of either part of a double-double pair: both have the same",
     ("pgref/exact/doubled_chain.py", "exit_per_action = doubled.add(doubled.two_sum("
      "np.ones(to_terminal[0].shape), -gamma),", "0 → 1"):
         "the shape of either part of a double-double pair: both have the same",
