@@ -44,6 +44,7 @@ __all__ = [
     "figure_13_1_data",
     "figure_13_2_data",
     "mean_and_standard_error",
+    "reinforce_at_2_13",
     "split_by_setting",
 ]
 
@@ -75,7 +76,8 @@ CAPTION_13_1 = (
 )
 
 CAPTION_13_2 = (
-    "Sutton & Barto, Figure 13.2: REINFORCE at α = 2⁻¹³ against REINFORCE with a learned "
+    "Sutton & Barto, Figure 13.2: REINFORCE at α = 2⁻¹³ (the runs of Figure 13.1) against "
+    "REINFORCE with a learned "
     "baseline v̂(s) = w (one constant feature) at α^θ = 2⁻⁹, α^w = 2⁻⁶ on the short corridor "
     "from π(right) = 0.05: total reward per episode, mean over 100 runs ± 1 standard error; "
     "dashed: the mean exact 𝒥(θ); dotted: 𝒥* = −(6 + 4√2); stopped runs counted in the legend. "
@@ -101,7 +103,8 @@ class SuttonBartoData(NamedTuple):
     stops : tuple of tuple of Stop
         For each setting, the stopped runs (run, episode, reason).
     seed : int
-        The seed of ``np.random.default_rng``; the runs of a call use its ``spawn``.
+        The seed of ``np.random.default_rng``; the runs of a call use its ``spawn``. (Figure
+        13.2's REINFORCE runs at α = 2⁻¹³ are Figure 13.1's, from :data:`SEED_13_1`.)
     """
 
     labels: tuple[str, ...]
@@ -161,8 +164,33 @@ def figure_13_1_data(quick: bool = False) -> SuttonBartoData:
                                    np.random.default_rng(SEED_13_1), n_runs=3 * n_runs,
                                    max_steps=MAX_STEPS)
     returns, objective, stops = split_by_setting(history, 3)
+    _RUNS_AT_2_13[quick] = (returns[1].copy(), objective[1].copy(), stops[1])
     return SuttonBartoData(("α = 2⁻¹²", "α = 2⁻¹³", "α = 2⁻¹⁴"), alphas, np.full(3, np.nan),
                            returns, objective, stops, SEED_13_1)
+
+
+_RUNS_AT_2_13: dict[bool, tuple] = {}
+"""Figure 13.1's runs at α = 2⁻¹³ computed in this process, by ``quick``: (returns (R, E),
+𝒥(θₖ) (R, E), stops). Figure 13.2 shows the same runs; it takes them from here when Figure 13.1
+was drawn first (as ``python -m pgref figures`` does) and computes them otherwise."""
+
+
+def reinforce_at_2_13(quick: bool = False) -> tuple:
+    r"""Figure 13.1's REINFORCE runs at α = 2⁻¹³ (runs R … 2R − 1 of its call, with their
+    generators ``default_rng(SEED_13_1).spawn(3R)[R:2R]``): (returns (R, E), 𝒥(θₖ) (R, E),
+    stops), kept from :func:`figure_13_1_data` if it ran in this process, computed otherwise —
+    the same numbers either way (each run depends on its own generator and α only)."""
+    if quick in _RUNS_AT_2_13:
+        returns, objective, stops = _RUNS_AT_2_13[quick]
+        return returns.copy(), objective.copy(), stops
+    mdp, policy = _corridor()
+    n_runs, n_episodes = (QUICK_RUNS, QUICK_EPISODES) if quick else (N_RUNS, N_EPISODES)
+    rng = np.random.default_rng(SEED_13_1)
+    rng.spawn(n_runs)                           # the generators of the α = 2⁻¹² runs, not used
+    history = algorithms.REINFORCE(mdp, policy, THETA_0, 2.0**-13, n_episodes, rng,
+                                   n_runs=n_runs, max_steps=MAX_STEPS)
+    returns, objective, stops = split_by_setting(history, 1)
+    return returns[0], objective[0], stops[0]
 
 
 def figure_13_2_data(quick: bool = False) -> SuttonBartoData:
@@ -177,25 +205,23 @@ def figure_13_2_data(quick: bool = False) -> SuttonBartoData:
     -----
     Sutton & Barto, "REINFORCE with Baseline (episodic)", at every step t:
     δ ← Gₜ − v̂(Sₜ, w), w ← w + α^w δ ∇v̂(Sₜ, w), θ ← θ + α^θ δ ∇ log π_θ(Aₜ|Sₜ), with the one
-    feature x(s) = 1 (so v̂(s) = w and ∇v̂ = 1) and w₀ = 0. Each setting is one call with
-    ``n_runs`` learners; their generators are ``default_rng(SEED_13_2).spawn(2)[m].spawn(R)``.
+    feature x(s) = 1 (so v̂(s) = w and ∇v̂ = 1) and w₀ = 0: one call with ``n_runs`` learners,
+    whose generators are ``default_rng(SEED_13_2).spawn(R)``. The REINFORCE runs at α = 2⁻¹³
+    are Figure 13.1's (:func:`reinforce_at_2_13`), as in the book, where both figures show
+    that setting.
     """
     mdp, policy = _corridor()
     n_runs, n_episodes = (QUICK_RUNS, QUICK_EPISODES) if quick else (N_RUNS, N_EPISODES)
-    plain_rng, baseline_rng = np.random.default_rng(SEED_13_2).spawn(2)
     alphas, value_alphas = np.array([2.0**-13, 2.0**-9]), np.array([np.nan, 2.0**-6])
     baseline = algorithms.LinearValueBaseline(np.ones((mdp.n_states, 1)), value_alphas[1])
-    histories = [
-        algorithms.REINFORCE(mdp, policy, THETA_0, alphas[0], n_episodes, plain_rng,
-                             n_runs=n_runs, max_steps=MAX_STEPS),
-        algorithms.REINFORCE(mdp, policy, THETA_0, alphas[1], n_episodes, baseline_rng,
-                             baseline, n_runs=n_runs, max_steps=MAX_STEPS),
-    ]
-    parts = [split_by_setting(history, 1) for history in histories]
+    history = algorithms.REINFORCE(mdp, policy, THETA_0, alphas[1], n_episodes,
+                                   np.random.default_rng(SEED_13_2), baseline, n_runs=n_runs,
+                                   max_steps=MAX_STEPS)
+    parts = [reinforce_at_2_13(quick), [part[0] for part in split_by_setting(history, 1)]]
     return SuttonBartoData(
         ("REINFORCE, α = 2⁻¹³", "with baseline v̂ = w, α^θ = 2⁻⁹, α^w = 2⁻⁶"), alphas,
-        value_alphas, np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]), tuple(p[2][0] for p in parts), SEED_13_2)
+        value_alphas, np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts]),
+        tuple(p[2] for p in parts), SEED_13_2)
 
 
 def mean_and_standard_error(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
