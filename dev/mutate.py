@@ -395,10 +395,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
                     "Emax=10**6)",
                     "self.near = Context(prec=digits + 10, Emin=-10**6, Emax=10**6)")
        for mutation in ("10 → 11", "6 → 7")},
-    ("pgref/exact/enclosure.py", "widening = Decimal(10) ** (-digits - 9)           # > ½ ulp "
-     "at P + 10 digits, relatively", "9 → 10"):
+    **{("pgref/exact/enclosure.py", "widening = Decimal(10) ** (-digits - 9)           # > ½ "
+        "ulp at P + 10 digits, relatively", mutation):
         "any widening > 0 encloses: a correctly rounded e^x at P + 10 digits has no P-digit "
-        "number between it and e^x, so rounding r(1 ± w) outward to P digits passes e^x",
+        "number between it and e^x, so rounding r(1 ± w) outward to P digits passes e^x"
+       for mutation in ("9 → 10", "10 → 11")},
     ("pgref/exact/enclosure.py", "self.up.divide(a[1], b[0] if a[1] >= 0 else b[1]))",
      "GtE → Gt"): "a[1] = 0 gives 0 over either end of b",
     ("pgref/exact/enclosure.py", "return value if t >= 0 else value.copy_negate()", "GtE → Gt"):

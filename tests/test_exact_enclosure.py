@@ -30,9 +30,9 @@ def _relative_width(interval):
 
 
 def test_every_interval_operation_encloses_the_exact_result_and_stays_narrow():
-    """add, subtract, multiply (all sign patterns), divide, total and exp at P = 30 digits: the
-    exact result (Fractions; exp from Decimal at 120 digits) inside, the width at most a few
-    units of the 30th digit."""
+    """add, subtract, multiply (all sign patterns), divide, total, exp and tanh at P = 30 digits:
+    the exact result (Fractions; exp and tanh from Decimal at 120 digits) inside, the width at
+    most a few units of the 30th digit (for tanh, absolutely)."""
     arithmetic = enclosure.Intervals(30)
     rng = np.random.default_rng(0)
     numbers = rng.standard_normal(400) * 10.0 ** rng.uniform(-30, 30, 400)
@@ -64,6 +64,12 @@ def test_every_interval_operation_encloses_the_exact_result_and_stays_narrow():
             value = arithmetic.exp((Decimal(float(t)), Decimal(float(t))))
             exact = Fraction(Decimal(float(t)).exp())
             assert _inside(value, exact) and _relative_width(value) <= 4 * unit
+        for t in rng.standard_normal(100) * 10.0 ** rng.uniform(-3, 1.5, 100):
+            value = arithmetic.tanh((Decimal(float(t)), Decimal(float(t))))
+            size = Decimal(float(t)).exp() ** 2
+            exact = Fraction((size - 1) / (size + 1))
+            assert _inside(value, exact)
+            assert Fraction(value[1]) - Fraction(value[0]) <= 4 * unit   # absolute: |tanh| < 1
 
 
 def test_the_softmax_enclosure_holds_the_80_digit_softmax():
