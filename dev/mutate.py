@@ -276,6 +276,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "with the same law, still reproducible from rng alone (what the docstring promises); "
         "equivalent in law, not bit for bit"
        for mutation in ("2 → 3", "1 → 2", "Sub → Add", "31 → 32")},
+    ("pgref/policies/mlp.py", "g_error = (2.0 * np.abs(h) + delta_h) * delta_h + 2.0 * EPS * "
+     "(h**2 + np.abs(g))", "Mult → Div"):
+        "2ε times or over h² + |1 − h²|, which is 1 for |h| ≤ 1 (tanh): the same to rounding",
     ("pgref/policies/mlp.py", "if index > 0:", "Gt → GtE"):
         "one more δ after the first layer, which the loop then never reads (there is no "
         "layer below the features); only wasted work",

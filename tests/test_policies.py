@@ -786,20 +786,25 @@ def test_a_softmax_linear_policys_table_errors_are_their_documented_formulas():
                 assert errors.scores[s, a, k] == pytest.approx(expected, rel=1e-12, abs=0)
 
 
-def test_an_mlps_table_errors_are_their_documented_formulas():
+@pytest.mark.parametrize("first_layer_scale", [1.0, 1e9])
+def test_an_mlps_table_errors_are_their_documented_formulas(first_layer_scale):
     """table_errors of a two-hidden-layer MLP written out by loops from the docstrings: the
     forward pass's δu = (n_in + 2)ε(Σ_i |h_i||W_io| + |b_o|) + Σ_i δh_i|W_io|, δh′ = 2ε|tanh u|
     + δu; ρ as for every policy; then backwards from δ_out = e_a − π, E = ρ_b π_b + ε|δ|:
     ∂/∂W off by |δh||δ| + |h|E + |δh|E + ε|h||δ|, v = δWᵀ off by (n_out + 1)ε|δ||W|ᵀ + E|W|ᵀ,
     g = 1 − h² off by (2|h| + δh)δh + 2ε(h² + |g|), and δ′ = v g off by E_v|g| + |v|E_g +
-    E_v E_g + ε|v g|."""
-    rng = np.random.default_rng(41)
-    policy = MLPSoftmaxPolicy(rng.standard_normal((2, 3)) * 3.0, 2, hidden_sizes=(3, 2))
-    theta = policy.initial_theta(rng, scale=2.0)
+    E_v E_g + ε|v g|. Weights of order 1 (no activation near 0 or saturated), and a first layer
+    of order 1e9 (its outputs saturated and off by about 1e−6: the second-order terms count)."""
+    rng = np.random.default_rng(44)
+    policy = MLPSoftmaxPolicy(rng.standard_normal((2, 3)), 2, hidden_sizes=(3, 2))
+    theta = rng.standard_normal(policy.n_params) * 0.5      # biases too
+    first, *rest = policy.unpack(theta)
+    theta = policy.pack([(first_layer_scale * first.weights, first.bias), *rest])
     eps = np.finfo(float).eps
     layers = [(layer.weights.tolist(), layer.bias.tolist()) for layer in policy.unpack(theta)]
     pi = policy.action_probs(theta)
     errors = policy.table_errors(theta)
+    seen = []                                                # the hidden activations
     for s in range(2):
         h, dh = list(policy.features.source[s]), [0.0] * 3
         inputs = []
@@ -812,6 +817,7 @@ def test_an_mlps_table_errors_are_their_documented_formulas():
             if index < len(layers) - 1:
                 h = [math.tanh(value) for value in u]
                 dh = [2 * eps * abs(value) + d for value, d in zip(h, du, strict=True)]
+                seen += h
         rho = [4 * eps * (1 - math.log(pi[s, a])) + 1.01 * (du[a] + max(du)) for a in range(2)]
         np.testing.assert_allclose(errors.probabilities[s], rho, rtol=1e-12)
         for a in range(2):
@@ -836,3 +842,7 @@ def test_an_mlps_table_errors_are_their_documented_formulas():
                          + eps * abs(v[i] * g[i]) for i in range(n_in)]
                     delta = [v[i] * g[i] for i in range(n_in)]
             np.testing.assert_allclose(errors.scores[s, a], parts, rtol=1e-12)
+    if first_layer_scale == 1.0:  # neither near 0 nor saturated: 2|h| differs from 2/|h|
+        assert 0.05 < min(map(abs, seen)) and max(map(abs, seen)) < 0.95, seen
+    else:                         # δh (2|h| ± δh) differ by more than the rounding
+        assert np.abs(policy.table_logit_errors(theta)).max() > 1e-8
