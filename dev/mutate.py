@@ -403,12 +403,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "any widening > 0 encloses: a correctly rounded e^x at P + 10 digits has no P-digit "
         "number between it and e^x, so rounding r(1 ± w) outward to P digits passes e^x"
        for mutation in ("9 → 10", "10 → 11")},
+    ("pgref/exact/enclosure.py", "self.tanh_widening = Decimal(10) ** (-digits - 8)", "8 → 9"):
+        "a widening of 10 units of the (P + 10)th digit still covers tanh's error of at most 3",
     ("pgref/exact/enclosure.py", "self.up.divide(a[1], b[0] if a[1] >= 0 else b[1]))",
      "GtE → Gt"): "a[1] = 0 gives 0 over either end of b",
     ("pgref/exact/enclosure.py", "return value if t >= 0 else value.copy_negate()", "GtE → Gt"):
         "tanh(0) = 0: negating it changes nothing",
-    ("pgref/exact/enclosure.py", "if a[0] >= 0 and b[0] >= 0:", "0 → 1"):
-        "the four-corner product is an enclosure for every sign: the shortcut saves work only",
+    **{("pgref/exact/enclosure.py", "if a[0] >= 0 and b[0] >= 0:", mutation):
+        "the four-corner product is an enclosure for every sign: the shortcut saves work only"
+       for mutation in ("0 → 1", "GtE → Gt")},
     ("pgref/exact/enclosure.py", "return (self.down.divide(a[0], b[1] if a[0] >= 0 else b[0]),",
      "GtE → Gt"): "a[0] = 0 gives 0 over either end of b",
     ("pgref/exact/enclosure.py", "short = math.ceil(up.divide(widest, scale).log10()) + 10 if "

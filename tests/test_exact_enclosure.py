@@ -316,3 +316,22 @@ def test_the_work_is_counted_on_the_chains_graph():
         return [(Decimal("0.5"), Decimal("0.5"))], Decimal(0)
 
     assert enclosure.at_needed_precision(mdp, compute) == [0.5]
+
+
+def test_the_work_times_the_digits_is_bounded_by_most_work_digits(monkeypatch):
+    """at_needed_precision tries P while work·P ≤ MOST_WORK_DIGITS: with the limit exactly
+    work·FIRST_DIGITS the first P is tried and answers; one below, nothing is tried."""
+    problem = envs.random_mdp(np.random.default_rng(4), 3, 2, gamma=0.9, n_terminal=1)
+    mdp = problem.mdp
+    live = np.flatnonzero(~mdp.terminal)
+    reach = mdp.transitions[live][:, :, live].max(axis=1) > 0
+    work = enclosure.elimination_work([set(np.flatnonzero(row).tolist()) for row in reach])
+    assert work >= 1
+
+    def compute(arithmetic):
+        return [(Decimal("0.5"), Decimal("0.5"))], Decimal(0)
+
+    monkeypatch.setattr(enclosure, "MOST_WORK_DIGITS", work * enclosure.FIRST_DIGITS)
+    assert enclosure.at_needed_precision(mdp, compute) == [0.5]
+    monkeypatch.setattr(enclosure, "MOST_WORK_DIGITS", work * enclosure.FIRST_DIGITS - 1)
+    assert enclosure.at_needed_precision(mdp, compute) is None
