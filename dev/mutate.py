@@ -28,9 +28,11 @@ killed by a suite that fails anyway); then each mutant is written there and the 
 (:data:`TARGETS`) run with ``pytest -x`` and a per-mutant timeout (default: 4 × the unmutated
 run, at least 30 s); a mutant is killed when they fail or time out. Hypothesis runs its ``dev``
 profile (10 examples), so the score is a lower bound for the full suite. Mutants listed in
-:data:`EQUIVALENT` (read and found not to change behaviour) are run anyway and reported apart;
-the score is killed / (mutants − equivalent ones). Other survivors are listed with their line:
-read each one, and either add a test or record it in :data:`EQUIVALENT` with the reason.
+:data:`EQUIVALENT` (read and found not to change behaviour) are run anyway; those that survive
+are reported apart (a key names every node of its mutation type on the line, so a listed one
+that is killed counts as killed), and the score is killed / (mutants − equivalent ones).
+Other survivors are listed with their line: read each one, and either add a test or record it
+in :data:`EQUIVALENT` with the reason.
 
 Not in CI: it runs the tests once per mutant (about 3–40 s each on two cores).
 """
@@ -607,7 +609,8 @@ def main(argv=None) -> int:
             finally:
                 (workdir / module).write_text(original)
             key = _key(module, line, description)
-            if key in EQUIVALENT:
+            # a key names every node of its type on the line: a killed one is not equivalent
+            if key in EQUIVALENT and outcome == "survived":
                 equivalent.append(f"{module}:{line}:{index}  {description}  ({outcome}; "
                                   f"{EQUIVALENT[key]})")
             else:
