@@ -5,8 +5,11 @@ J = −tr(PΣ) − σ² tr R/(1 − γ) against the dual J = −tr(XS₀) − c;
 their series; Monte-Carlo simulation with a z-test; the scalar Riccati equation solved by hand;
 and the γ = 0 problem, which is the bandit.
 
-Statistical tests use a fixed seed and |z| < 4.5: for a fresh seed the two-sided false-failure
-probability of one such check is 2·Φ(−4.5) ≈ 6.8e-6.
+Statistical tests use a fixed seed and |z| < 5.5: for a fresh seed the two-sided false-failure
+probability of one such check is nominally 2·Φ(−5.5) ≈ 3.8e-8, and at most 1e-6 allowing the
+factor 25 that tests/test_learning_lqr.py measured for the heavier tail of a self-normalised z of
+LQR returns. Power against an objective off by 10 %: it moves z by 19 and 39 standard errors
+(the linear-quadratic cases) and by 46 and 68 (the bandits): ≈ 1.
 """
 
 import math
@@ -19,7 +22,7 @@ from hypothesis import strategies as st
 from pgref import GaussianPolicy, lqr
 from pgref.numerics import central_difference
 
-Z_LIMIT = 4.5  # two-sided false-failure probability 6.8e-6 per check for a fresh seed
+Z_LIMIT = 5.5  # two-sided false failure ≤ 1e-6 per check for a fresh seed (module docstring)
 
 
 # -- problems ----------------------------------------------------------------------------------
