@@ -201,7 +201,7 @@ def _theorem_terms(mdp: TabularMDP, policy, theta, visits_gamma: float | None = 
                                 visits_gamma), score_errors=tables.score_errors)
 
 
-def _theorem_sum(terms: TheoremTerms, what: str, scale: float = 1.0) -> np.ndarray:
+def _theorem_sum(terms: TheoremTerms, what: str, scale: float) -> np.ndarray:
     r"""Σ_{s,a} weight(s, a) ∇ log π(a|s) / scale, certified against the size of its terms.
 
     Error bound: Σ |δweight| ‖score‖ + max_k Σ |weight| δscore_k + rounding, with δscore the
