@@ -561,6 +561,24 @@ def test_precision_error_names_the_long_episodes_and_the_tiny_probability():
         exact.state_values(mdp, pi)
 
 
+def test_precision_error_states_the_longest_expected_length():
+    """Two live states, episodes of 1e6 steps from s = 0 and of 1 step from s = 1, rewards of
+    −1e305 (values beyond float64's range): the error names s = 0 and its 1e6 steps, the
+    longest expected length M⁻¹1, not the next one."""
+    transitions = np.zeros((3, 2, 3))
+    transitions[0, :, 0], transitions[0, :, 2] = 1.0 - 1e-6, 1e-6
+    transitions[1, :, 2] = 1.0
+    transitions[2, :, 2] = 1.0
+    rewards = np.full((3, 2), -1e305)
+    rewards[2] = 0.0
+    mdp = TabularMDP(transitions, rewards, [1.0, 0.0, 0.0], gamma=1.0,
+                     terminal=np.arange(3) == 2)
+    with pytest.raises(exact.PrecisionError, match="float64's range") as caught:
+        exact.state_values(mdp, np.full((3, 2), 0.5))
+    assert "from state s = 0 episodes last about 1e+06 steps" in str(caught.value)
+    assert tuple(caught.value.states) == (0, 1)
+
+
 def test_precision_error_lists_only_possible_actions():
     """The same corridor with a third action of probability exactly 0: the message lists the
     smallest positive probabilities (0.3, …), never an impossible action."""
