@@ -265,7 +265,17 @@ def _bound_case(case):
     ρ = 96ε, and with ρ = 64.5ε just above the threshold of the exact contraction; and at
     γ = 1 − 1e−9 with ρ = 68ε, where the discounted part (1 − γ) of the exit, carried by the
     common action, moves that ratio by 6e−4 of itself); one with a state that never exits
-    itself; and one whose ‖M‖_∞ is below 1."""
+    itself; one whose ‖M‖_∞ is below 1; and ρ = 64.5ε on moves both actions share, so that
+    every entry's data error is a π-weighted mean of the ρ's (about 4ε), far below max ρ."""
+    if case == "ρ just above 64ε, shared moves":
+        transitions = np.zeros((3, 2, 3))
+        transitions[0, :, 1] = transitions[1, :, 0] = 0.5    # either action: cross or end
+        transitions[0, :, 2] = transitions[1, :, 2] = 0.5
+        transitions[2, :, 2] = 1.0
+        rewards = np.array([[-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
+        mdp = TabularMDP(transitions, rewards, np.array([1.0, 0.0, 0.0]),
+                         terminal=np.array([False, False, True]))
+        return mdp, np.array([[1.0 - 2.7e-7, 2.7e-7], [0.5, 0.5], [0.5, 0.5]]), 1.0
     if case in ("tiny exit", "ρ just above 64ε", "tiny exit, γ < 1"):
         transitions = np.zeros((3, 2, 3))
         transitions[0, 0, 1] = transitions[1, 0, 0] = 1.0    # between the two live states
@@ -332,7 +342,8 @@ def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth():
 
 
 @pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "ρ just above 64ε",
-                                  "tiny exit, γ < 1", "zero exit", "self loops"])
+                                  "ρ just above 64ε, shared moves", "tiny exit, γ < 1",
+                                  "zero exit", "self loops"])
 @pytest.mark.parametrize("transpose", [False, True])
 def test_each_error_bound_is_its_documented_formula(case, transpose):
     """ChainSystem's parts, its row and column errors, the data error, ‖M‖, and the bounds of
@@ -341,7 +352,7 @@ def test_each_error_bound_is_its_documented_formula(case, transpose):
     system = chain(mdp, pi, gamma, "the values").system
     terms = _bound_terms(mdp, pi, gamma)
     assert bool(terms["largest_rho"] > 64 * EPS) is (case != "random" and case != "self loops")
-    if case == "ρ just above 64ε":
+    if case.startswith("ρ just above 64ε"):
         assert terms["largest_rho"] <= 65 * EPS
     np.testing.assert_allclose(system.off_diagonal(), terms["off_diagonal"], rtol=1e-14)
     for name in ("exits", "diagonal", "row_error", "column_sums", "column_error"):
