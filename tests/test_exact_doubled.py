@@ -274,9 +274,9 @@ def test_gth_in_double_double_is_within_its_entrywise_bound(transpose, sparse):
 
 def test_double_double_gth_refuses_what_it_cannot_hold():
     """within_range: entries below 1e−290 (a low part would underflow), above 1e290 (split
-    overflows) or not finite are refused; zeros are fine."""
+    overflows) or not finite are refused; zeros and both ends of [1e−290, 1e290] are fine."""
     zeros = np.zeros(3)
-    for hi in ([0.0, 1.0, 2e-290], [0.0, 1.0, 5e289]):
+    for hi in ([0.0, 1.0, 2e-290], [0.0, 1.0, 5e289], [0.0, 1e-290, -1e290]):
         assert doubled_gth.within_range((np.array(hi), zeros))
     for hi in ([0.0, 1.0, 5e-291], [0.0, 1.0, 2e290], [0.0, 1.0, np.inf], [np.nan, 1.0, 1.0]):
         assert not doubled_gth.within_range((np.array(hi), zeros)), hi
