@@ -152,9 +152,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the double-double rounding term 8ε² M⁻¹|b| is below 1e−18 of the data term 2nδ M⁻¹|b| "
         "(δ ≥ 4ε) that every such bound carries"
        for mutation in ("8.0 → 9.0", "2 → 3")},
-    ("pgref/exact/doubled_gth.py", "if not np.all(np.isfinite(hi)) or np.any((size > 0) & "
-     "(size < SMALLEST)) \\", "Lt → LtE"):
-        "differs only for an entry of exactly 1e−290",
+    **{("pgref/exact/solver.py", "for _ in range(MAX_REFINEMENTS + 1):", mutation):
+        "how many refinement rounds are tried: with one more the best round is kept; with one "
+        "fewer a case only the last round would certify goes to GTH in double-double, which "
+        "certifies the same values to the tolerance"
+       for mutation in ("1 → 2", "Add → Sub")},
     ("pgref/exact/solver.py", "if not bound < best[0] / 2:  # NaN, inf, or not halved: no "
      "progress", "Div → Mult"):
         "more rounds of refinement: the round with the smallest bound is kept either way",
@@ -170,8 +172,6 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "n_actions) + (n_actions + 6) * EPS) * (", "Add → Sub"):
         "a margin of a few ε for the rounding of L̂: it moves "
         "the adjoint bound by about ε of itself",
-    ("pgref/exact/doubled_gth.py", "or np.any(size > LARGEST):", "Gt → GtE"):
-        "differs only for an entry of exactly 1e290",
     ("pgref/exact/value_differences.py", "rounding = chain.gamma * (sum_rounding(n_states * "
      "n_actions) + (n_actions + 6) * EPS) * (", "γ → 1"):
         "a margin of a few ε for the rounding of L̂, times γ ≤ 1 or 1: the adjoint bound moves by "

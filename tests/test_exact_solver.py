@@ -411,3 +411,20 @@ def test_a_certificate_is_relative_to_the_answer_at_every_scale(scale):
                                                   np.full(3, limit)), "the values")
     with pytest.raises(exact.PrecisionError, match="cannot be certified"):
         certified.certify_array("q", x, 1.01 * limit)
+
+
+def test_a_pivot_that_underflows_to_zero_gives_an_infinite_bound():
+    """GTH on two live states where the only way out of state 1 passes a product of 1e−200
+    and 1e−200 (state 1 → 0 → exit): its pivot underflows to 0, and solve answers with the
+    bound ∞ its docstring promises (then refused by the certificate), not NaN from a division
+    by that pivot."""
+    transitions = np.zeros((3, 1, 3))
+    transitions[0, 0, 1], transitions[0, 0, 2] = 1.0, 1e-200
+    transitions[1, 0, 0], transitions[1, 0, 1] = 1e-200, 1.0
+    transitions[2, 0, 2] = 1.0
+    mdp = TabularMDP(transitions, np.array([[-1.0], [-1.0], [0.0]]), [1.0, 0.0, 0.0],
+                     gamma=1.0, terminal=np.arange(3) == 2)
+    system = chain(mdp, np.ones((3, 1)), 1.0, "the values").system
+    assert system.gth_factors()[1][1] == 0.0
+    result = solver.solve(system, -np.ones(2), accurate=True)
+    assert result.bound == np.inf and np.all(result.x == np.inf)
