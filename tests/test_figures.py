@@ -370,16 +370,27 @@ def test_short_corridor_objective_optimum_and_learning_curves():
     assert abs(data.best_probability - (2 - math.sqrt(2))) <= step / 2 + 1e-12
     assert data.best_objective == pytest.approx(-(6 + 4 * math.sqrt(2)), abs=1e-3)
 
-    n_methods, n_seeds = len(data.names), len(data.seeds)
+    n_methods, n_runs = len(data.names), data.theta.shape[1]
     n_points = data.exact_objective.shape[0]
-    assert data.theta.shape == (n_methods, n_seeds, n_points, 2)
-    assert data.objective.shape == (n_methods, n_seeds, n_points)
+    assert data.theta.shape == (n_methods, n_runs, n_points, 2)
+    assert data.objective.shape == (n_methods, n_runs, n_points)
     assert data.exact_theta.shape == (n_points, 2) and data.alphas.shape == (n_methods,)
     mdp, policy = _corridor()
-    for theta, J in zip(data.theta.reshape(-1, 2), data.objective.reshape(-1), strict=True):
+    recorded = np.isfinite(data.objective)
+    for theta, J in zip(data.theta[recorded], data.objective[recorded], strict=True):
         assert J == pytest.approx(exact.objective(mdp, policy, theta), rel=1e-12)
+    # a run that stopped at episode k has no θ after it, and no 𝒥; the others have every 𝒥
+    # (a 𝒥 of a policy beyond exact_trace.CONDITION_LIMIT, near the stop, is NaN too)
+    for m, stops in enumerate(data.stops):
+        stopped = {stop.run: stop.episode for stop in stops}
+        for r in range(n_runs):
+            if r in stopped:
+                assert np.isnan(data.theta[m, r, stopped[r] + 1:]).all()
+                assert not recorded[m, r, stopped[r] + 1:].any() and recorded[m, r, 0]
+            else:
+                assert recorded[m, r].all()
     np.testing.assert_array_equal(data.theta[:, :, 0], np.broadcast_to(THETA_0, (n_methods,
-                                                                                n_seeds, 2)))
+                                                                                n_runs, 2)))
     assert np.all(np.diff(data.exact_objective) > 0)  # exact ascent with a small α is monotone
     np.testing.assert_allclose(
         data.exact_objective, [exact.objective(mdp, policy, th) for th in data.exact_theta],

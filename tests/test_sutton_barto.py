@@ -13,7 +13,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from pgref import algorithms, envs
-from pgref.figures import sutton_barto
+from pgref.figures import common, sutton_barto
 from pgref.policies import SoftmaxLinearPolicy
 
 
@@ -148,7 +148,7 @@ def test_the_captions_say_what_the_book_and_the_public_code_use():
 
 def test_mean_and_standard_error_leave_out_stopped_runs():
     values = np.array([[1.0, 2.0, 5.0], [3.0, np.nan, np.nan], [5.0, 4.0, np.nan]])
-    mean, error = sutton_barto.mean_and_standard_error(values)
+    mean, error = common.mean_and_standard_error(values)
     np.testing.assert_allclose(mean, [3.0, 3.0, 5.0], rtol=1e-15)
     # s/√n with s² = Σ(x − x̄)²/(n − 1): column 0: s = 2, n = 3; column 1: s = √2, n = 2
     np.testing.assert_allclose(error[:2], [2 / math.sqrt(3), 1.0], rtol=1e-15)

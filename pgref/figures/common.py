@@ -129,3 +129,15 @@ def three_estimates(mdp, policy, theta, episodes) -> list[estimators.GradientEst
         estimators.reinforce(policy, theta, episodes, mdp.gamma),
         estimators.reinforce(policy, theta, episodes, mdp.gamma, baseline=values),
     ]
+
+
+def mean_and_standard_error(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Mean over runs (axis −2) of the runs not stopped, and its standard error s/√n
+    (NaN where fewer than two runs are left)."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, values, 0.0).sum(axis=-2) / count
+        squares = np.where(finite, (values - np.expand_dims(mean, -2)) ** 2, 0.0).sum(axis=-2)
+        error = np.sqrt(squares / (count - 1) / count)
+    return np.where(count > 0, mean, np.nan), np.where(count > 1, error, np.nan)

@@ -43,7 +43,6 @@ __all__ = [
     "draw",
     "figure_13_1_data",
     "figure_13_2_data",
-    "mean_and_standard_error",
     "reinforce_at_2_13",
     "split_by_setting",
 ]
@@ -224,18 +223,6 @@ def figure_13_2_data(quick: bool = False) -> SuttonBartoData:
         tuple(p[2] for p in parts), SEED_13_2)
 
 
-def mean_and_standard_error(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Mean over runs (axis −2) of the runs not stopped, and its standard error s/√n
-    (NaN where fewer than two runs are left)."""
-    finite = np.isfinite(values)
-    count = finite.sum(axis=-2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(finite, values, 0.0).sum(axis=-2) / count
-        squares = np.where(finite, (values - np.expand_dims(mean, -2)) ** 2, 0.0).sum(axis=-2)
-        error = np.sqrt(squares / (count - 1) / count)
-    return np.where(count > 0, mean, np.nan), np.where(count > 1, error, np.nan)
-
-
 COLOURS = ("tab:blue", "tab:orange", "tab:green")
 
 
@@ -244,8 +231,8 @@ def draw(data: SuttonBartoData, figure: Figure) -> None:
     axes = figure.subplots()
     n_runs = data.returns.shape[1]
     episodes = np.arange(1, data.returns.shape[2] + 1)
-    mean, error = mean_and_standard_error(data.returns)
-    exact_mean, _ = mean_and_standard_error(data.objective)
+    mean, error = common.mean_and_standard_error(data.returns)
+    exact_mean, _ = common.mean_and_standard_error(data.objective)
     for m, label in enumerate(data.labels):
         colour = COLOURS[m]
         axes.fill_between(episodes, mean[m] - error[m], mean[m] + error[m], color=colour,
