@@ -328,6 +328,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "if not bound < best[0] / 2:  # NaN, inf, or not halved: no progress", mutation):
         "how many refinement rounds run: the best certified answer is kept either way"
        for mutation in ("2 → 3", "Lt → LtE")},
+    ("pgref/exact/solver.py", "n = off_diagonal.shape[0]", "0 → 1"):
+        "B is square: shape[1] = shape[0]",
     ("pgref/exact/solver.py", "n = work.shape[0]", "0 → 1"):
         "the eliminated block is a square view: shape[1] = shape[0]",
     ("pgref/exact/solver.py", "if np.max(refined_errors) < np.max(errors):", "Lt → LtE"):
