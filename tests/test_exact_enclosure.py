@@ -335,3 +335,27 @@ def test_the_work_times_the_digits_is_bounded_by_most_work_digits(monkeypatch):
     assert enclosure.at_needed_precision(mdp, compute) == [0.5]
     monkeypatch.setattr(enclosure, "MOST_WORK_DIGITS", work * enclosure.FIRST_DIGITS - 1)
     assert enclosure.at_needed_precision(mdp, compute) is None
+
+
+def test_an_mlp_whose_scores_lose_digits_that_its_policy_keeps_is_enclosed(monkeypatch):
+    """A hidden unit fixed at 0 whose outgoing weights 1e8 and 1e8 + 1 leave the logits alone
+    but cancel in the backward pass: π is accurate to a few ε, the scores of the unit's inputs
+    only to about 4e−7 (DiscretePolicy.table_errors), and the float64 sum of the theorem would be
+    off by about 4e−9 of ∇𝒥. pgref.exact refuses that sum for its score errors and answers with
+    the enclosure; without the enclosure it raises."""
+    from pgref import exact
+    from pgref.policies import MLPSoftmaxPolicy
+
+    problem = envs.random_mdp(np.random.default_rng(12), 3, 2, gamma=0.9, n_terminal=1)
+    policy = MLPSoftmaxPolicy(np.array([[0.37, -0.2], [0.61, 0.3], [0.5, 0.5]]), 2,
+                              hidden_sizes=(2,))
+    theta = policy.pack([(np.array([[0.0, 0.7], [0.0, -0.4]]), np.array([0.0, 0.1])),
+                         (np.array([[1e8, 1e8 + 1.0], [0.3, 0.8]]), np.array([0.0, 0.1]))])
+    errors = policy.table_errors(theta)
+    assert errors.probabilities.max() < 1e-14 and errors.scores.max() > 1e-7
+    enclosed = enclosure.gradient(problem.mdp, policy, theta)
+    np.testing.assert_allclose(exact.policy_gradient(problem.mdp, policy, theta), enclosed,
+                               rtol=0, atol=1e-9 * np.abs(enclosed).max())
+    monkeypatch.setattr(enclosure, "gradient", lambda *args, **kwargs: None)
+    with pytest.raises(exact.PrecisionError, match="cannot be certified"):
+        exact.policy_gradient(problem.mdp, policy, theta)
