@@ -988,3 +988,23 @@ def test_the_certified_gradient_scales_with_the_unit_of_reward(unit, monkeypatch
     normalised = exact.normalised_policy_gradient(scaled, policy, theta)
     np.testing.assert_allclose(normalised.expectation * normalised.total_visits, expected,
                                rtol=1e-12)
+
+
+def test_a_policy_that_states_no_table_errors_is_certified_on_the_assumed_rounding(monkeypatch):
+    """A DiscretePolicy without the table-error hooks: the exact layer assumes a log-sum-exp
+    table and scores accurate to (A + 4)ε of each state's largest (the gradient module's
+    docstring); on a well-conditioned random MDP ∇𝒥 is certified on the float64 paths alone and
+    equals the softmax-linear policy's, which states its errors."""
+
+    class NoStatedErrors(SoftmaxLinearPolicy):
+        def table_logit_errors(self, theta):
+            return None
+
+    problem = envs.random_mdp(np.random.default_rng(3), 4, 3, gamma=0.9, n_terminal=1)
+    theta = np.random.default_rng(4).standard_normal(problem.features.shape[2])
+    _without_enclosure(monkeypatch)
+    assert NoStatedErrors(problem.features).table_errors(theta) is None
+    np.testing.assert_allclose(
+        exact.policy_gradient(problem.mdp, NoStatedErrors(problem.features), theta),
+        exact.policy_gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta),
+        rtol=1e-12)
