@@ -421,9 +421,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/exact/enclosure.py", "short = math.ceil(up.divide(widest, scale).log10()) + 10 if "
      "scale > 0 else digits", "0 → 1"):
         "how fast P grows when the scale is below 1: the answer is accepted by the same rule",
-    ("pgref/exact/enclosure.py", "short = math.ceil(up.divide(widest, scale).log10()) + 10 if "
-     "scale > 0 else digits", "10 → 11"):
-        "P grows by one digit more: the answer is accepted by the same rule",
+    **{("pgref/exact/enclosure.py", "short = math.ceil(up.divide(widest, scale).log10()) + 10 "
+        "if scale > 0 else digits", mutation):
+        "how many digits P grows by (at least 10 either way): the same rule accepts the answer"
+       for mutation in ("10 → 11", "Add → Sub")},
+    ("pgref/exact/doubled_chain.py", "gaps = doubled.add(preferences, _pair(-np.broadcast_to(top, "
+     "preferences[0].shape)))", "0 → 1"):
+        "the shape of either part of a double-double pair: both have the same",
     ("pgref/exact/enclosure.py", "lo, hi = interval if sign > 0 else (interval[1].copy_negate(), "
      "interval[0].copy_negate())", "0 → 1"):
         "an expected reward's interval is about 10⁻ᴾ wide: an end read twice moves the float64 "

@@ -359,3 +359,20 @@ def test_an_mlp_whose_scores_lose_digits_that_its_policy_keeps_is_enclosed(monke
     monkeypatch.setattr(enclosure, "gradient", lambda *args, **kwargs: None)
     with pytest.raises(exact.PrecisionError, match="cannot be certified"):
         exact.policy_gradient(problem.mdp, policy, theta)
+
+
+def test_an_answer_is_accepted_only_once_its_half_width_is_within_half_width_of_the_scale():
+    """A computation whose interval around 1 has half-width 1.2e−10 at P = FIRST_DIGITS (full
+    width 2.4e−10) and 1e−20 beyond: the first is refused (HALF_WIDTH = 1e−10 of the scale 1
+    bounds the half-width, not a third of the width), the second accepted."""
+    problem = envs.random_mdp(np.random.default_rng(4), 3, 2, gamma=0.9, n_terminal=1)
+    seen = []
+
+    def compute(arithmetic):
+        seen.append(arithmetic.digits)
+        half = Decimal("1.2e-10") if arithmetic.digits == enclosure.FIRST_DIGITS else Decimal(
+            "1e-20")
+        return [(1 - half, 1 + half)], Decimal(0)
+
+    assert enclosure.at_needed_precision(problem.mdp, compute) == [1.0]
+    assert len(seen) == 2 and seen[0] == enclosure.FIRST_DIGITS
