@@ -521,20 +521,30 @@ def test_the_double_double_datas_bounds_are_their_documented_formulas():
     mdp, x = problem.mdp, problem.features
     theta = 6.0 * np.random.default_rng(13).standard_normal(x.shape[2])
     policy = SoftmaxLinearPolicy(x)
-    n_states, n_actions, n_features = x.shape
+    n_states, n_actions = x.shape[:2]
     eps2 = EPS**2
-    rho = []
-    for s in range(n_states):
-        h = [math.fsum(x[s, a, j] * theta[j] for j in range(n_features))
-             for a in range(n_actions)]
-        top = max(h)
-        terms = [4 * math.ceil(math.log2(n_features)) * eps2
-                 * sum(abs(x[s, a, j] * theta[j]) for j in range(n_features))
-                 + 4 * eps2 * (abs(h[a]) + abs(top)) + (64 + 12 * abs(h[a] - top)) * eps2
+
+    def softmax_rho(x, theta):
+        n_features = x.shape[2]
+        rho = []
+        for s in range(n_states):
+            h = [math.fsum(x[s, a, j] * theta[j] for j in range(n_features))
                  for a in range(n_actions)]
-        rho.append(2 * max(terms) + (4 * math.ceil(math.log2(n_actions)) + 32) * eps2)
+            top = max(h)
+            terms = [4 * math.ceil(math.log2(n_features)) * eps2
+                     * sum(abs(x[s, a, j] * theta[j]) for j in range(n_features))
+                     + 4 * eps2 * (abs(h[a]) + abs(top)) + (64 + 12 * abs(h[a] - top)) * eps2
+                     for a in range(n_actions)]
+            rho.append(2 * max(terms) + (4 * math.ceil(math.log2(n_actions)) + 32) * eps2)
+        return rho
+
+    rho = softmax_rho(x, theta)
     _, computed = doubled_chain.softmax_table(x, theta)
     np.testing.assert_allclose(computed, rho, rtol=1e-9)
+    # one feature: each preference is one exact product, ⌈log₂ 1⌉ = 0 terms of its sum's rounding
+    single, weight = np.random.default_rng(14).standard_normal((n_states, n_actions, 1)), [40.0]
+    _, computed = doubled_chain.softmax_table(single, np.array(weight))
+    np.testing.assert_allclose(computed, softmax_rho(single, weight), rtol=1e-9)
     solved = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values")
     data = doubled_chain.from_policy(mdp, solved, policy, theta)
     index, n_terminal = solved.system.index, int(mdp.terminal.sum())

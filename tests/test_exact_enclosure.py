@@ -7,6 +7,7 @@ Gaussian-elimination reference of ``test_exact_accuracy`` for π and ∇𝒥 of 
 forms for the elimination's work on a dense chain, a corridor and a star.
 """
 
+import dataclasses
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -95,6 +96,8 @@ def test_the_elimination_work_is_its_closed_form():
 
     for n in (1, 2, 5, 30):
         assert enclosure.elimination_work(dense(n)) == sum(m * m for m in range(n))
+        # a state reaching itself changes nothing: a self-loop cancels in M's row
+        assert enclosure.elimination_work([set(range(n))] * n) == sum(m * m for m in range(n))
         assert enclosure.elimination_work([{i - 1, i + 1} & set(range(n)) for i in range(n)]) \
             == max(n - 1, 0)
     n = 12
@@ -376,3 +379,21 @@ def test_an_answer_is_accepted_only_once_its_half_width_is_within_half_width_of_
 
     assert enclosure.at_needed_precision(problem.mdp, compute) == [1.0]
     assert len(seen) == 2 and seen[0] == enclosure.FIRST_DIGITS
+
+
+def test_the_total_visits_are_discounted_by_the_mdps_gamma():
+    """total_visits at γ = 0.9: Σ_s n(s) with n the discounted visits, as pgref.exact's float64
+    solve gives them (to 1e−10), not the undiscounted ones."""
+    from pgref import exact
+
+    problem = envs.random_mdp(np.random.default_rng(5), 4, 2, gamma=0.9, n_terminal=1,
+                              termination_prob=0.1)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.random.default_rng(6).standard_normal(problem.features.shape[2])
+    pi = policy.action_probs(theta)
+    discounted = exact.discounted_visits(problem.mdp, pi).sum()
+    assert enclosure.total_visits(problem.mdp, policy, theta) == pytest.approx(
+        discounted, rel=1e-10, abs=0)
+    undiscounted = exact.discounted_visits(
+        dataclasses.replace(problem.mdp, gamma=1.0), pi).sum()
+    assert abs(undiscounted / discounted - 1) > 0.1
