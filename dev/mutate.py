@@ -407,6 +407,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "any widening > 0 encloses: a correctly rounded e^x at P + 10 digits has no P-digit "
         "number between it and e^x, so rounding r(1 ± w) outward to P digits passes e^x"
        for mutation in ("9 → 10", "10 → 11")},
+    ("pgref/exact/enclosure.py", "digits *= 2", "2 → 3"):
+        "how fast P grows after a pivot's lower bound reached 0: the same rule accepts the answer",
     ("pgref/exact/enclosure.py", "for j, value in upper[k].items() if j > k)", "Gt → GtE"):
         "row k of B holds no entry (k, k): the chain skips a self-loop, which cancels in M's row",
     ("pgref/exact/enclosure.py", "self.tanh_widening = Decimal(10) ** (-digits - 8)", "8 → 9"):
