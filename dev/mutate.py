@@ -409,6 +409,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
        for mutation in ("9 → 10", "10 → 11")},
     ("pgref/exact/enclosure.py", "digits *= 2", "2 → 3"):
         "how fast P grows after a pivot's lower bound reached 0: the same rule accepts the answer",
+    ("pgref/exact/enclosure.py", "pivot = arithmetic.add(arithmetic.total(v for j, v in "
+     "upper[k].items() if j > k),", "Gt → GtE"):
+        "row k of B holds no entry (k, k): the chain skips a self-loop, which cancels in M's row",
     ("pgref/exact/enclosure.py", "for j, value in upper[k].items() if j > k)", "Gt → GtE"):
         "row k of B holds no entry (k, k): the chain skips a self-loop, which cancels in M's row",
     ("pgref/exact/enclosure.py", "self.tanh_widening = Decimal(10) ** (-digits - 8)", "8 → 9"):

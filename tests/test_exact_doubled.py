@@ -510,14 +510,16 @@ def test_a_total_over_an_empty_axis_is_zero_of_the_other_axes_shape():
         assert part.shape == (2, 5) and not part.any()
 
 
-def test_the_double_double_datas_bounds_are_their_documented_formulas():
+@pytest.mark.parametrize("n_terminal", [1, 2])   # ⌈log₂(T + 1)⌉ = 1 and 2
+def test_the_double_double_datas_bounds_are_their_documented_formulas(n_terminal):
     """softmax_table's ρ₂ and from_policy's δ₂ and ‖δr_π‖ against the module docstring's
     formulas written out by loops: ρ₂(s) = 2 max_a [δh + 4ε²(|h| + |m|) + (64 + 12|h − m|)ε²] +
     (4⌈log₂ A⌉ + 32)ε² with δh = 4⌈log₂ J⌉ε² Σ_j |x θ|; δ₂ = max ρ₂ + (22 + 4⌈log₂ A⌉ +
     4⌈log₂(T + 1)⌉)ε²; ‖δr_π‖ = max_s Σ_a π [(ρ₂ + (12 + 4⌈log₂ A⌉)ε²)|r(s, a)| +
     4⌈log₂ S⌉ε² Σ_s′ p|r(s, a, s′)|]."""
-    problem = envs.random_mdp(np.random.default_rng(12), 6, 3, gamma=0.9, n_terminal=2,
-                              termination_prob=0.2, next_state_rewards=True)
+    problem = envs.random_mdp(np.random.default_rng(12), 6, 3, gamma=0.9,
+                              n_terminal=n_terminal, termination_prob=0.2,
+                              next_state_rewards=True)
     mdp, x = problem.mdp, problem.features
     theta = 6.0 * np.random.default_rng(13).standard_normal(x.shape[2])
     policy = SoftmaxLinearPolicy(x)
@@ -547,7 +549,8 @@ def test_the_double_double_datas_bounds_are_their_documented_formulas():
     np.testing.assert_allclose(computed, softmax_rho(single, weight), rtol=1e-9)
     solved = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values")
     data = doubled_chain.from_policy(mdp, solved, policy, theta)
-    index, n_terminal = solved.system.index, int(mdp.terminal.sum())
+    index = solved.system.index
+    assert int(mdp.terminal.sum()) == n_terminal
     expected = max(rho[s] for s in index) + (22 + 4 * math.ceil(math.log2(n_actions))
                                              + 4 * math.ceil(math.log2(n_terminal + 1))) * eps2
     assert data.data_error == pytest.approx(expected, rel=1e-12, abs=0)
