@@ -439,8 +439,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "interval[0].copy_negate())", "0 → 1"):
         "an expected reward's interval is about 10⁻ᴾ wide: an end read twice moves the float64 "
         "midpoints by far less than their rounding",
-    ("pgref/exact/enclosure.py", "digits += max(10, short + 2)", "Add → Sub"):
-        "P grows by at least 10 digits either way; the same rule accepts the answer",
+    **{("pgref/exact/enclosure.py", "digits += max(10, short + 2)", mutation):
+        "P grows by at least 10 digits either way; the same rule accepts the answer"
+       for mutation in ("Add → Sub", "10 → 11")},
+    ("pgref/exact/enclosure.py", "for sign in (1, -1):", "1 → 2"):
+        "_positive_part reads only the sign of its sign: 2 takes the positive part as 1 does",
     ("pgref/exact/doubled_chain.py", "off_diagonal = doubled.multiply(moved, _pair(np.full("
      "moved[0].shape, gamma)))", "0 → 1"):
         "the shape of either part of a double-double pair: both have the same",
