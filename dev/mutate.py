@@ -409,47 +409,48 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
        for mutation in ("9 → 10", "10 → 11")},
     ("pgref/exact/enclosure.py", "digits *= 2", "2 → 3"):
         "how fast P grows after a pivot's lower bound reached 0: the same rule accepts the answer",
-    ("pgref/exact/enclosure.py", "pivot = arithmetic.add(arithmetic.total(v for j, v in "
-     "upper[k].items() if j > k),", "Gt → GtE"):
-        "row k of B holds no entry (k, k): the chain skips a self-loop, which cancels in M's row",
-    ("pgref/exact/enclosure.py", "for j, value in upper[k].items() if j > k)", "Gt → GtE"):
-        "row k of B holds no entry (k, k): the chain skips a self-loop, which cancels in M's row",
     ("pgref/exact/enclosure.py", "self.tanh_widening = Decimal(10) ** (-digits - 8)", "8 → 9"):
         "a widening of 10 units of the (P + 10)th digit still covers tanh's error of at most 3",
-    ("pgref/exact/enclosure.py", "self.up.divide(a[1], b[0] if a[1] >= 0 else b[1]))",
-     "GtE → Gt"): "a[1] = 0 gives 0 over either end of b",
     ("pgref/exact/enclosure.py", "return value if t >= 0 else value.copy_negate()", "GtE → Gt"):
         "tanh(0) = 0: negating it changes nothing",
     **{("pgref/exact/enclosure.py", "if a[0] >= 0 and b[0] >= 0:", mutation):
         "the four-corner product is an enclosure for every sign: the shortcut saves work only"
        for mutation in ("0 → 1", "GtE → Gt")},
-    ("pgref/exact/enclosure.py", "return (self.down.divide(a[0], b[1] if a[0] >= 0 else b[0]),",
-     "GtE → Gt"): "a[0] = 0 gives 0 over either end of b",
-    ("pgref/exact/enclosure.py", "short = math.ceil(up.divide(widest, scale).log10()) + 10 if "
-     "scale > 0 else digits", "0 → 1"):
-        "how fast P grows when the scale is below 1: the answer is accepted by the same rule",
-    **{("pgref/exact/enclosure.py", "short = math.ceil(up.divide(widest, scale).log10()) + 10 "
-        "if scale > 0 else digits", mutation):
-        "how many digits P grows by (at least 10 either way): the same rule accepts the answer"
-       for mutation in ("10 → 11", "Add → Sub")},
-    ("pgref/exact/doubled_chain.py", "gaps = doubled.add(preferences, _pair(-np.broadcast_to(top, "
-     "preferences[0].shape)))", "0 → 1"):
-        "the shape of either part of a double-double pair: both have the same",
     ("pgref/exact/enclosure.py", "lo, hi = interval if sign > 0 else (interval[1].copy_negate(), "
      "interval[0].copy_negate())", "0 → 1"):
         "an expected reward's interval is about 10⁻ᴾ wide: an end read twice moves the float64 "
         "midpoints by far less than their rounding",
-    **{("pgref/exact/enclosure.py", "digits += max(10, short + 2)", mutation):
-        "P grows by at least 10 digits either way; the same rule accepts the answer"
-       for mutation in ("Add → Sub", "10 → 11")},
     ("pgref/exact/enclosure.py", "for sign in (1, -1):", "1 → 2"):
         "_positive_part reads only the sign of its sign: 2 takes the positive part as 1 does",
-    ("pgref/exact/doubled_chain.py", "off_diagonal = doubled.multiply(moved, _pair(np.full("
-     "moved[0].shape, gamma)))", "0 → 1"):
-        "the shape of either part of a double-double pair: both have the same",
-    ("pgref/exact/doubled_chain.py", "exit_per_action = doubled.add(doubled.two_sum("
-     "np.ones(to_terminal[0].shape), -gamma),", "0 → 1"):
-        "the shape of either part of a double-double pair: both have the same",
+    # the decimal enclosures' rows, divisions and growth of P, and the double-double pairs' shapes
+    **{("pgref/exact/enclosure.py", line, "Gt → GtE"):
+        "row k of B holds no entry (k, k): the chain skips a self-loop, which cancels in M's row"
+       for line in ("pivot = arithmetic.add(arithmetic.total(v for j, v in upper[k].items() "
+                    "if j > k),",
+                    "for j, value in upper[k].items() if j > k)")},
+    **{("pgref/exact/enclosure.py", line, "GtE → Gt"):
+        "a zero numerator gives 0 over either end of b"
+       for line in ("self.up.divide(a[1], b[0] if a[1] >= 0 else b[1]))",
+                    "return (self.down.divide(a[0], b[1] if a[0] >= 0 else b[0]),")},
+    **{("pgref/exact/enclosure.py", line, mutation):
+        "how many digits P grows by (at least 10 either way): the same rule accepts the answer"
+       for line, mutation in (
+           ("short = math.ceil(up.divide(widest, scale).log10()) + 10 if scale > 0 else digits",
+            "0 → 1"),
+           ("short = math.ceil(up.divide(widest, scale).log10()) + 10 if scale > 0 else digits",
+            "10 → 11"),
+           ("short = math.ceil(up.divide(widest, scale).log10()) + 10 if scale > 0 else digits",
+            "Add → Sub"),
+           ("digits += max(10, short + 2)", "Add → Sub"),
+           ("digits += max(10, short + 2)", "10 → 11"))},
+    **{("pgref/exact/doubled_chain.py", line, "0 → 1"):
+        "the shape of either part of a double-double pair: both have the same"
+       for line in ("gaps = doubled.add(preferences, _pair(-np.broadcast_to(top, "
+                    "preferences[0].shape)))",
+                    "off_diagonal = doubled.multiply(moved, _pair(np.full(moved[0].shape, "
+                    "gamma)))",
+                    "exit_per_action = doubled.add(doubled.two_sum(np.ones(to_terminal[0].shape), "
+                    "-gamma),")},
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 

@@ -132,8 +132,9 @@ def three_estimates(mdp, policy, theta, episodes) -> list[estimators.GradientEst
 
 
 def mean_and_standard_error(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Mean over runs (axis −2) of the runs not stopped, and its standard error s/√n
-    (NaN where fewer than two runs are left)."""
+    r"""Mean over runs (axis −2) of the runs not stopped, and its standard error s/√n with
+    s² = Σ (x − x̄)²/(n − 1) over those n runs: values (…, R, E) with NaN once a run stopped →
+    two arrays (…, E), NaN where no run (mean) or fewer than two (error) are left."""
     finite = np.isfinite(values)
     count = finite.sum(axis=-2)
     with np.errstate(invalid="ignore", divide="ignore"):

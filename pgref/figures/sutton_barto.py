@@ -125,6 +125,11 @@ def _corridor():
     return problem.mdp, SoftmaxLinearPolicy(problem.features)
 
 
+def _scale(quick: bool) -> tuple[int, int]:
+    """(runs per setting, episodes per run): the book's 100 × 1000, or 20 × 60 in quick mode."""
+    return (QUICK_RUNS, QUICK_EPISODES) if quick else (N_RUNS, N_EPISODES)
+
+
 def split_by_setting(history, n_settings: int):
     r"""Split a history of M·R runs (setting m holds runs mR … (m + 1)R − 1) into the returns
     (M, R, E), the 𝒥(θₖ) before each episode k (M, R, E) and the stops of each setting, with
@@ -157,7 +162,7 @@ def figure_13_1_data(quick: bool = False) -> SuttonBartoData:
     θ ← θ + α Gₜ ∇ log π_θ(Aₜ|Sₜ) at every step t.
     """
     mdp, policy = _corridor()
-    n_runs, n_episodes = (QUICK_RUNS, QUICK_EPISODES) if quick else (N_RUNS, N_EPISODES)
+    n_runs, n_episodes = _scale(quick)
     alphas = 2.0 ** np.array([-12.0, -13.0, -14.0])
     history = algorithms.REINFORCE(mdp, policy, THETA_0, np.repeat(alphas, n_runs), n_episodes,
                                    np.random.default_rng(SEED_13_1), n_runs=3 * n_runs,
@@ -178,12 +183,14 @@ def reinforce_at_2_13(quick: bool = False) -> tuple:
     r"""Figure 13.1's REINFORCE runs at α = 2⁻¹³ (runs R … 2R − 1 of its call, with their
     generators ``default_rng(SEED_13_1).spawn(3R)[R:2R]``): (returns (R, E), 𝒥(θₖ) (R, E),
     stops), kept from :func:`figure_13_1_data` if it ran in this process, computed otherwise —
-    the same numbers either way (each run depends on its own generator and α only)."""
+    the same numbers either way (each run depends on its own generator and α only). Update as in
+    :func:`figure_13_1_data` (lecture: "REINFORCE: First Official Algorithm"; Sutton & Barto,
+    13.8)."""
     if quick in _RUNS_AT_2_13:
         returns, objective, stops = _RUNS_AT_2_13[quick]
         return returns.copy(), objective.copy(), stops
     mdp, policy = _corridor()
-    n_runs, n_episodes = (QUICK_RUNS, QUICK_EPISODES) if quick else (N_RUNS, N_EPISODES)
+    n_runs, n_episodes = _scale(quick)
     rng = np.random.default_rng(SEED_13_1)
     rng.spawn(n_runs)                           # the generators of the α = 2⁻¹² runs, not used
     history = algorithms.REINFORCE(mdp, policy, THETA_0, 2.0**-13, n_episodes, rng,
@@ -210,7 +217,7 @@ def figure_13_2_data(quick: bool = False) -> SuttonBartoData:
     that setting.
     """
     mdp, policy = _corridor()
-    n_runs, n_episodes = (QUICK_RUNS, QUICK_EPISODES) if quick else (N_RUNS, N_EPISODES)
+    n_runs, n_episodes = _scale(quick)
     alphas, value_alphas = np.array([2.0**-13, 2.0**-9]), np.array([np.nan, 2.0**-6])
     baseline = algorithms.LinearValueBaseline(np.ones((mdp.n_states, 1)), value_alphas[1])
     history = algorithms.REINFORCE(mdp, policy, THETA_0, alphas[1], n_episodes,
