@@ -190,14 +190,21 @@ def listed(gamma: float):
 
 
 def bug_moments(gamma: float, bug) -> tuple[np.ndarray, np.ndarray]:
+    """δ = lim estimate − ∇J and the covariance Σ_b of the bug's linearised per-episode term
+    on the designed problem (:func:`listed_bug_moments`)."""
+    case = designed(gamma)
+    return listed_bug_moments(case.mdp, case.policy, case.theta, listed(gamma), bug)
+
+
+def listed_bug_moments(mdp, policy, theta, trajectories, bug) -> tuple[np.ndarray, np.ndarray]:
     """δ = lim estimate − ∇J and the covariance Σ_b of the bug's linearised per-episode term,
-    yₖ = (xₖ − ℓ wₖ) / E[w] with ℓ = E[x] / E[w], from the listed trajectories."""
-    case, trajectories = designed(gamma), listed(gamma)
-    estimate = bug(case.policy, case.theta, trajectories.episodes, gamma, case.action_values)
+    yₖ = (xₖ − ℓ wₖ) / E[w] with ℓ = E[x] / E[w], from the listed ``trajectories``."""
+    q = exact.action_values(mdp, policy.action_probs(theta))
+    estimate = bug(policy, theta, trajectories.episodes, mdp.gamma, q)
     mean_weight = trajectories.mean(estimate.weights)
     limit = trajectories.mean(estimate.terms) / mean_weight
     linearised = (estimate.terms - limit * estimate.weights[:, None]) / mean_weight
-    return limit - case.gradient, trajectories.covariance(linearised)
+    return limit - exact.policy_gradient(mdp, policy, theta), trajectories.covariance(linearised)
 
 
 def targeted(gamma: float):
@@ -427,12 +434,53 @@ def rate_case() -> Case:
 
 def _batch_means(per_episode: np.ndarray, batch_size: int) -> np.ndarray:
     """Means of consecutive disjoint batches of ``batch_size`` episodes: (n_batches, n)."""
-    n_batches = per_episode.shape[0] // batch_size
-    return per_episode[: n_batches * batch_size].reshape(n_batches, batch_size, -1).mean(axis=1)
+    return _batch_estimates(bugged_estimators.RatioEstimate(
+        per_episode, np.ones(per_episode.shape[0])), batch_size)
+
+
+def _batch_estimates(estimate, batch_size: int) -> np.ndarray:
+    """Σ xₖ / Σ wₖ over consecutive disjoint batches of ``batch_size`` episodes of a
+    RatioEstimate (the mean of each batch when every wₖ = 1): (n_batches, n)."""
+    n_batches = estimate.terms.shape[0] // batch_size
+    kept = n_batches * batch_size
+    terms = estimate.terms[:kept].reshape(n_batches, batch_size, -1).sum(axis=1)
+    weights = estimate.weights[:kept].reshape(n_batches, batch_size).sum(axis=1)
+    return terms / weights[:, None]
 
 
 Z_DESIGNED = 5.3
 """|z| bound of the two tests below: 2Φ(−5.3) = 1.2e−7 per statistic (normal approximation)."""
+
+
+def rate_z(estimate, gradient: np.ndarray, covariance: np.ndarray) -> list[float]:
+    r"""z of each level K of RATE_LEVELS: (mean over disjoint batches of ‖m_K − ∇J‖² − tr Σ/K)
+    over its standard error √(2 tr Σ² / n_b) / K, Σ the exact covariance of one episode's term."""
+    trace, trace_of_square = np.trace(covariance), np.trace(covariance @ covariance)
+    z = []
+    for k in RATE_LEVELS:
+        means = _batch_estimates(estimate, k)
+        squared = ((means - gradient) ** 2).sum(axis=1).mean()
+        z.append((squared - trace / k) / (math.sqrt(2 * trace_of_square / means.shape[0]) / k))
+    return z
+
+
+def rate_power(delta: np.ndarray, covariance: np.ndarray, bug_covariance: np.ndarray,
+               n_episodes: int) -> float:
+    r"""A lower bound on the probability that :func:`rate_z` leaves ±Z_DESIGNED for a bug whose
+    batch estimate m_K ≈ N(∇J + δ, Σ_b/K): at each level the mean of ‖m_K − ∇J‖² over n_b
+    batches has mean ‖δ‖² + tr Σ_b/K and variance (2 tr Σ_b²/K² + 4 δᵀΣ_bδ/K)/n_b; the chance
+    that it rises above tr Σ/K + Z_DESIGNED·(its standard error) in the normal approximation,
+    as for T² (:func:`power_lower_bound`); the best level counts."""
+    trace, trace_of_square = np.trace(covariance), np.trace(covariance @ covariance)
+    bounds = []
+    for k in RATE_LEVELS:
+        n_batches = n_episodes // k
+        error = math.sqrt(2 * trace_of_square / n_batches) / k
+        margin = delta @ delta + (np.trace(bug_covariance) - trace) / k - Z_DESIGNED * error
+        variance = (2 * np.trace(bug_covariance @ bug_covariance) / k ** 2
+                    + 4 * delta @ bug_covariance @ delta / k) / n_batches
+        bounds.append(NORMAL.cdf(margin / math.sqrt(variance)))
+    return max(bounds)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
@@ -444,34 +492,72 @@ def test_the_error_shrinks_like_one_over_root_k(estimator):
     False failure: 1.2e−7 per level, 3.5e−7 per test. Power, computed from Σ: a bias b with
     ‖b‖² = tr Σ / 1000 (one standard error of a K = 1000 estimate, an error that does not
     shrink) moves the K = 10⁴ statistic by 10·√(n_b/2)·tr Σ/√(tr Σ²), 52–54 standard errors
-    here (asserted ≥ 38.4): 1.
+    here (asserted ≥ 38.4): 1. The bugs of the catalogue: see the positive controls below.
     """
     case = rate_case()
-    per_episode = case.estimate(estimator).per_episode
     covariance = case.covariance(estimator)
+    per_episode = case.estimate(estimator).per_episode
+    z = rate_z(bugged_estimators.RatioEstimate(per_episode, np.ones(per_episode.shape[0])),
+               case.gradient, covariance)
+    assert np.all(np.abs(z) < Z_DESIGNED), z
     trace, trace_of_square = np.trace(covariance), np.trace(covariance @ covariance)
-    for k in RATE_LEVELS:
-        means = _batch_means(per_episode, k)
-        n_batches = means.shape[0]
-        squared = ((means - case.gradient) ** 2).sum(axis=1).mean()
-        error = math.sqrt(2 * trace_of_square / n_batches) / k
-        assert abs(squared - trace / k) < Z_DESIGNED * error, (k, squared * k / trace)
-        if k == RATE_LEVELS[-1]:
-            assert (trace / 1000) / error >= Z_DESIGNED + 3.09 + 30
+    n_batches = case.episodes.n_episodes // RATE_LEVELS[-1]
+    error = math.sqrt(2 * trace_of_square / n_batches) / RATE_LEVELS[-1]
+    assert (trace / 1000) / error >= Z_DESIGNED + 3.09 + 30
+
+
+@cache
+def rate_listed():
+    case = rate_case()
+    return enumerate_episodes(case.mdp, case.policy.action_probs(case.theta), tolerance=1e-4,
+                              smallest=1e-9)
+
+
+@pytest.mark.parametrize("name", [name for name in bugged_estimators.BUGS
+                                  if name != "γᵗ dropped"])  # the rate case has γ = 1
+def test_the_rate_check_fails_on_each_bug(name):
+    r"""Positive controls of :func:`test_the_error_shrinks_like_one_over_root_k`: each bug of the
+    catalogue (γ = 1 here, so not the dropped γᵗ) leaves an error that does not shrink, and the
+    check run on its estimates from the same 300 000 episodes fails. Power from its exact δ and
+    Σ_b (every trajectory listed, < 1e−4 of the mass left out): ≥ 0.999 for each (the
+    weakest, the factor 1.1: its statistic at K = 10⁴ shifts by about 100 standard errors)."""
+    case = rate_case()
+    bug = bugged_estimators.BUGS[name]
+    covariance = case.covariance("reinforce")
+    delta, bug_covariance = listed_bug_moments(case.mdp, case.policy, case.theta,
+                                               rate_listed(), bug)
+    assert rate_power(delta, covariance, bug_covariance, case.episodes.n_episodes) >= 0.999
+    estimate = bug(case.policy, case.theta, case.episodes, 1.0,
+                   exact.action_values(case.mdp, case.policy.action_probs(case.theta)))
+    z = rate_z(estimate, case.gradient, covariance)
+    assert max(abs(value) for value in z) >= Z_DESIGNED, z
+
+
+def standard_error_z(per_episode: np.ndarray, standard_error: np.ndarray,
+                     exact_variance: np.ndarray) -> np.ndarray:
+    r"""z of K·SE² against the exact Σᵢᵢ for each component with variance: K·SE² = s² estimates
+    Σᵢᵢ with variance (μ₄ − Σᵢᵢ²)/K, μ₄ the sample fourth central moment of the terms."""
+    n_episodes = per_episode.shape[0]
+    has_variance = exact_variance > 0
+    centred = per_episode - per_episode.mean(axis=0)
+    fourth = (centred ** 4).mean(axis=0)
+    spread = np.sqrt((fourth - exact_variance ** 2) / n_episodes)[has_variance]
+    sampled = n_episodes * standard_error ** 2
+    return (sampled - exact_variance)[has_variance] / spread
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_the_standard_error_is_the_exact_one_over_root_k(estimator):
-    r"""The library's standard error of the 300 000-episode estimate against √(Σᵢᵢ/K), Σ exact:
-    K·SE² = s² estimates Σᵢᵢ with variance (μ₄ − Σᵢᵢ²)/K, μ₄ the sample fourth central moment;
-    |z| < Z_DESIGNED for each component with variance. The interval of
-    ``confidence_interval(0.95)`` is then mean ± Φ⁻¹(0.975)·SE exactly (the coverage it reaches
-    is checked without sampling by the tests of the rare-action bandit below).
+    r"""The library's standard error of the 300 000-episode estimate against √(Σᵢᵢ/K), Σ exact,
+    by :func:`standard_error_z`: |z| < Z_DESIGNED for each of the 4 components with variance.
+    The interval of ``confidence_interval(0.95)`` is then mean ± Φ⁻¹(0.975)·SE exactly (the
+    coverage it reaches is checked without sampling by the tests of the rare-action bandit
+    below).
 
     False failure: 1.2e−7 per component, ≤ 5e−7 for the 4 components with variance (normal
     approximation). Power, computed: a standard error off by √2 either way (a variance halved
     or doubled) moves z by at least 37 here (asserted ≥ 16.4), and one without the 1/√K by far
-    more: 1.
+    more: 1. Positive controls: the check fails on those three standard errors.
     """
     case = rate_case()
     estimate = case.estimate(estimator)
@@ -479,16 +565,19 @@ def test_the_standard_error_is_the_exact_one_over_root_k(estimator):
     exact_variance = np.diag(case.covariance(estimator))
     has_variance = exact_variance > 0
     assert has_variance.sum() == 4
-    centred = per_episode - per_episode.mean(axis=0)
-    fourth = (centred ** 4).mean(axis=0)
-    sampled = n_episodes * estimate.standard_error() ** 2
-    spread = np.sqrt((fourth - exact_variance ** 2) / n_episodes)[has_variance]
-    z = (sampled - exact_variance)[has_variance] / spread
+    standard_error = estimate.standard_error()
+    z = standard_error_z(per_episode, standard_error, exact_variance)
     assert np.all(np.abs(z) < Z_DESIGNED), z
-    assert np.all(0.5 * exact_variance[has_variance] / spread >= Z_DESIGNED + 3.09 + 8), (
-        0.5 * exact_variance[has_variance] / spread)
+    centred = per_episode - per_episode.mean(axis=0)
+    spread = np.sqrt(((centred ** 4).mean(axis=0) - exact_variance ** 2) / n_episodes)
+    assert np.all(0.5 * exact_variance[has_variance] / spread[has_variance]
+                  >= Z_DESIGNED + 3.09 + 8)
+    for wrong in (math.sqrt(2) * standard_error, standard_error / math.sqrt(2),
+                  math.sqrt(n_episodes) * standard_error):
+        assert np.all(np.abs(standard_error_z(per_episode, wrong, exact_variance))
+                      >= Z_DESIGNED)
     interval = estimate.confidence_interval(0.95)
-    half = statistics.NormalDist().inv_cdf(0.975) * estimate.standard_error()
+    half = statistics.NormalDist().inv_cdf(0.975) * standard_error
     np.testing.assert_allclose(interval.upper - estimate.mean, half, rtol=1e-12)
     np.testing.assert_allclose(estimate.mean - interval.lower, half, rtol=1e-12)
 
