@@ -148,6 +148,10 @@ def test_the_structured_residual_is_within_its_bound(transpose):
                 + 8 * 30 * np.finfo(float).tiny)
     np.testing.assert_allclose(bound, expected, rtol=1e-12)
     assert np.all(np.abs(residual) <= bound) and np.all(EPS * np.abs(residual) < 1e-3 * bound)
+    # with x = 0 and b = 0 only the underflow allowance 8n·tiny is left, exactly
+    residual, bound = solver.structured_residual(system, (np.zeros(30), np.zeros(30)),
+                                                 np.zeros(30), transpose)
+    assert np.all(residual == 0.0) and np.all(bound == 8 * 30 * np.finfo(float).tiny)
 
 
 def _manufactured(system, transpose, seed):
