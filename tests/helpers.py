@@ -39,16 +39,53 @@ def count_trajectories(mdp, pi, state):
                for next_state in np.flatnonzero(mdp.transitions[state, action]))
 
 
+NORMAL = statistics.NormalDist()
+
+
 def z_critical(false_failure: float) -> float:
     """The two-sided normal threshold whose exceedance probability is ``false_failure``."""
-    return statistics.NormalDist().inv_cdf(1.0 - false_failure / 2.0)
+    return NORMAL.inv_cdf(1.0 - false_failure / 2.0)
+
+
+def chi_square_tail(x: float, dof: int) -> float:
+    """Pr(χ²_dof > x), exactly: a Poisson sum for even dof, erfc plus a series for odd dof."""
+    half = x / 2.0
+    if dof % 2 == 0:
+        term = total = 1.0
+        for j in range(1, dof // 2):
+            term *= half / j
+            total += term
+        return math.exp(-half) * total
+    total, term = 2.0 * (1.0 - NORMAL.cdf(math.sqrt(x))), math.sqrt(half) / math.gamma(1.5)
+    for j in range((dof - 1) // 2):
+        total += math.exp(-half) * term
+        term *= half / (j + 1.5)
+    return total
 
 
 def chi_square_quantile(probability: float, dof: int) -> float:
-    """Wilson–Hilferty: χ²_dof quantile ≈ dof (1 − 2/(9 dof) + z √(2/(9 dof)))³."""
-    z = statistics.NormalDist().inv_cdf(probability)
-    c = 2.0 / (9.0 * dof)
-    return dof * (1.0 - c + z * math.sqrt(c)) ** 3
+    """The χ²_dof quantile: x with Pr(χ²_dof > x) = 1 − probability, by bisection."""
+    low, high = 0.0, 10.0 * dof + 200.0
+    for _ in range(200):
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if chi_square_tail(middle, dof) > 1 - probability else (
+            low, middle)
+    return high
+
+
+def noncentral_chi_square_tail(x: float, dof: int, noncentrality: float) -> float:
+    """Pr(χ²_dof(λ) > x) = Σⱼ e^{−λ/2} (λ/2)ʲ / j! · Pr(χ²_{dof + 2j} > x), the Poisson weights
+    summed to 12 standard deviations past their mean (the rest is below 1e−15). For λ > 1000 a
+    lower bound instead, by Cantelli: mean dof + λ, variance 2(dof + 2λ)."""
+    half = noncentrality / 2.0
+    if half == 0.0:
+        return chi_square_tail(x, dof)
+    if half > 500.0:
+        mean, variance = dof + noncentrality, 2.0 * (dof + 2.0 * noncentrality)
+        return 0.0 if x >= mean else 1.0 - variance / (variance + (mean - x) ** 2)
+    last = int(half + 12.0 * math.sqrt(half) + 40.0)
+    return sum(math.exp(j * math.log(half) - half - math.lgamma(j + 1.0))
+               * chi_square_tail(x, dof + 2 * j) for j in range(last + 1))
 
 
 class FixedUniforms(np.random.Generator):

@@ -34,6 +34,7 @@ from functools import cache
 
 import numpy as np
 import pytest
+from helpers import chi_square_quantile, chi_square_tail, z_critical
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -53,37 +54,6 @@ from tests.enumeration import enumerate_episodes, fast_ending_mdp
 # -- statistics helpers -------------------------------------------------------------------------
 
 NORMAL = statistics.NormalDist()
-
-
-def chi_square_tail(x: float, dof: int) -> float:
-    """Pr(χ²_dof > x), exactly: a Poisson sum for even dof, erfc plus a series for odd dof."""
-    half = x / 2.0
-    if dof % 2 == 0:
-        term = total = 1.0
-        for j in range(1, dof // 2):
-            term *= half / j
-            total += term
-        return math.exp(-half) * total
-    total, term = 2.0 * (1.0 - NORMAL.cdf(math.sqrt(x))), math.sqrt(half) / math.gamma(1.5)
-    for j in range((dof - 1) // 2):
-        total += math.exp(-half) * term
-        term *= half / (j + 1.5)
-    return total
-
-
-def chi_square_quantile(probability: float, dof: int) -> float:
-    """The χ²_dof quantile: x with Pr(χ²_dof > x) = 1 − probability, by bisection."""
-    low, high = 0.0, 10.0 * dof + 200.0
-    for _ in range(200):
-        middle = (low + high) / 2.0
-        low, high = (middle, high) if chi_square_tail(middle, dof) > 1 - probability else (
-            low, middle)
-    return high
-
-
-def z_critical(false_failure: float) -> float:
-    """The two-sided normal threshold exceeded with probability ``false_failure``."""
-    return NORMAL.inv_cdf(1.0 - false_failure / 2.0)
 
 
 def _range(covariance: np.ndarray):

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import FixedUniforms
+from helpers import FixedUniforms, chi_square_quantile, noncentral_chi_square_tail, z_critical
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -366,41 +366,83 @@ def test_mlp_pack_and_unpack_are_inverse():
 # -- sampling ----------------------------------------------------------------------------------
 
 
-def chi_square_upper_quantile(degrees_of_freedom, z):
-    """Wilson–Hilferty: χ²_k at the upper tail of the standard normal quantile z,
-    k (1 − 2/(9k) + z √(2/(9k)))³."""
-    k = degrees_of_freedom
-    return k * (1.0 - 2.0 / (9.0 * k) + z * np.sqrt(2.0 / (9.0 * k))) ** 3
+SAMPLING_FALSE_FAILURE = 1e-7
+"""The false-failure rate of each sampling check below for a fresh seed (asymptotic χ² and normal
+laws; every expected count is in the thousands)."""
+
+
+def pearson(counts: np.ndarray, probabilities: np.ndarray) -> float:
+    """Pearson's χ² of counts (S, A), n per state, against the probabilities (S, A)."""
+    expected = counts.sum(axis=1, keepdims=True) * probabilities
+    return float(((counts - expected) ** 2 / expected).sum())
+
+
+def swapped_extremes(pi: np.ndarray) -> np.ndarray:
+    """π with the largest and smallest probability swapped in the state where they differ most:
+    a sampler that reads the actions in the wrong order."""
+    wrong = pi.copy()
+    state = int(np.argmax(pi.max(axis=1) - pi.min(axis=1)))
+    high, low = int(np.argmax(pi[state])), int(np.argmin(pi[state]))
+    wrong[state, [high, low]] = wrong[state, [low, high]]
+    return wrong
+
+
+def tempered(pi: np.ndarray) -> np.ndarray:
+    """π¹·¹ renormalised: logits read 10 % too large."""
+    wrong = pi ** 1.1
+    return wrong / wrong.sum(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("kind", ["softmax", "mlp"])
 def test_sampling_frequencies_match_action_probs(kind):
-    # Pearson's χ² over all (state, action) cells against the threshold at z = 4.265, the
-    # standard normal's upper 1e-5 quantile: the test fails by chance with probability ≈ 1e-5.
+    """Pearson's χ² over all (state, action) cells, 20 000 draws per state, below the exact χ²₈
+    quantile at 1 − 1e−7: false failure 1e−7 for a fresh seed. Power, computed from the
+    noncentral χ²₈(λ), λ = n Σ (π′ − π)²/π, against a sampler with the largest and smallest
+    probability of one state swapped and one whose logits are 10 % too large: ≥ 0.999 each
+    (asserted); both bugs, sampled with the same generator, fail the check (positive
+    controls)."""
     if kind == "softmax":
         policy, theta, rng = random_softmax(21, 4, 3, 3)
     else:
         policy, theta, rng = random_mlp(21, 4, 3, (4,))
     n = 20_000
+    pi = policy.action_probs(theta)
     states = np.repeat(np.arange(4), n)
     actions = policy.sample(theta, states, rng)
     counts = np.zeros((4, 3))
     np.add.at(counts, (states, actions), 1)
-    expected = n * policy.action_probs(theta)
-    chi_square = ((counts - expected) ** 2 / expected).sum()
-    assert chi_square < chi_square_upper_quantile(4 * (3 - 1), 4.265)
+    threshold = chi_square_quantile(1.0 - SAMPLING_FALSE_FAILURE, 4 * (3 - 1))
+    assert pearson(counts, pi) < threshold
+    for bug in (swapped_extremes, tempered):
+        wrong = bug(pi)
+        noncentrality = n * ((wrong - pi) ** 2 / pi).sum()
+        assert noncentral_chi_square_tail(threshold, 4 * (3 - 1), noncentrality) >= 0.999, bug
+        wrong_counts = np.array([rng.multinomial(n, row) for row in wrong])
+        assert pearson(wrong_counts, pi) >= threshold, bug
 
 
 def test_gaussian_samples_have_the_policys_mean_and_variance():
-    # z-tests with |z| < 4.5 on the sample mean (std. error σ/√n) and on the sample variance
-    # (std. error σ²√(2/(n−1))): each fails by chance with probability < 1e-5.
-    policy = GaussianPolicy(np.array([[1.0]]), variance=2.5)
-    theta = np.array([1.5])
+    """z-tests with |z| < z_critical(1e−7) = 5.33 on the sample mean (standard error σ/√n) and on
+    the sample variance (σ²√(2/(n − 1)), exact for normal draws): false failure 1e−7 each for a
+    fresh seed. Power against a mean off by σ/10 and a variance off by 10 %, computed: shifts of
+    22 and 16 standard errors (asserted ≥ 5.33 + 3.09); both bugs fail (positive controls)."""
+    variance, mean, n = 2.5, 1.5, 50_000
+    policy = GaussianPolicy(np.array([[1.0]]), variance=variance)
+    theta = np.array([mean])
     rng = np.random.default_rng(12)
-    n = 50_000
+    limit = z_critical(SAMPLING_FALSE_FAILURE)
+
+    def z_scores(actions):
+        return ((actions.mean() - mean) / math.sqrt(variance / n),
+                (actions.var(ddof=1) - variance) / (variance * math.sqrt(2.0 / (n - 1))))
+
     actions = policy.sample(theta, np.zeros(n, int), rng)
-    assert abs(actions.mean() - 1.5) < 4.5 * np.sqrt(2.5 / n)
-    assert abs(actions.var(ddof=1) - 2.5) < 4.5 * 2.5 * np.sqrt(2.0 / (n - 1))
+    assert all(abs(z) < limit for z in z_scores(actions))
+    assert 0.1 * math.sqrt(variance) / math.sqrt(variance / n) >= limit + 3.09
+    assert 0.1 * variance / (variance * math.sqrt(2.0 / (n - 1))) >= limit + 3.09
+    shifted = rng.normal(mean + 0.1 * math.sqrt(variance), math.sqrt(variance), n)
+    widened = rng.normal(mean, math.sqrt(1.1 * variance), n)
+    assert abs(z_scores(shifted)[0]) >= limit and abs(z_scores(widened)[1]) >= limit
 
 
 def test_sampling_never_returns_a_zero_probability_action():
