@@ -8,10 +8,12 @@ J against the mean sampled return (a z-test with stated error rates); and single
 """
 
 import math
+from statistics import NormalDist
 from typing import NamedTuple
 
 import numpy as np
 import pytest
+from helpers import z_critical
 
 from pgref import algorithms as alg
 from pgref import envs, exact, lqr
@@ -339,18 +341,23 @@ def test_last_possible_is_the_last_index_of_non_zero_probability_along_the_last_
 
 
 def test_the_walk_has_the_law_of_the_mdp():
-    # Mean return of N = 4000 episodes at p = π(right) = 0.4 against the exact J(0.4) = −16.67.
-    # z = (mean − J)/(s/√N) is within ±4.4 with probability 1 − 1.1e−5 (false failures).
-    # An off-by-one return (one step more or fewer, mean shifted by 1) gives |z| ≈ 5.2 (the
-    # return's s ≈ 12.2), failing with probability ≈ 0.79; the positive control below shows it.
+    """Mean return of N = 12 000 walked episodes at p = π(right) = 0.4 against the exact
+    J(0.4) = −16.67, in units of the exact standard error σ_G/√N (σ_G = 12.2 from
+    :func:`pgref.exact.return_variance`): |z| < z_critical(1e−7) = 5.33, false failure 1e−7 for a
+    fresh seed (normal approximation of a mean of 12 000 returns). Power against an off-by-one
+    return (one step more or fewer: the mean moves by 1): a shift of √N/σ_G ≈ 10.2 standard
+    errors, Φ(10.2 − 5.33) ≥ 0.999 (asserted); the positive control shifts the returns by 1."""
     mdp, _ = _corridor()
+    pi = np.array([[0.4, 0.6]] * 4)
     walker, stream = TabularWalker(mdp, 100_000), UniformStream(np.random.default_rng(11))
-    returns = np.array([sum(walker.episode(np.array([[0.4, 0.6]] * 4), stream)[2])
-                        for _ in range(4000)])
-    standard_error = returns.std(ddof=1) / math.sqrt(returns.size)
+    n_episodes = 12_000
+    returns = np.array([sum(walker.episode(pi, stream)[2]) for _ in range(n_episodes)])
+    standard_error = math.sqrt(exact.return_variance(mdp, pi).episode / n_episodes)
+    limit = z_critical(1e-7)
+    assert NormalDist().cdf(1.0 / standard_error - limit) >= 0.999
     z = (returns.mean() - _corridor_J(0.4)) / standard_error
-    assert abs(z) <= 4.4, z
-    assert abs((returns.mean() - 1.0 - _corridor_J(0.4)) / standard_error) > 4.4
+    assert abs(z) < limit, z
+    assert abs((returns.mean() - 1.0 - _corridor_J(0.4)) / standard_error) >= limit
 
 
 def test_stacked_exact_J_agrees_with_exact_objective_and_refuses_what_float_cannot_give():
