@@ -342,7 +342,7 @@ def test_last_possible_is_the_last_index_of_non_zero_probability_along_the_last_
 
 def test_the_walk_has_the_law_of_the_mdp():
     """Mean return of N = 12 000 walked episodes at p = π(right) = 0.4 against the exact
-    J(0.4) = −16.67, in units of the exact standard error σ_G/√N (σ_G = 12.2 from
+    J(0.4) = −16.67, in units of the exact standard error σ_G/√N (σ_G = 10.7 from
     :func:`pgref.exact.return_variance`): |z| < z_critical(1e−7) = 5.33, false failure 1e−7 for a
     fresh seed (normal approximation of a mean of 12 000 returns). Power against an off-by-one
     return (one step more or fewer: the mean moves by 1): a shift of √N/σ_G ≈ 10.2 standard
