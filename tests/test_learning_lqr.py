@@ -1,14 +1,14 @@
 r"""Learning a Gaussian policy on the continuous moving particle (LQR) and the Gaussian bandit.
 
 Oracles: the exact ∇J of :mod:`pgref.lqr` (Lyapunov solves) and its Riccati gain K*; the
-bandit's closed form ∂J/∂σ² = −d. Statistical checks use a fixed seed and |z| < 5.5 per
-component, z = (mean − ∇J) / SE with the sample standard error. Nominally 2·Φ(−5.5) = 3.8e-8 per
+bandit's closed form ∂J/∂σ² = −d. Statistical checks use a fixed seed and |z| < 6.0 per
+component, z = (mean − ∇J) / SE with the sample standard error. Nominally 2·Φ(−6) = 2e-9 per
 component; but LQR returns are quadratic in Gaussian states, heavy-tailed, and the
 self-normalised z has a heavier tail than the normal (the former |z| < 4.5 claimed 6.8e-6 and
 had several times that). ``python dev/calibrate_lqr_z.py 300`` measured |z| > 3 at 1.2–2.5 times
 the normal rate and |z| > 3.5 at up to 3.5 times it (1 of 600), over 300 fresh seeds per case;
-allowing a factor 25 at |z| = 5.5 gives a false failure ≤ 1e-6 per component, ≤ 2e-5 for the
-≤ 18 components checked in this module.
+allowing a factor 25 at |z| = 6 gives a false failure ≤ 5e-8 per component, ≤ 5e-7 for the
+≤ 10 components of one test.
 
 Both ways of keeping σ² > 0 are shown: with θ holding σ² itself, an update that leaves
 σ² < σ²_min is followed by σ² ← σ²_min and counted (``History.n_projections``); with log σ²
@@ -22,7 +22,7 @@ from pgref import algorithms as alg
 from pgref import estimators, lqr
 from pgref.policies import GaussianPolicy
 
-Z_LIMIT = 5.5  # false failure ≤ 1e-6 per component for a fresh seed (module docstring)
+Z_LIMIT = 6.0  # false failure ≤ 5e-8 per component for a fresh seed (module docstring)
 
 
 def _particle_1d():
@@ -51,6 +51,17 @@ def _coupled_2d():
     ids=["1-D, σ²", "2-D, log σ²"],
 )
 def test_reinforce_on_the_lqr_matches_the_exact_gradient(problem, gain, parametrisation):
+    """REINFORCE on 4000 LQR episodes against the exact ∇J, with and without the baseline J(θ).
+
+    Power, from the same episodes: the estimator with γᵗ dropped (γ = 0.8), the bug of the
+    catalogue that a continuous problem shows best, moves the largest component by 9–110
+    standard errors (asserted ≥ Z_LIMIT + 3.09: power ≥ 0.999) and fails (positive control). An
+    estimate scaled by 1.1 moves no component by more than 4.2 standard errors here: this test
+    cannot see it at an affordable K (LQR episodes are long and heavy-tailed); the scaling of the
+    shared estimator code is pinned by the designed tabular tests
+    (tests/test_estimators_statistics.py), and lqr.policy_gradient by finite differences of the
+    exact objective (tests/test_lqr.py).
+    """
     policy = lqr.linear_gaussian_policy(problem, variance=0.3, learn_variance=True,
                                         variance_parameter=parametrisation)
     theta = lqr.theta_for_gain(policy, gain, 0.3)
@@ -64,9 +75,10 @@ def test_reinforce_on_the_lqr_matches_the_exact_gradient(problem, gain, parametr
                                         allow_truncated=True)
         z = (estimate.mean - exact_gradient) / estimate.standard_error()
         assert np.all(np.abs(z) < Z_LIMIT), f"baseline {baseline}: z = {z}"
-    # power: with the baseline, an error of 5.5 SE is under 80% of each component's size (the
-    # largest SE/|∇J| is 0.134), so an estimator off by 80 % or more of any component fails
-    assert np.all(Z_LIMIT * estimate.standard_error() < 0.8 * np.abs(exact_gradient))
+        dropped = estimators.reinforce(policy, theta, episodes, problem.gamma, baseline,
+                                       allow_truncated=True, discount_weighting=False)
+        shift = np.abs(dropped.mean - exact_gradient) / dropped.standard_error()
+        assert shift.max() >= Z_LIMIT + 3.09, shift
 
 
 # -- the bandit: the σ² gradient is negative, −d, and REINFORCE sees it --------------------------
