@@ -211,8 +211,12 @@ def test_objective_matches_monte_carlo(problem, gain, variance, seed):
     standard_error = sampled.returns.std(ddof=1) / math.sqrt(n_episodes)
     assert abs(sampled.truncation_bias) < 1e-3 * standard_error  # the horizon cut is negligible
     estimate = sampled.returns.mean() + sampled.truncation_bias
-    z = (estimate - lqr.objective(problem, policy, theta)) / standard_error
+    J = lqr.objective(problem, policy, theta)
+    z = (estimate - J) / standard_error
     assert abs(z) < Z_LIMIT
+    # power against an objective off by 10 % (module docstring), and its positive control
+    assert 0.1 * abs(J) / standard_error >= Z_LIMIT + 3.09
+    assert abs((estimate - 1.1 * J) / standard_error) >= Z_LIMIT
 
 
 def test_truncation_bias_is_exact_for_short_horizons():
@@ -350,6 +354,8 @@ def test_bandit_closed_form_matches_monte_carlo(which):
         samples.rewards.std(ddof=1) / math.sqrt(n_samples)
     )
     assert abs(z_objective) < Z_LIMIT
+    objective_error = samples.rewards.std(ddof=1) / math.sqrt(n_samples)
+    assert 0.1 * abs(bandit.objective(policy, theta)) / objective_error >= Z_LIMIT + 3.09
     terms = samples.rewards[:, None] * policy.grad_log_prob(theta, samples.states,
                                                             samples.actions)
     z_gradient = (terms.mean(axis=0) - bandit.policy_gradient(policy, theta)) / (
