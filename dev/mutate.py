@@ -442,7 +442,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
            ("short = math.ceil(up.divide(widest, scale).log10()) + 10 if scale > 0 else digits",
             "Add → Sub"),
            ("digits += max(10, short + 2)", "Add → Sub"),
-           ("digits += max(10, short + 2)", "10 → 11"))},
+           ("digits += max(10, short + 2)", "10 → 11"),
+           ("digits += max(10, short + 2)", "2 → 3"))},
+    ("pgref/exact/enclosure.py", "lo, hi = interval if sign > 0 else (interval[1].copy_negate(), "
+     "interval[0].copy_negate())", "Gt → GtE"):
+        "the sign is +1 or −1 (``for sign in (1, -1)``), never 0",
+    ("pgref/exact/enclosure.py", "if index > 0:", "Gt → GtE"):
+        "at the first layer the mutant also takes δ back to the inputs, which no parameter "
+        "reads: more work, the same enclosures",
     **{("pgref/exact/doubled_chain.py", line, "0 → 1"):
         "the shape of either part of a double-double pair: both have the same"
        for line in ("gaps = doubled.add(preferences, _pair(-np.broadcast_to(top, "
@@ -450,7 +457,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
                     "off_diagonal = doubled.multiply(moved, _pair(np.full(moved[0].shape, "
                     "gamma)))",
                     "exit_per_action = doubled.add(doubled.two_sum(np.ones(to_terminal[0].shape), "
-                    "-gamma),")},
+                    "-gamma),",
+                    "doubled.multiply(_pair(np.full(to_terminal[0].shape, gamma)),")},
 }
 """(module, the mutated line stripped, the mutation) → why the mutant cannot change behaviour."""
 

@@ -539,6 +539,8 @@ def test_what_is_still_refused_is_refused_and_says_why(monkeypatch):
     monkeypatch.setattr(enclosure, "MOST_OPERATIONS", n - 2)   # the corridor needs n − 1
     with pytest.raises(exact.PrecisionError, match="elimination needs at most"):
         exact.policy_gradient(mdp, policy, theta)
+    monkeypatch.setattr(enclosure, "MOST_OPERATIONS", n - 1)   # the limit itself is allowed
+    assert np.all(np.isfinite(exact.policy_gradient(mdp, policy, theta)))
 
 
 def test_precision_error_names_the_long_episodes_and_the_tiny_probability():

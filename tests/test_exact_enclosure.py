@@ -16,7 +16,7 @@ import pytest
 from test_exact_accuracy import reference
 from test_exact_doubled import _decimal_softmax
 
-from pgref import envs
+from pgref import envs, exact
 from pgref.exact import enclosure
 from pgref.policies import SoftmaxLinearPolicy
 
@@ -41,11 +41,11 @@ def test_every_interval_operation_encloses_the_exact_result_and_stays_narrow():
     for a, b in zip(numbers[::2], numbers[1::2], strict=True):
         x, y = (Decimal(float(a)), Decimal(float(a))), (Decimal(float(b)), Decimal(float(b)))
         exact_a, exact_b = Fraction(float(a)), Fraction(float(b))
-        for result, exact in ((arithmetic.add(x, y), exact_a + exact_b),
-                              (arithmetic.subtract(x, y), exact_a - exact_b),
-                              (arithmetic.multiply(x, y), exact_a * exact_b)):
-            assert _inside(result, exact)
-            assert exact == 0 or _relative_width(result) <= 2 * unit
+        for result, expected in ((arithmetic.add(x, y), exact_a + exact_b),
+                                 (arithmetic.subtract(x, y), exact_a - exact_b),
+                                 (arithmetic.multiply(x, y), exact_a * exact_b)):
+            assert _inside(result, expected)
+            assert expected == 0 or _relative_width(result) <= 2 * unit
         positive = ((x[0].copy_abs(), x[1].copy_abs()),   # copy_abs: no rounding
                     (y[0].copy_abs(), y[1].copy_abs()))
         third = arithmetic.divide(positive[1], (Decimal(3), Decimal(3)))
@@ -159,6 +159,27 @@ def test_an_exact_zero_is_answered_and_what_float64_cannot_hold_is_not(monkeypat
     assert enclosure.gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta) is not None
     monkeypatch.setattr(enclosure, "MOST_OPERATIONS", 0)
     assert enclosure.gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta) is None
+
+
+def test_a_gradient_with_no_scale_to_be_certified_against_is_refused():
+    """Two actions with the same moves and rewards: every advantage is 0, so each term
+    n π A ψ of the theorem is enclosed by an interval around 0, the lower bound G on their size
+    is 0, and so is every midpoint. The half-width cannot be brought within HALF_WIDTH of
+    max(|midpoint|, G) = 0 at any P: refused (None) once P passes MOST_DIGITS, not answered and
+    not an error (contrast the exact zero of the test above, enclosed as [0, 0])."""
+    problem = envs.random_mdp(np.random.default_rng(4), 4, 2, gamma=0.9, n_terminal=1)
+    transitions, rewards = problem.mdp.transitions.copy(), problem.mdp.rewards.copy()
+    transitions[:, 1], rewards[:, 1] = transitions[:, 0], rewards[:, 0]
+    mdp = dataclasses.replace(problem.mdp, transitions=transitions, rewards=rewards)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.ones(problem.features.shape[2])
+    assert enclosure.gradient(mdp, policy, theta) is None
+    # the public function says so, and its advice shows the ties
+    with pytest.raises(exact.PrecisionError, match="tie in every state") as refused:
+        exact.policy_gradient(mdp, policy, theta)
+    assert "exact.action_values(mdp, policy.action_probs(theta))" in str(refused.value)
+    q = exact.action_values(mdp, policy.action_probs(theta))
+    np.testing.assert_array_equal(q[:, 0], q[:, 1])
 
 
 @pytest.mark.parametrize("seed, gamma, next_state_rewards", [(0, 0.9, False), (1, 1.0, True)])

@@ -228,6 +228,14 @@ def _theorem_sum(terms: TheoremTerms, what: str, scale: float) -> np.ndarray:
                    + terms.adjoint_bound) / scale
              + sum_rounding(n_states * n_actions) * largest_term)
     size = max(float(np.abs(result).max(initial=0.0)), largest_term)
+    if size == 0.0 and np.isfinite(bound) and bound > 0.0:
+        raise PrecisionError(
+            f"{what} computes to 0 with every term n(s) π(a|s) A(s, a) of the theorem 0: the "
+            "actions' values q(s, ·) tie in every state (as when all actions share their moves "
+            f"and rewards), and a 0 cannot be certified to a relative error, only to the "
+            f"absolute error bound {bound:.2g}. exact.action_values(mdp, policy.action_probs("
+            "theta)) shows the ties; with tied actions ∇𝒥 is 0 at every θ"
+        )
     if not (np.isfinite(result).all() and bound <= RELATIVE_TOLERANCE * size):
         raise PrecisionError(
             f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in float64 "
