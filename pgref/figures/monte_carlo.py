@@ -14,7 +14,8 @@ from pgref.figures import common
 CAPTION = ("Monte-Carlo estimates of ∇𝒥 on the short corridor (γ = 1, π(right) ≈ 0.25) from K "
            "episodes: one run of each estimator against the exact ∂𝒥/∂θ_right (left), and the "
            "RMS error over independent runs against K on log-log axes, on the lines "
-           "√(tr Cov/K) of slope −1/2 (right).")
+           "√(tr Cov/K) of slope −1/2, with the exact covariance of one episode's term "
+           "(right).")
 
 
 class MonteCarloData(NamedTuple):
@@ -33,8 +34,8 @@ class MonteCarloData(NamedTuple):
     rms_error: np.ndarray
     """Shape (M, C): √(1/R Σᵣ ‖∇̂J_K⁽ʳ⁾ − ∇𝒥‖²) over R independent repetitions."""
     per_episode_variance: np.ndarray
-    """Shape (M,): tr Cov of one episode's term, pooled over all repetitions: the RMS error is
-    √(tr Cov / K) for an unbiased estimator."""
+    """Shape (M,): tr Cov of one episode's term, exactly (:func:`pgref.exact.estimator_covariance`):
+    the RMS error of an unbiased estimator from K episodes is √(tr Cov / K)."""
     final_estimates: np.ndarray
     """Shape (M, R, 2): each repetition's estimate from all K_max of its episodes."""
     slopes: np.ndarray
@@ -80,7 +81,9 @@ def monte_carlo_data(quick: bool = False) -> MonteCarloData:
                 estimates[m] = running[:, 0]
                 standard_errors[m] = common.running_standard_error(
                     estimate.per_episode[:, 0], counts)
-    variances = np.array([np.concatenate(t).var(axis=0, ddof=1).sum() for t in terms])
+    values = exact.state_values(mdp, policy.action_probs(theta))
+    variances = np.array([np.trace(exact.estimator_covariance(mdp, policy, theta, *estimator))
+                          for estimator in (("pg_v1",), ("reinforce",), ("reinforce", values))])
     rms_error = np.sqrt(squared_errors / n_repetitions)
     slope_from = 16
     fitted = counts >= slope_from
