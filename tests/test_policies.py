@@ -29,6 +29,11 @@ def assert_score_matches_finite_differences(policy, theta, states, actions):
     np.testing.assert_allclose(score, numeric, rtol=1e-6, atol=1e-6)
 
 
+SAMPLING_FALSE_FAILURE = 1e-7
+"""The false-failure rate of each Monte-Carlo check of this file for a fresh seed (asymptotic χ² and normal
+laws; every expected count is in the thousands)."""
+
+
 def random_softmax(seed, n_states, n_actions, n_features, scale=2.0):
     rng = np.random.default_rng(seed)
     policy = SoftmaxLinearPolicy(rng.normal(size=(n_states, n_actions, n_features)))
@@ -178,15 +183,20 @@ def test_gaussian_expected_score_is_zero_by_quadrature(parameter):
 
 
 def test_gaussian_expected_score_is_zero_by_monte_carlo():
-    # Each component of the mean of n i.i.d. scores is tested with |z| < 4.5, z the mean over its
-    # standard error; under the null each such check fails with probability 6.8e-6, so this test
-    # (3 components × 2 action dimensions' worth of θ + σ²: 7 checks) fails by chance with
-    # probability < 5e-5. The seed is fixed, so it is deterministic.
+    """Each of the 7 components (2 × 3 of θ and σ²) of the mean of n = 40 000 i.i.d. scores
+    against 0 by its standard error: |z| < z_critical(1e−7) = 5.33, false failure ≤ 7e−7 for a
+    fresh seed. Power against a σ² score whose −d/(2σ²) is off by 10 % (its mean then moves by
+    0.1·d/(2σ²)): computed from the sample's standard error, a shift ≥ 5.33 + 3.09 (asserted),
+    and the bugged scores fail (positive control)."""
     policy, theta, rng = random_gaussian(11, 2, True, "variance")
     states = rng.integers(0, 5, size=40_000)
     scores = policy.grad_log_prob(theta, states, policy.sample(theta, states, rng))
-    z = scores.mean(axis=0) / (scores.std(axis=0, ddof=1) / np.sqrt(len(states)))
-    assert np.all(np.abs(z) < 4.5), z
+    error = scores.std(axis=0, ddof=1) / np.sqrt(len(states))
+    limit = z_critical(SAMPLING_FALSE_FAILURE)
+    assert np.all(np.abs(scores.mean(axis=0) / error) < limit), scores.mean(axis=0) / error
+    slip = 0.1 * 2 / (2 * policy.variance(theta))                    # 0.1 · d/(2σ²), d = 2
+    assert slip / error[-1] >= limit + 3.09, slip / error[-1]
+    assert abs((scores[:, -1].mean() - slip) / error[-1]) >= limit
 
 
 @pytest.mark.parametrize("variance", [0.05, 1.0, 7.0])
@@ -364,11 +374,6 @@ def test_mlp_pack_and_unpack_are_inverse():
 
 
 # -- sampling ----------------------------------------------------------------------------------
-
-
-SAMPLING_FALSE_FAILURE = 1e-7
-"""The false-failure rate of each sampling check below for a fresh seed (asymptotic χ² and normal
-laws; every expected count is in the thousands)."""
 
 
 def pearson(counts: np.ndarray, probabilities: np.ndarray) -> float:
