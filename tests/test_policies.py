@@ -30,8 +30,8 @@ def assert_score_matches_finite_differences(policy, theta, states, actions):
 
 
 SAMPLING_FALSE_FAILURE = 1e-7
-"""The false-failure rate of each Monte-Carlo check of this file for a fresh seed (asymptotic χ² and normal
-laws; every expected count is in the thousands)."""
+"""The false-failure rate of each Monte-Carlo check of this file for a fresh seed (asymptotic χ²
+and normal laws; every expected count is in the thousands)."""
 
 
 def random_softmax(seed, n_states, n_actions, n_features, scale=2.0):
