@@ -152,6 +152,10 @@ def test_an_exact_zero_is_answered_and_what_float64_cannot_hold_is_not(monkeypat
     zero = enclosure.gradient(problem.mdp, SoftmaxLinearPolicy(features),
                               np.zeros(features.shape[2]))
     np.testing.assert_array_equal(zero, 0.0)
+    # in float64 too: every score 0, so the bound is 0 and the 0 is certified (not refused as a
+    # tie, which has a positive bound)
+    np.testing.assert_array_equal(exact.policy_gradient(problem.mdp, SoftmaxLinearPolicy(
+        features), np.zeros(features.shape[2])), 0.0)
     mdp, _ = drifting_corridor(200, 0.05)
     assert enclosure.gradient(mdp, SoftmaxLinearPolicy(np.tile(np.eye(2), (201, 1, 1))),
                               np.zeros(2)) is None
