@@ -447,6 +447,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/exact/enclosure.py", "lo, hi = interval if sign > 0 else (interval[1].copy_negate(), "
      "interval[0].copy_negate())", "Gt → GtE"):
         "the sign is +1 or −1 (``for sign in (1, -1)``), never 0",
+    ("pgref/exact/gradient.py", "if size == 0.0 and np.isfinite(bound) and bound > 0.0:",
+     "Gt → GtE"):
+        "(a guard, mutated with --include-guards) a bound of exactly 0 (every score 0) refused "
+        "here is answered by the decimal enclosure, which holds the exact 0 as [0, 0]",
     ("pgref/exact/enclosure.py", "if index > 0:", "Gt → GtE"):
         "at the first layer the mutant also takes δ back to the inputs, which no parameter "
         "reads: more work, the same enclosures",
