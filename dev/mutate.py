@@ -328,6 +328,23 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "if not bound < best[0] / 2:  # NaN, inf, or not halved: no progress", mutation):
         "how many refinement rounds run: the best certified answer is kept either way"
        for mutation in ("2 → 3", "Lt → LtE")},
+    ("pgref/exact/solver.py", "value = residual[0] + residual[1]", "Add → Sub"):
+        "a renormalised pair: |lo| ≤ ½ ulp(hi), so hi − lo rounds to hi as hi + lo does (a tie "
+        "rounds to the even hi both ways), except for hi a power of two, where it moves R by one "
+        "unit of the binade below, inside the bound's ε|R|",
+    ("pgref/exact/solver.py",
+     "if n and index[-1] - index[0] == n - 1:   # a contiguous block: read p in place",
+     "Sub → Add"):
+        "sorted distinct indices have index[−1] ≥ index[0] + n − 1, so index[−1] + index[0] = "
+        "n − 1 only for the block 0 … n − 1: the mutant reads fewer blocks in place and copies "
+        "the others by fancy indexing, the same matrix",
+    ("pgref/exact/solver.py", "return bool(np.max(errors, initial=0.0)", "LtE → Lt"):
+        "differs only when the bound equals share · tolerance · ‖x‖ exactly, or for x = 0 with "
+        "a bound of 0, which the GTH path then answers with the same 0",
+    ("pgref/exact/solver.py", "if not np.all(np.isfinite(solution)) or "
+     "np.any(solution[:, 1] <= 0):", "0 → 1"):
+        "y = M⁻¹1 = 1 + γP y ≥ 1: only a y of exactly 1 (a state that exits at once) sends the "
+        "solve to GTH, which certifies the same values to the tolerance",
     ("pgref/exact/solver.py", "n = off_diagonal.shape[0]", "0 → 1"):
         "B is square: shape[1] = shape[0]",
     ("pgref/exact/solver.py", "n = work.shape[0]", "0 → 1"):
