@@ -149,3 +149,13 @@ def test_every_pgref_module_and_function_the_readme_names_exists():
             if attribute is None or not hasattr(pgref.envs.short_corridor().mdp, attribute):
                 missing.append(dotted)
     assert not missing, f"README.md names what pgref does not have: {missing}"
+
+
+def test_bench_figures_smoke_run():
+    """A smoke run of ``python -m pgref bench figures --quick`` (one figure in quick mode, in a
+    child process): its times are not checked, only that the table is printed."""
+    from pgref.benchmarks import run
+
+    lines = run("figures", quick=True)
+    assert any(line.startswith("| figures command |") for line in lines)
+    assert sum(line.startswith("| reference loop") for line in lines) == 2
