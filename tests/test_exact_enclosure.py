@@ -184,6 +184,9 @@ def test_a_gradient_with_no_scale_to_be_certified_against_is_refused():
     assert "exact.action_values(mdp, policy.action_probs(theta))" in str(refused.value)
     q = exact.action_values(mdp, policy.action_probs(theta))
     np.testing.assert_array_equal(q[:, 0], q[:, 1])
+    with pytest.raises(exact.PrecisionError, match="tie in every state") as refused:
+        exact.advantages(mdp, policy.action_probs(theta))
+    assert "exact.action_values(mdp, pi)" in str(refused.value)
 
 
 @pytest.mark.parametrize("seed, gamma, next_state_rewards", [(0, 0.9, False), (1, 1.0, True)])

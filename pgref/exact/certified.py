@@ -120,10 +120,19 @@ def or_enclosure(compute, enclose):
 
 
 def certify_array(what: str, value: np.ndarray, bound: float) -> None:
-    """Raise :class:`PrecisionError` unless ‖value − exact‖_∞ ≤ ``bound`` ≤ tolerance·‖value‖_∞."""
+    """Raise :class:`PrecisionError` unless ‖value − exact‖_∞ ≤ ``bound`` ≤ tolerance·‖value‖_∞;
+    a value that is 0 in every entry with a positive bound (advantages of tied actions) is
+    refused with a message that says so."""
     size = float(np.max(np.abs(value), initial=0.0))
     if np.isfinite(size) and bound <= RELATIVE_TOLERANCE * size:
         return
+    if size == 0.0 and np.isfinite(bound):
+        raise PrecisionError(
+            f"{what} compute to 0 in every entry, and a 0 cannot be certified to a relative "
+            f"error, only to the absolute error bound {bound:.2g}: for the advantages, the "
+            "actions tie in every state (as when all actions share their moves and rewards). "
+            "exact.action_values(mdp, pi) shows the ties"
+        )
     raise PrecisionError(
         f"{what} cannot be certified to relative error {RELATIVE_TOLERANCE:g} in float64 "
         f"(error bound {bound:.2g} against a size of {size:.2g}): the differences between "
