@@ -503,17 +503,21 @@ def test_the_rate_check_fails_on_each_bug(name):
     assert max(abs(value) for value in z) >= Z_DESIGNED, z
 
 
-def standard_error_z(per_episode: np.ndarray, standard_error: np.ndarray,
-                     exact_variance: np.ndarray) -> np.ndarray:
-    r"""z of K·SE² against the exact Σᵢᵢ for each component with variance: K·SE² = s² estimates
-    Σᵢᵢ with variance (μ₄ − Σᵢᵢ²)/K, μ₄ the sample fourth central moment of the terms."""
-    n_episodes = per_episode.shape[0]
-    has_variance = exact_variance > 0
+def standard_error_spread(per_episode: np.ndarray, exact_variance: np.ndarray) -> np.ndarray:
+    r"""The standard deviation of K·SE² = s² as an estimate of Σᵢᵢ, √((μ₄ − Σᵢᵢ²)/K), μ₄ the
+    sample fourth central moment of the terms, for each component with variance."""
     centred = per_episode - per_episode.mean(axis=0)
     fourth = (centred ** 4).mean(axis=0)
-    spread = np.sqrt((fourth - exact_variance ** 2) / n_episodes)[has_variance]
-    sampled = n_episodes * standard_error ** 2
-    return (sampled - exact_variance)[has_variance] / spread
+    return np.sqrt((fourth - exact_variance ** 2) / per_episode.shape[0])[exact_variance > 0]
+
+
+def standard_error_z(per_episode: np.ndarray, standard_error: np.ndarray,
+                     exact_variance: np.ndarray) -> np.ndarray:
+    r"""z of K·SE² against the exact Σᵢᵢ for each component with variance, in units of
+    :func:`standard_error_spread`."""
+    sampled = per_episode.shape[0] * standard_error ** 2
+    return ((sampled - exact_variance)[exact_variance > 0]
+            / standard_error_spread(per_episode, exact_variance))
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
@@ -538,10 +542,8 @@ def test_the_standard_error_is_the_exact_one_over_root_k(estimator):
     standard_error = estimate.standard_error()
     z = standard_error_z(per_episode, standard_error, exact_variance)
     assert np.all(np.abs(z) < Z_DESIGNED), z
-    centred = per_episode - per_episode.mean(axis=0)
-    spread = np.sqrt(((centred ** 4).mean(axis=0) - exact_variance ** 2) / n_episodes)
-    assert np.all(0.5 * exact_variance[has_variance] / spread[has_variance]
-                  >= Z_DESIGNED + 3.09 + 8)
+    assert np.all(0.5 * exact_variance[has_variance]
+                  / standard_error_spread(per_episode, exact_variance) >= Z_DESIGNED + 3.09 + 8)
     for wrong in (math.sqrt(2) * standard_error, standard_error / math.sqrt(2),
                   math.sqrt(n_episodes) * standard_error):
         assert np.all(np.abs(standard_error_z(per_episode, wrong, exact_variance))
