@@ -3,7 +3,7 @@ r"""Mutation testing of pgref's formula lines: does the suite notice a changed o
 Usage (from the repository root, with the project's venv; CPU-heavy, so niced):
 
     nice -n 10 .venv/bin/python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS]
-                                              [--list] [--exclude MODULE ...]
+                                              [--list] [--exclude MODULE ...] [--log FILE]
                                               [MODULE[:LINE[:NODE]] ...]
 
 MODULE is a path such as ``pgref/exact/estimator_moments.py`` (``:LINE`` keeps the mutants of
@@ -33,6 +33,11 @@ are reported apart (a key names every node of its mutation type on the line, so 
 that is killed counts as killed), and the score is killed / (mutants − equivalent ones).
 Other survivors are listed with their line: read each one, and either add a test or record it
 in :data:`EQUIVALENT` with the reason.
+
+``--log FILE`` appends each mutant's outcome to FILE as it is known (one tab-separated line:
+module, node, line, mutation, outcome) and, when FILE already holds lines, skips the mutants
+they name and counts their outcomes in the score: a run of every module (hours) can be stopped
+and taken up again, on the same commit, by the same command.
 
 Not in CI: it runs the tests once per mutant (about 3–40 s each on two cores).
 """
@@ -615,6 +620,31 @@ def _key(module: str, line: int, description: str) -> tuple[str, str, str]:
     return module, (ROOT / module).read_text().splitlines()[line - 1].strip(), description
 
 
+def _logged(path: Path | None) -> dict[tuple[str, int], str]:
+    """(module, node) → outcome, for the mutants a ``--log`` file already names."""
+    if path is None or not path.exists():
+        return {}
+    outcomes = {}
+    for row in path.read_text().splitlines():
+        module, index, _line, _description, outcome = row.split("\t")
+        outcomes[module, int(index)] = outcome
+    return outcomes
+
+
+def _count(module: str, index: int, line: int, description: str, outcome: str,
+           counts: dict[str, int], survivors: list[str], equivalent: list[str]) -> None:
+    """Add one outcome to the score; a survivor listed in EQUIVALENT is reported apart."""
+    key = _key(module, line, description)
+    # a key names every node of its type on the line: a killed one is not equivalent
+    if key in EQUIVALENT and outcome == "survived":
+        equivalent.append(f"{module}:{line}:{index}  {description}  ({outcome}; "
+                          f"{EQUIVALENT[key]})")
+    else:
+        counts[outcome] += 1
+        if outcome == "survived":
+            survivors.append(f"{module}:{line}:{index}  {description}  | {key[1]}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", default=list(TARGETS))
@@ -627,6 +657,8 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     parser.add_argument("--exclude", nargs="+", default=[], metavar="MODULE",
                         help="leave these modules out (of the MODULE arguments or of TARGETS)")
+    parser.add_argument("--log", type=Path, default=None, metavar="FILE",
+                        help="append each outcome here; mutants it already names are not rerun")
     arguments = parser.parse_args(argv)
     unknown = set(arguments.exclude) - set(TARGETS)
     if unknown:
@@ -644,6 +676,12 @@ def main(argv=None) -> int:
             candidates, min(arguments.sample, len(candidates)))
     started, counts = time.time(), {"killed": 0, "survived": 0, "timeout": 0}
     survivors, equivalent = [], []
+    logged = _logged(arguments.log)
+    for module, index, line, description in candidates:
+        if (module, index) in logged:
+            _count(module, index, line, description, logged[module, index], counts, survivors,
+                   equivalent)
+    candidates = [mutant for mutant in candidates if mutant[:2] not in logged]
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch) / "repo"
         shutil.copytree(ROOT, workdir, ignore=shutil.ignore_patterns(
@@ -661,15 +699,10 @@ def main(argv=None) -> int:
                 outcome = run_tests(workdir, TARGETS[module], timeouts[tuple(TARGETS[module])])
             finally:
                 (workdir / module).write_text(original)
-            key = _key(module, line, description)
-            # a key names every node of its type on the line: a killed one is not equivalent
-            if key in EQUIVALENT and outcome == "survived":
-                equivalent.append(f"{module}:{line}:{index}  {description}  ({outcome}; "
-                                  f"{EQUIVALENT[key]})")
-            else:
-                counts[outcome] += 1
-                if outcome == "survived":
-                    survivors.append(f"{module}:{line}:{index}  {description}  | {key[1]}")
+            _count(module, index, line, description, outcome, counts, survivors, equivalent)
+            if arguments.log is not None:
+                with arguments.log.open("a") as log:
+                    print(module, index, line, description, outcome, sep="\t", file=log)
             print(f"[{number}/{len(candidates)}] {module}:{line} {description}: {outcome}",
                   file=sys.stderr, flush=True)
     total = sum(counts.values())
