@@ -48,7 +48,7 @@ def rates_data(quick: bool = False) -> RatesData:
     Parameters
     ----------
     quick : bool
-        T = 300 vanilla updates instead of 3 000.
+        T = 100 vanilla updates instead of 1 000.
 
     Notes
     -----
@@ -59,15 +59,21 @@ def rates_data(quick: bool = False) -> RatesData:
     ``tests/test_natural.py``; it is not a result of Mei et al.). The natural
     gradient F⁺∇𝒥 (Kakade, 2001) moves θ by the advantages instead, and its gap falls
     geometrically (Agarwal et al., 2021).
+
+    Both rates are in αt, the time of the gradient flow: α = 3 reaches αt = 3 000 in T = 1 000
+    updates, where t·(𝒥* − 𝒥(θₜ)) is within 0.5 % of its limit and 𝒥 still rises at every
+    update (both checked in ``tests/test_figures.py``), at a quarter of the cost of α = 1 and
+    T = 3 000 (each update takes one certified exact ∇𝒥).
     """
     means = np.array([1.0, 0.6, 0.2])
     problem = envs.bandit(means)
     policy = SoftmaxLinearPolicy(problem.features)
-    alpha = 1.0
-    n_updates = 300 if quick else 3_000
+    alpha = 3.0
+    n_updates = 100 if quick else 1_000
     theta_0 = np.zeros(means.size)
     vanilla = algorithms.exact_gradient_ascent(problem.mdp, policy, theta_0, alpha, n_updates)
-    natural = algorithms.natural_gradient_ascent(problem.mdp, policy, theta_0, alpha, 100)
+    # e^{−α(r* − r₂)·35} ≈ 1e−18: far below 𝒥's float64 resolution, and on the same axes
+    natural = algorithms.natural_gradient_ascent(problem.mdp, policy, theta_0, alpha, 35)
     regret = means.max() - means  # r* − r(a), exact
     natural_gap = np.array([policy.action_probs(theta)[0] @ regret for theta in natural.theta])
     steps = np.arange(n_updates + 1)
@@ -95,7 +101,7 @@ def draw_rates(data: RatesData, figure: Figure) -> None:
     left.set(xscale="log", yscale="log", xlabel="update t", ylabel="𝒥* − 𝒥(θₜ)",
              title="Sub-optimality gap (late log-log slope "
                    f"{common.number(data.late_slope, '.3f')})")
-    left.legend(loc="upper right")
+    left.legend(loc="lower left")
 
     right.plot(t, t * data.vanilla_gap[1:], color="tab:blue", label="vanilla: t·(𝒥* − 𝒥(θₜ))")
     right.axhline(data.limit, color="grey", linestyle="--",
