@@ -314,6 +314,13 @@ def _fast_bound(system, terms, rhs, transpose, rhs_error):
     """The fast path's x̂ (block elimination) and its entrywise errors by the documented formula:
     t̂(s)/(1 − ρ_t) · (‖R‖ + sum_rounding(n + 1)(‖M‖‖x̂‖ + ‖b‖) + ‖δM‖‖x̂‖ + ‖δb‖), with
     t̂ = M⁻¹1 and ρ_t the same slack for t̂."""
+    solution, slack = _fast_slack(system, terms, rhs, transpose, rhs_error)
+    return solution[:, 0], solution[:, 1] / (1 - slack[1]) * slack[0]
+
+
+def _fast_slack(system, terms, rhs, transpose, rhs_error):
+    """The fast path's [x̂, t̂] (n, 2) and the slack of each column by the documented formula:
+    ‖R‖ + sum_rounding(n + 1)(‖M‖‖x̂‖ + ‖b‖) + ‖δM‖‖x̂‖ (+ ‖δb‖ for x̂)."""
     n = system.index.size
     matrix = system.matrix.T if transpose else system.matrix
     columns = np.column_stack([rhs, np.ones(n)])
@@ -325,7 +332,7 @@ def _fast_bound(system, terms, rhs, transpose, rhs_error):
     slack = (residual + _sum_rounding(n + 1) * (norm * sizes + np.abs(columns).max(axis=0))
              + errors.max() * sizes)
     slack[0] += rhs_error
-    return solution[:, 0], solution[:, 1] / (1 - slack[1]) * slack[0]
+    return solution, slack
 
 
 def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth():
@@ -339,6 +346,22 @@ def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth():
     assert 0.5e-9 * np.abs(x).max() < errors.max() < 0.6e-9 * np.abs(x).max()
     result = solver.solve(system, -np.ones(n))
     assert result.accurate_path and result.bound <= 1e-10 * np.abs(result.x).max()
+
+
+def test_a_fast_path_whose_t_slack_exceeds_one_goes_to_gth():
+    """The fast bound divides by 1 − ρ_t, ρ_t the relative slack of t̂ = M⁻¹1, and is given up
+    where ρ_t ≥ 1/2. The 68-state corridor drifting from its exit at π(right) = 0.399 (γ = 1)
+    has ρ_t ≈ 1.26 by the formula: 1/(1 − ρ_t) < 0 would make every error bound negative and
+    pass any certificate. GTH answers, and agrees with the exact solution in fractions."""
+    n = 68
+    mdp, pi = drifting_corridor(n, gamma=1.0, p_right=0.399)
+    system = chain(mdp, pi, 1.0, "the values").system
+    _, slack = _fast_slack(system, _bound_terms(mdp, pi, 1.0), -np.ones(n), False, 0.0)
+    assert 1.1 < slack[1] < 1.4
+    result = solver.solve(system, -np.ones(n))
+    assert result.accurate_path and 0 < result.bound <= 1e-10 * np.abs(result.x).max()
+    exact_values = _exact_solution(system, -np.ones(n), False)
+    assert np.max(np.abs(result.x - exact_values)) <= result.bound
 
 
 @pytest.mark.parametrize("case", ["random", "random, π < 1e-7", "tiny exit", "ρ just above 64ε",
