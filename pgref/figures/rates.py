@@ -62,8 +62,8 @@ def rates_data(quick: bool = False) -> RatesData:
 
     Both rates are in αt, the time of the gradient flow: α = 3 reaches αt = 3 000 in T = 1 000
     updates, where t·(𝒥* − 𝒥(θₜ)) is within 0.5 % of its limit and 𝒥 still rises at every
-    update (both checked in ``tests/test_figures.py``), at a quarter of the cost of α = 1 and
-    T = 3 000 (each update takes one certified exact ∇𝒥).
+    update (both checked in ``tests/test_figures.py``), with a third of the updates of α = 1
+    (each update costs one certified exact ∇𝒥).
     """
     means = np.array([1.0, 0.6, 0.2])
     problem = envs.bandit(means)
