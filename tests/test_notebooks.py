@@ -27,7 +27,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from pgref import notebooks
+from pgref import figures, notebooks
 from pgref.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,8 +156,8 @@ def test_notebook_runs_in_quick_mode_and_shows_a_figure(path, request, monkeypat
         problems = [o for o in outputs if o["output_type"] == "error"
                     or (o["output_type"] == "stream" and o["name"] == "stderr")]
         assert not problems, f"{executed.name}: {problems[:1]}"
-        figures = [o for o in outputs if "image/png" in o.get("data", {})]
-        assert figures, f"{executed.name} shows no figure inline"
+        inline = [o for o in outputs if "image/png" in o.get("data", {})]
+        assert inline, f"{executed.name} shows no figure inline"
         return
     monkeypatch.setenv("PGREF_QUICK", "1")
     monkeypatch.setenv(notebooks.FIGURES_VARIABLE, str(tmp_path))
@@ -245,9 +245,11 @@ def test_a_notebook_runs_from_notebooks_src_with_no_pythonpath(tmp_path):
 
 @pytest.mark.skipif(os.environ.get("PGREF_FRESH_CLONE") != "1",
                     reason="slow (a new virtual environment): set PGREF_FRESH_CLONE=1 to run")
-def test_from_a_fresh_clone_the_first_readme_command_makes_notebooks_run(tmp_path):
-    """git clone, the README's first command verbatim, then a notebook from notebooks_src/
-    with the new venv's Python and no PYTHONPATH."""
+def test_from_a_fresh_clone_the_first_readme_command_writes_the_committed_figures(tmp_path):
+    """git clone, the README's first command verbatim (it installs the pinned requirements and
+    runs ``python -m pgref figures``): every figure it writes is byte for byte the committed
+    one; then a notebook from notebooks_src/ runs with the new venv's Python and no
+    PYTHONPATH."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     readme = (clone / "README.md").read_text(encoding="utf-8")
@@ -255,6 +257,10 @@ def test_from_a_fresh_clone_the_first_readme_command_makes_notebooks_run(tmp_pat
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     subprocess.run(["bash", "-c", first_command], cwd=clone, env=environment, check=True)
+    changed = subprocess.run(["git", "status", "--porcelain", "--", "figures"], cwd=clone,
+                             capture_output=True, text=True, check=True).stdout
+    assert changed == "", f"the first command changed the committed figures:\n{changed}"
+    assert len(list((clone / "figures").glob("*.png"))) == len(figures.REGISTRY)
     environment |= {"PGREF_QUICK": "1", "MPLBACKEND": "Agg",
                     notebooks.FIGURES_VARIABLE: str(tmp_path / "figures")}
     python = clone / ".venv" / "bin" / "python"
