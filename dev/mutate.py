@@ -212,6 +212,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/estimators.py", "group = np.where(lengths > 0, 1, 0)            # little padding: "
      "one table for all", "Gt → GtE"):
         "an episode of length 0 in the group adds no row to gather or scatter",
+    ("pgref/estimators.py", "if gamma != 1.0:  # γᵗ = 1 at γ = 1: nothing to multiply",
+     "1.0 → 2.0"): "γ ≤ 1 (checked): at γ = 1 the branch multiplies by 1.0ᵗ = 1.0 exactly",
     ("pgref/estimators.py", "for g in np.unique(group[lengths > 0]).tolist():", "Gt → GtE"):
         "a group of length-0 episodes only (g = 0) scatters and gathers nothing",
     ("pgref/estimators.py", "first_steps = np.flatnonzero(np.diff(episode, prepend=-1))  "
