@@ -214,6 +214,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an episode of length 0 in the group adds no row to gather or scatter",
     ("pgref/estimators.py", "if gamma != 1.0:  # γᵗ = 1 at γ = 1: nothing to multiply",
      "1.0 → 2.0"): "γ ≤ 1 (checked): at γ = 1 the branch multiplies by 1.0ᵗ = 1.0 exactly",
+    ("pgref/estimators.py", "if discount_weighting and gamma != 1.0:  # γᵗ = 1 at γ = 1: "
+     "nothing to multiply", "1.0 → 2.0"):
+        "γ ≤ 1 (checked): at γ = 1 the branch multiplies by 1.0ᵗ = 1.0 exactly",
     ("pgref/estimators.py", "for g in np.unique(group[lengths > 0]).tolist():", "Gt → GtE"):
         "a group of length-0 episodes only (g = 0) scatters and gathers nothing",
     ("pgref/estimators.py", "first_steps = np.flatnonzero(np.diff(episode, prepend=-1))  "
