@@ -212,6 +212,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/estimators.py", "group = np.where(lengths > 0, 1, 0)            # little padding: "
      "one table for all", "Gt → GtE"):
         "an episode of length 0 in the group adds no row to gather or scatter",
+    ("pgref/exact/solver.py", "np.linalg.solve(work, np.zeros((n, 0)))   # factorises it: "
+     "refuses a singular block now", "0 → 1"):
+        "a right-hand side of one zero column instead of none: LAPACK factorises the block and "
+        "refuses a singular one either way; the result is not read",
+    ("pgref/exact/solver.py",
+     "if in_doubled is not None and np.max(in_doubled[1]) < np.max(errors):", "Lt → LtE"):
+        "at equal bounds either answer is certified by the same bound (two bounds of different "
+        "formulas, equal only by coincidence)",
     ("pgref/estimators.py", "if gamma != 1.0:  # γᵗ = 1 at γ = 1: nothing to multiply",
      "1.0 → 2.0"): "γ ≤ 1 (checked): at γ = 1 the branch multiplies by 1.0ᵗ = 1.0 exactly",
     ("pgref/estimators.py", "if discount_weighting and gamma != 1.0:  # γᵗ = 1 at γ = 1: "
