@@ -207,6 +207,37 @@ def test_the_refinement_stops_when_it_cannot_certify_and_double_double_gth_takes
     assert np.max(np.abs(result.x - solution)) <= result.bound
 
 
+def test_a_refined_bound_above_a_tenth_of_the_tolerance_sends_gth_to_double_double(
+        monkeypatch):
+    """solve's Notes: where the refinement's bound exceeds RELATIVE_TOLERANCE/10 of ‖x̂‖ (and the
+    data error alone does not), GTH is redone in double-double. With at most 0 corrections and
+    exits of 2⁻²² per step, the refinement's bound is about 6e−10 of ‖x‖: within the tolerance
+    but above a tenth of it. Double-double brings the bound down to a tenth, the data error's
+    share; the error stays within it. Where the data error alone exceeds a tenth, double-double
+    cannot help and is not tried: the refined answer and bound are returned unchanged."""
+    mdp, pi = _permutation_chain(200, 2.0**-22)
+    solution, rhs = _manufactured(chain(mdp, pi, 1.0, "v").system, False, seed=3)
+    monkeypatch.setattr(solver, "MAX_REFINEMENTS", 0)
+    with monkeypatch.context() as patch:
+        patch.setattr(solver.doubled_gth, "within_range", lambda *pairs: False)
+        refined = solver.solve(chain(mdp, pi, 1.0, "v").system, rhs)
+    tenth = 0.1 * solver.RELATIVE_TOLERANCE * np.max(solution)
+    assert tenth < refined.bound < 10 * tenth
+    result = solver.solve(chain(mdp, pi, 1.0, "v").system, rhs)
+    assert np.max(np.abs(result.x - solution)) <= result.bound <= tenth
+    # π's entries off by 7.5e−13 (relatively): the data error alone, 2nδ M⁻¹|b| ≈ 3e−10 of ‖x‖,
+    # exceeds a tenth, which double-double cannot help: GTH's refined answer is kept as it is
+    policy_error = np.full(pi.shape, 7.5e-13)
+    system = chain(mdp, pi, 1.0, "v", policy_error=policy_error).system
+    assert tenth < 2 * 200 * system.data_error() * np.max(solution) < 10 * tenth
+    result = solver.solve(system, rhs)
+    with monkeypatch.context() as patch:
+        patch.setattr(solver.doubled_gth, "within_range", lambda *pairs: False)
+        refined = solver.solve(chain(mdp, pi, 1.0, "v", policy_error=policy_error).system, rhs)
+    assert result.bound == refined.bound and np.array_equal(result.x, refined.x)
+    assert np.max(np.abs(result.x - solution)) <= result.bound
+
+
 def test_divide_is_within_its_documented_bound():
     """divide: 32ε²|x / y| (about 2ε² seen), on pairs of mixed signs and magnitudes."""
     x = doubled.two_product(_numbers(8), _numbers(9))
