@@ -154,9 +154,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the factors are square: shape[1] = shape[0]",
     **{("pgref/exact/solver.py", "return x, (eta + 8.0 * EPS**2) * split + 0.5 * EPS * "
         "np.abs(x) + data, lengths", mutation):
-        "the double-double rounding term 8ε² M⁻¹|b| is below 1e−18 of the data term 2nδ M⁻¹|b| "
+        "the double-double rounding term 8ε² M⁻¹|b| (or −8ε²: the Add → Sub that survives; "
+        "the line's other two are killed) is below 1e−18 of the data term 2nδ M⁻¹|b| "
         "(δ ≥ 4ε) that every such bound carries"
-       for mutation in ("8.0 → 9.0", "2 → 3")},
+       for mutation in ("8.0 → 9.0", "2 → 3", "Add → Sub")},
     **{("pgref/exact/solver.py", "for _ in range(MAX_REFINEMENTS + 1):", mutation):
         "how many refinement rounds are tried: with one more the best round is kept; with one "
         "fewer a case only the last round would certify goes to GTH in double-double, which "
