@@ -335,16 +335,20 @@ def _fast_slack(system, terms, rhs, transpose, rhs_error):
     return solution, slack
 
 
-def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth():
+@pytest.mark.parametrize("scale", [1.0, 1e-12])
+def test_a_fast_bound_above_a_tenth_of_the_tolerance_goes_to_gth(scale):
     """The 18-state corridor drifting from its exit (π(right) = 0.4, γ = 1): the fast path's
     bound, by its formula, is 0.55 of 1e−9 ‖x‖ — it would pass the certificate, but the fast
-    answer is kept only below a tenth of it — so GTH elimination answers, within a tenth."""
+    answer is kept only below a tenth of it — so GTH elimination answers, within a tenth. The
+    tenth is of ‖x‖ itself, also where every value is far below 1 (rewards of −1e−12)."""
     n = 18
     mdp, pi = drifting_corridor(n, gamma=1.0, p_right=0.4)
     system = chain(mdp, pi, 1.0, "the values").system
-    x, errors = _fast_bound(system, _bound_terms(mdp, pi, 1.0), -np.ones(n), False, 0.0)
+    rhs = -scale * np.ones(n)
+    x, errors = _fast_bound(system, _bound_terms(mdp, pi, 1.0), rhs, False, 0.0)
     assert 0.5e-9 * np.abs(x).max() < errors.max() < 0.6e-9 * np.abs(x).max()
-    result = solver.solve(system, -np.ones(n))
+    assert np.abs(x).max() < 1.0 or scale == 1.0
+    result = solver.solve(system, rhs)
     assert result.accurate_path and result.bound <= 1e-10 * np.abs(result.x).max()
 
 
