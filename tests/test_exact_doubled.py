@@ -164,16 +164,19 @@ def _manufactured(system, transpose, seed):
     return solution, np.array([float(b) for b in rhs])
 
 
+@pytest.mark.parametrize("scale", [1.0, 2.0**-80])
 @pytest.mark.parametrize("transpose", [False, True])
-def test_a_large_nearly_singular_chain_is_certified_a_posteriori(transpose):
+def test_a_large_nearly_singular_chain_is_certified_a_posteriori(transpose, scale):
     """200 states, exit probability 2⁻⁴⁰ per step (episodes of 1.1e12 steps), random moves:
     the fast path's normwise bound fails, GTH's a-priori bound 2n³ε = 3.6e−9 exceeds 1e−9 (so
     this raised before), and the refinement's a-posteriori bound certifies the manufactured
     solution: the error is within the bound, and the bound within 1e−9 (GTH in double-double,
-    the next resort, is kept out: the refinement alone certifies)."""
+    the next resort, is kept out: the refinement alone certifies). Its stopping rule is
+    relative to ‖x‖ at every scale: the same with b and x scaled by 2⁻⁸⁰ (exactly), ‖x‖ ≈ 2⁻⁴²."""
     mdp, pi = _permutation_chain(200, 2.0**-40)
     system = chain(mdp, pi, 1.0, "v").system
     solution, rhs = _manufactured(system, transpose, seed=2)
+    solution, rhs = scale * solution, scale * rhs
     assert 2 * 200**3 * EPS > 1e-9
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(solver.doubled_gth, "within_range", lambda *pairs: False)
