@@ -221,6 +221,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "if in_doubled is not None and np.max(in_doubled[1]) < np.max(errors):", "Lt → LtE"):
         "at equal bounds either answer is certified by the same bound (two bounds of different "
         "formulas, equal only by coincidence)",
+    ("pgref/exact/doubled.py", "for order in range(2, 10):                                   "
+     "      # e = Σ rⁿ/n!, n = 1 … 9", "10 → 11"):
+        "one more Taylor term r¹⁰/10!, below 1e−36 of e^r (|r| ≤ 0.35·2⁻¹⁰): e^x moves far "
+        "less than its documented error of 64ε²",
     ("pgref/estimators.py", "if gamma != 1.0:  # γᵗ = 1 at γ = 1: nothing to multiply",
      "1.0 → 2.0"): "γ ≤ 1 (checked): at γ = 1 the branch multiplies by 1.0ᵗ = 1.0 exactly",
     ("pgref/estimators.py", "if discount_weighting and gamma != 1.0:  # γᵗ = 1 at γ = 1: "
