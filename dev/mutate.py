@@ -494,6 +494,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/exact/enclosure.py", "if index > 0:", "Gt → GtE"):
         "at the first layer the mutant also takes δ back to the inputs, which no parameter "
         "reads: more work, the same enclosures",
+    **{("pgref/exact/doubled_gth.py", line, "0 → 1"):
+        "the shape of either part of a double-double pair: both have the same"
+       for line in ("n = remaining[0].size", "n = x[0].shape[0]")},
     **{("pgref/exact/doubled_chain.py", line, "0 → 1"):
         "the shape of either part of a double-double pair: both have the same"
        for line in ("gaps = doubled.add(preferences, _pair(-np.broadcast_to(top, "
