@@ -3,7 +3,8 @@ r"""Mutation testing of pgref's formula lines: does the suite notice a changed o
 Usage (from the repository root, with the project's venv; CPU-heavy, so niced):
 
     nice -n 10 .venv/bin/python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS]
-                                              [--list] [--exclude MODULE ...] [--log FILE]
+                                              [--list] [--exclude MODULE ...]
+                                              [--log FILE [FILE ...]] [--summary]
                                               [MODULE[:LINE[:NODE]] ...]
 
 MODULE is a path such as ``pgref/exact/estimator_moments.py`` (``:LINE`` keeps the mutants of
@@ -37,7 +38,10 @@ in :data:`EQUIVALENT` with the reason.
 ``--log FILE`` appends each mutant's outcome to FILE as it is known (one tab-separated line:
 module, node, line, mutation, outcome) and, when FILE already holds lines, skips the mutants
 they name and counts their outcomes in the score: a run of every module (hours) can be stopped
-and taken up again, on the same commit, by the same command.
+and taken up again, on the same commit, by the same command. With several files the outcomes
+of all are read and new ones go to the first; ``--summary`` runs nothing and prints the score
+of the logged mutants (with this checkout's :data:`EQUIVALENT`, so a run made on an earlier
+commit of the same formula code is scored with the equivalents recorded since).
 
 Not in CI: it runs the tests once per mutant (about 3–40 s each on two cores).
 """
@@ -641,9 +645,9 @@ def _key(module: str, line: int, description: str) -> tuple[str, str, str]:
     return module, (ROOT / module).read_text().splitlines()[line - 1].strip(), description
 
 
-def _logged(path: Path | None) -> dict[tuple[str, int], str]:
+def _logged(path: Path) -> dict[tuple[str, int], str]:
     """(module, node) → outcome, for the mutants a ``--log`` file already names."""
-    if path is None or not path.exists():
+    if not path.exists():
         return {}
     outcomes = {}
     for row in path.read_text().splitlines():
@@ -678,8 +682,10 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     parser.add_argument("--exclude", nargs="+", default=[], metavar="MODULE",
                         help="leave these modules out (of the MODULE arguments or of TARGETS)")
-    parser.add_argument("--log", type=Path, default=None, metavar="FILE",
-                        help="append each outcome here; mutants it already names are not rerun")
+    parser.add_argument("--log", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="append each outcome to the first; mutants they name are not rerun")
+    parser.add_argument("--summary", action="store_true",
+                        help="run nothing: the score of the mutants the --log files name")
     arguments = parser.parse_args(argv)
     unknown = set(arguments.exclude) - set(TARGETS)
     if unknown:
@@ -697,12 +703,14 @@ def main(argv=None) -> int:
             candidates, min(arguments.sample, len(candidates)))
     started, counts = time.time(), {"killed": 0, "survived": 0, "timeout": 0}
     survivors, equivalent = [], []
-    logged = _logged(arguments.log)
+    logged = {key: outcome for path in arguments.log for key, outcome in _logged(path).items()}
     for module, index, line, description in candidates:
         if (module, index) in logged:
             _count(module, index, line, description, logged[module, index], counts, survivors,
                    equivalent)
-    candidates = [mutant for mutant in candidates if mutant[:2] not in logged]
+    candidates = [] if arguments.summary else [
+        mutant for mutant in candidates if mutant[:2] not in logged]
+    print(f"{len(logged)} mutants logged, {len(candidates)} to run", file=sys.stderr)
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch) / "repo"
         shutil.copytree(ROOT, workdir, ignore=shutil.ignore_patterns(
@@ -721,8 +729,8 @@ def main(argv=None) -> int:
             finally:
                 (workdir / module).write_text(original)
             _count(module, index, line, description, outcome, counts, survivors, equivalent)
-            if arguments.log is not None:
-                with arguments.log.open("a") as log:
+            if arguments.log:
+                with arguments.log[0].open("a") as log:
                     print(module, index, line, description, outcome, sep="\t", file=log)
             print(f"[{number}/{len(candidates)}] {module}:{line} {description}: {outcome}",
                   file=sys.stderr, flush=True)
