@@ -498,6 +498,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("pgref/exact/enclosure.py", "if index > 0:", "Gt → GtE"):
         "at the first layer the mutant also takes δ back to the inputs, which no parameter "
         "reads: more work, the same enclosures",
+    **{("pgref/exact/value_differences.py", "positive, negative = r_hi > 0, r_hi < 0", mutation):
+        "a zero reward (hi = lo = 0 in a renormalised pair) adds 0 (or −0.0, equal to it) to "
+        "either column of the split"
+       for mutation in ("Gt → GtE", "Lt → LtE")},
     **{("pgref/exact/doubled_gth.py", line, "0 → 1"):
         "the shape of either part of a double-double pair: both have the same"
        for line in ("n = remaining[0].size", "n = x[0].shape[0]")},
