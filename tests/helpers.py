@@ -42,6 +42,11 @@ def count_trajectories(mdp, pi, state):
 NORMAL = statistics.NormalDist()
 
 
+POWER_Z = NORMAL.inv_cdf(0.999)
+"""3.09: a shift of the statistic this far past a two-sided threshold makes a check fail with
+probability ≥ 0.999 (its power against the bug that causes the shift)."""
+
+
 def z_critical(false_failure: float) -> float:
     """The two-sided normal threshold whose exceedance probability is ``false_failure``."""
     return NORMAL.inv_cdf(1.0 - false_failure / 2.0)

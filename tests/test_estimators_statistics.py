@@ -29,12 +29,11 @@ enough for a power to 3 digits).
 
 import dataclasses
 import math
-import statistics
 from functools import cache
 
 import numpy as np
 import pytest
-from helpers import chi_square_quantile, chi_square_tail, z_critical
+from helpers import NORMAL, POWER_Z, chi_square_quantile, chi_square_tail, z_critical
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -52,9 +51,6 @@ from tests import bugged_estimators
 from tests.enumeration import enumerate_episodes, fast_ending_mdp
 
 # -- statistics helpers -------------------------------------------------------------------------
-
-NORMAL = statistics.NormalDist()
-
 
 def _range(covariance: np.ndarray):
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
@@ -473,7 +469,7 @@ def test_the_error_shrinks_like_one_over_root_k(estimator):
     trace, trace_of_square = np.trace(covariance), np.trace(covariance @ covariance)
     n_batches = case.episodes.n_episodes // RATE_LEVELS[-1]
     error = math.sqrt(2 * trace_of_square / n_batches) / RATE_LEVELS[-1]
-    assert (trace / 1000) / error >= Z_DESIGNED + 3.09 + 30
+    assert (trace / 1000) / error >= Z_DESIGNED + POWER_Z + 30
 
 
 @cache
@@ -543,13 +539,13 @@ def test_the_standard_error_is_the_exact_one_over_root_k(estimator):
     z = standard_error_z(per_episode, standard_error, exact_variance)
     assert np.all(np.abs(z) < Z_DESIGNED), z
     assert np.all(0.5 * exact_variance[has_variance]
-                  / standard_error_spread(per_episode, exact_variance) >= Z_DESIGNED + 3.09 + 8)
+                  / standard_error_spread(per_episode, exact_variance) >= Z_DESIGNED + POWER_Z + 8)
     for wrong in (math.sqrt(2) * standard_error, standard_error / math.sqrt(2),
                   math.sqrt(n_episodes) * standard_error):
         assert np.all(np.abs(standard_error_z(per_episode, wrong, exact_variance))
                       >= Z_DESIGNED)
     interval = estimate.confidence_interval(0.95)
-    half = statistics.NormalDist().inv_cdf(0.975) * standard_error
+    half = NORMAL.inv_cdf(0.975) * standard_error
     np.testing.assert_allclose(interval.upper - estimate.mean, half, rtol=1e-12)
     np.testing.assert_allclose(estimate.mean - interval.lower, half, rtol=1e-12)
 
@@ -733,7 +729,7 @@ def test_closed_form_coverage_is_the_library_s_and_oscillates_with_k():
     for every K: coverage of the rare arm lies in [0.920, 0.954] for 2000 ≤ K < 4000 (0.945 at
     K = 2000, 16 expected pulls, yet 0.920 at K = 2186) and in [0.939, 0.954] for
     8000 ≤ K ≤ 16000. No sampling: no false failure."""
-    z = statistics.NormalDist().inv_cdf(0.975)
+    z = NORMAL.inv_cdf(0.975)
     for p_rare, n_episodes in [(0.3, 1000), (0.008, 10), (0.008, 1000), (0.008, 2186)]:
         assert _two_point_coverage(p_rare, n_episodes, z) == pytest.approx(
             _bandit_coverage(p_rare, n_episodes), abs=1e-9)

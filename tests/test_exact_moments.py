@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 import pytest
-from helpers import z_critical
+from helpers import POWER_Z, z_critical
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -198,9 +198,8 @@ def test_sample_covariance_matches_the_exact_covariance(name, gamma, estimator, 
     K is large), ≤ 5.3e−7 over the ≤ 1059 distinct entries of the four cases. Power against an
     exact covariance off by 10 % (the formula scaled by 1.1): the entry it moves most shifts by
     at least COVARIANCE_Z + 3.09 standard errors in each case (10.3–16.0 here; asserted, power
-    ≥ 0.999), and the
-    scaled covariance fails (positive control). The corridor's terms have kurtosis 20–40, so it
-    takes K = 10⁶ there (the two corridor cases share their episodes).
+    ≥ 0.999), and the scaled covariance fails (positive control). The corridor's terms have
+    kurtosis 20–40, so it takes K = 10⁶ there (the two corridor cases share their episodes).
     """
     mdp, policy, theta, episodes = _covariance_episodes(name, gamma, n_episodes)
     pi = policy.action_probs(theta)
@@ -219,7 +218,7 @@ def test_sample_covariance_matches_the_exact_covariance(name, gamma, estimator, 
     assert np.all(covariance[~varies] == pytest.approx(0.0, abs=1e-10))
     z = (sample[varies] - covariance[varies]) / error[varies]
     assert np.all(np.abs(z) < COVARIANCE_Z), np.abs(z).max()
-    assert (0.1 * np.abs(covariance[varies]) / error[varies]).max() >= COVARIANCE_Z + 3.09
+    assert (0.1 * np.abs(covariance[varies]) / error[varies]).max() >= COVARIANCE_Z + POWER_Z
     wrong = (sample[varies] - 1.1 * covariance[varies]) / error[varies]
     assert np.abs(wrong).max() >= COVARIANCE_Z
 

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import POWER_Z
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -215,7 +216,7 @@ def test_objective_matches_monte_carlo(problem, gain, variance, seed):
     z = (estimate - J) / standard_error
     assert abs(z) < Z_LIMIT
     # power against an objective off by 10 % (module docstring), and its positive control
-    assert 0.1 * abs(J) / standard_error >= Z_LIMIT + 3.09
+    assert 0.1 * abs(J) / standard_error >= Z_LIMIT + POWER_Z
     assert abs((estimate - 1.1 * J) / standard_error) >= Z_LIMIT
 
 
@@ -355,7 +356,7 @@ def test_bandit_closed_form_matches_monte_carlo(which):
     )
     assert abs(z_objective) < Z_LIMIT
     objective_error = samples.rewards.std(ddof=1) / math.sqrt(n_samples)
-    assert 0.1 * abs(bandit.objective(policy, theta)) / objective_error >= Z_LIMIT + 3.09
+    assert 0.1 * abs(bandit.objective(policy, theta)) / objective_error >= Z_LIMIT + POWER_Z
     terms = samples.rewards[:, None] * policy.grad_log_prob(theta, samples.states,
                                                             samples.actions)
     z_gradient = (terms.mean(axis=0) - bandit.policy_gradient(policy, theta)) / (

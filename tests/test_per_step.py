@@ -8,12 +8,11 @@ J against the mean sampled return (a z-test with stated error rates); and single
 """
 
 import math
-from statistics import NormalDist
 from typing import NamedTuple
 
 import numpy as np
 import pytest
-from helpers import z_critical
+from helpers import NORMAL, z_critical
 
 from pgref import algorithms as alg
 from pgref import envs, exact, lqr
@@ -354,7 +353,7 @@ def test_the_walk_has_the_law_of_the_mdp():
     returns = np.array([sum(walker.episode(pi, stream)[2]) for _ in range(n_episodes)])
     standard_error = math.sqrt(exact.return_variance(mdp, pi).episode / n_episodes)
     limit = z_critical(1e-7)
-    assert NormalDist().cdf(1.0 / standard_error - limit) >= 0.999
+    assert NORMAL.cdf(1.0 / standard_error - limit) >= 0.999
     z = (returns.mean() - _corridor_J(0.4)) / standard_error
     assert abs(z) < limit, z
     assert abs((returns.mean() - 1.0 - _corridor_J(0.4)) / standard_error) >= limit

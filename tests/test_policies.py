@@ -9,7 +9,13 @@ import math
 
 import numpy as np
 import pytest
-from helpers import FixedUniforms, chi_square_quantile, noncentral_chi_square_tail, z_critical
+from helpers import (
+    POWER_Z,
+    FixedUniforms,
+    chi_square_quantile,
+    noncentral_chi_square_tail,
+    z_critical,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -195,7 +201,7 @@ def test_gaussian_expected_score_is_zero_by_monte_carlo():
     limit = z_critical(SAMPLING_FALSE_FAILURE)
     assert np.all(np.abs(scores.mean(axis=0) / error) < limit), scores.mean(axis=0) / error
     slip = 0.1 * 2 / (2 * policy.variance(theta))                    # 0.1 · d/(2σ²), d = 2
-    assert slip / error[-1] >= limit + 3.09, slip / error[-1]
+    assert slip / error[-1] >= limit + POWER_Z, slip / error[-1]
     assert abs((scores[:, -1].mean() - slip) / error[-1]) >= limit
 
 
@@ -443,8 +449,8 @@ def test_gaussian_samples_have_the_policys_mean_and_variance():
 
     actions = policy.sample(theta, np.zeros(n, int), rng)
     assert all(abs(z) < limit for z in z_scores(actions))
-    assert 0.1 * math.sqrt(variance) / math.sqrt(variance / n) >= limit + 3.09
-    assert 0.1 * variance / (variance * math.sqrt(2.0 / (n - 1))) >= limit + 3.09
+    assert 0.1 * math.sqrt(variance) / math.sqrt(variance / n) >= limit + POWER_Z
+    assert 0.1 * variance / (variance * math.sqrt(2.0 / (n - 1))) >= limit + POWER_Z
     shifted = rng.normal(mean + 0.1 * math.sqrt(variance), math.sqrt(variance), n)
     widened = rng.normal(mean, math.sqrt(1.1 * variance), n)
     assert abs(z_scores(shifted)[0]) >= limit and abs(z_scores(widened)[1]) >= limit
