@@ -78,6 +78,46 @@ def test_each_figure_renders_in_quick_mode_with_identical_bytes(name, tmp_path, 
     assert first[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def layout_problems(figure) -> list[str]:
+    """What is wrong with a drawn figure's layout: a box outside the page, or two boxes that
+    overlap, among each axes' tight box (its tick and axis labels, title and legend) and each
+    figure-level text (a suptitle), with 1 pixel of slack."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    page = figure.bbox
+    boxes = [axes.get_tightbbox(renderer) for axes in figure.axes]
+    boxes += [text.get_window_extent(renderer) for text in figure.texts]
+    problems = [f"box {i} {box.bounds} is not inside the page {page.bounds}"
+                for i, box in enumerate(boxes)
+                if min(box.x0 - page.x0, box.y0 - page.y0, page.x1 - box.x1,
+                       page.y1 - box.y1) < -1.0]
+    for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2):
+        width = min(a.x1, b.x1) - max(a.x0, b.x0)
+        height = min(a.y1, b.y1) - max(a.y0, b.y0)
+        if width > 1.0 and height > 1.0:
+            problems.append(f"boxes {i} and {j} overlap by {width:.1f} × {height:.1f} px")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(figures.REGISTRY))
+def test_each_figure_in_its_fixed_boxes_keeps_its_text_on_the_page_and_apart(name):
+    """``FigureSpec.boxes`` replace a layout pass: drawn in them (quick data), no label, title
+    or legend leaves the page or runs into another axes'. (The full data, the committed PNGs,
+    were checked the same way when the boxes were fixed.)"""
+    assert layout_problems(figures.render(name, quick(name))) == []
+
+
+def test_the_layout_check_sees_a_label_off_the_page_and_two_axes_running_into_each_other():
+    figure = figures.render("policies", quick("policies"))
+    left, right = figure.axes
+    left.set_position((0.0, 0.1254, 0.4392, 0.7495))          # its y tick labels off the page
+    assert any("not inside the page" in problem for problem in layout_problems(figure))
+    figure = figures.render("policies", quick("policies"))
+    left, right = figure.axes
+    right.set_position((0.47, 0.1254, 0.4392, 0.7495))        # onto the left axes' box
+    assert any("overlap" in problem for problem in layout_problems(figure))
+
+
 def test_the_registry_lists_each_figure_module_once_by_its_name():
     for name, spec in figures.REGISTRY.items():
         assert spec.name == name

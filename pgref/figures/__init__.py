@@ -67,8 +67,10 @@ def render(name: str, data: NamedTuple | None = None, quick: bool = False) -> Fi
     spec = REGISTRY[name]
     data = spec.data(quick) if data is None else data
     with matplotlib.rc_context(common.STYLE):
-        figure = Figure(figsize=spec.size, layout="constrained")
+        figure = Figure(figsize=spec.size)
         spec.draw(data, figure)
+    for axes, box in zip(figure.axes, spec.boxes, strict=True):
+        axes.set_position(box)
     return figure
 
 

@@ -120,4 +120,6 @@ def draw_discounting(data: DiscountingData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="discounting", size=(10.0, 4.2), caption=CAPTION,
-                           data=discounting_data, draw=draw_discounting)
+                           data=discounting_data, draw=draw_discounting,
+                           boxes=((0.0624, 0.3087, 0.4088, 0.6306),
+                                  (0.5870, 0.3087, 0.4088, 0.6306)))

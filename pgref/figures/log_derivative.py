@@ -150,7 +150,7 @@ def draw_log_derivative(data: LogDerivativeData, figure: Figure) -> None:
         trick.axhline(value, color=colour, linestyle="--", linewidth=1.0)
     trick.plot([], [], color="grey", linestyle="--",
                label=f"Σ_τ g(τ) p_θ(τ) ∇log p_θ(τ), {data.trick_n_trajectories} trajectories")
-    trick.set(ylabel="∂𝒥/∂θᵢ", title="∇𝒥 = E_τ[G(τ) ∇log p_θ(τ)] on a 3-state layered MDP:\n"
+    trick.set(ylabel="∂𝒥/∂θᵢ", title="∇𝒥 = E_τ[G(τ) ∇log p_θ(τ)] on a 3-state MDP:\n"
               "sampled (95% band) and summed over every τ")
     trick.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1)
     labels = [f"∂/∂θ{str(a).translate(_SUBSCRIPTS)}, π_θ(a = {a}|s) = {p:.2f}"
@@ -166,4 +166,7 @@ def draw_log_derivative(data: LogDerivativeData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="log_derivative", size=(15.0, 4.9), caption=CAPTION,
-                           data=log_derivative_data, draw=draw_log_derivative)
+                           data=log_derivative_data, draw=draw_log_derivative,
+                           boxes=((0.0432, 0.2721, 0.2716, 0.6309),
+                                  (0.3638, 0.2721, 0.2716, 0.6309),
+                                  (0.6986, 0.2721, 0.2716, 0.6309)))

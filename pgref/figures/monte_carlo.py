@@ -123,4 +123,6 @@ def draw_monte_carlo(data: MonteCarloData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="monte_carlo", size=(10.0, 4.8), caption=CAPTION,
-                           data=monte_carlo_data, draw=draw_monte_carlo)
+                           data=monte_carlo_data, draw=draw_monte_carlo,
+                           boxes=((0.0638, 0.2806, 0.4337, 0.6204),
+                                  (0.5621, 0.2806, 0.4337, 0.6204)))

@@ -165,4 +165,7 @@ def draw_particle(data: ParticleData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="particle", size=(3 * 4.8, 4.8), caption=CAPTION,
-                           data=particle_data, draw=draw_particle)
+                           data=particle_data, draw=draw_particle,
+                           boxes=((0.0471, 0.2752, 0.2856, 0.6717),
+                                  (0.3835, 0.2752, 0.2856, 0.6717),
+                                  (0.7115, 0.2752, 0.2856, 0.6717)))

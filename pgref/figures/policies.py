@@ -79,4 +79,6 @@ def draw_policies(data: PoliciesData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="policies", size=(10.0, 3.8), caption=CAPTION,
-                           data=policies_data, draw=draw_policies)
+                           data=policies_data, draw=draw_policies,
+                           boxes=((0.0558, 0.1254, 0.4392, 0.7495),
+                                  (0.5566, 0.1254, 0.4392, 0.7495)))

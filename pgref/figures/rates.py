@@ -117,4 +117,6 @@ def draw_rates(data: RatesData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="rates", size=(10.0, 4.0), caption=CAPTION,
-                           data=rates_data, draw=draw_rates)
+                           data=rates_data, draw=draw_rates,
+                           boxes=((0.0728, 0.1253, 0.4307, 0.7543),
+                                  (0.5651, 0.1253, 0.4307, 0.7543)))

@@ -141,4 +141,6 @@ def draw_short_corridor(data: CorridorData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="short_corridor", size=(10.0, 4.4), caption=CAPTION,
-                           data=short_corridor_data, draw=draw_short_corridor)
+                           data=short_corridor_data, draw=draw_short_corridor,
+                           boxes=((0.0638, 0.2649, 0.3559, 0.6771),
+                                  (0.5356, 0.2649, 0.3559, 0.6771)))

@@ -33,6 +33,7 @@ from pgref.figures import common
 from pgref.policies import SoftmaxLinearPolicy
 
 __all__ = [
+    "BOXES",
     "CAPTION_13_1",
     "CAPTION_13_2",
     "FIGURE_13_1",
@@ -257,7 +258,10 @@ def draw(data: SuttonBartoData, figure: Figure) -> None:
     axes.legend(loc="lower right", fontsize=8)
 
 
+BOXES = ((0.0850, 0.0993, 0.8854, 0.8810),)
+"""The one axes' box of both figures (see :attr:`pgref.figures.common.FigureSpec.boxes`)."""
+
 FIGURE_13_1 = common.FigureSpec(name="sutton_barto_13_1", size=(7.5, 4.8),
-                                data=figure_13_1_data, draw=draw, caption=CAPTION_13_1)
+                                data=figure_13_1_data, draw=draw, caption=CAPTION_13_1, boxes=BOXES)
 FIGURE_13_2 = common.FigureSpec(name="sutton_barto_13_2", size=(7.5, 4.8),
-                                data=figure_13_2_data, draw=draw, caption=CAPTION_13_2)
+                                data=figure_13_2_data, draw=draw, caption=CAPTION_13_2, boxes=BOXES)

@@ -162,4 +162,8 @@ def draw_theorem(data: TheoremData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="theorem", size=(3 * 4.8, 4.0), caption=CAPTION,
-                           data=theorem_data, draw=draw_theorem)
+                           data=theorem_data, draw=draw_theorem,
+                           boxes=((0.0112, 0.1192, 0.2850, 0.7029),
+                                  (0.3113, 0.1192, 0.2850, 0.7029),
+                                  (0.7121, 0.1192, 0.2850, 0.7029),
+                                  (0.6255, 0.1895, 0.0878, 0.5623)))

@@ -183,4 +183,7 @@ def draw_variance(data: VarianceData, figure: Figure) -> None:
 
 
 FIGURE = common.FigureSpec(name="variance", size=(15.0, 4.0), caption=CAPTION,
-                           data=variance_data, draw=draw_variance)
+                           data=variance_data, draw=draw_variance,
+                           boxes=((0.1228, 0.1192, 0.3568, 0.8171),
+                                  (0.5300, 0.1192, 0.2617, 0.8171),
+                                  (0.8069, 0.1192, 0.1903, 0.8171)))
