@@ -951,6 +951,82 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     assert adjoint == pytest.approx(expected, rel=1e-6, abs=0)
 
 
+def test_the_value_difference_bounds_with_transition_rewards_and_a_probability_below_tiny():
+    """The terms the corridors above leave at zero, on a 5-state random MDP (γ = 0.9) with
+    rewards r(s, a, s′) of both signs. With the data from θ in double-double, r_π has low parts
+    under rewards of both signs, and v lies within its bound of a 300-digit solve of those data
+    (a negative low part taken with the wrong sign moves v by about ε|v|, far beyond the bound).
+    Then, with π(0|0) = 1e−310 (below TINY = 2.2e−308) and the float64 data: q_a − q_b within
+    its bound, whose formula carries the expected rewards' errors δr_a + δr_b and is symmetric
+    in a and b; the weights' bounds in state 0 carry the term n TINY (q_max − q_min)."""
+    from pgref.exact import certified, doubled_chain, solver, value_differences
+
+    problem = envs.random_mdp(np.random.default_rng(8), 5, 2, gamma=0.9, n_terminal=1,
+                              next_state_rewards=True)
+    terminal = problem.mdp.terminal
+    rewards = np.where(terminal[:, None, None], 0.0, problem.mdp.rewards - 0.5)
+    mdp = TabularMDP(problem.mdp.transitions, rewards, problem.mdp.initial, gamma=0.9,
+                     terminal=terminal)
+    policy = SoftmaxLinearPolicy(problem.features)
+    theta = np.random.default_rng(9).standard_normal(problem.features.shape[2])
+    solved = chain(mdp, policy.action_probs(theta), mdp.gamma, "the values")
+    data = doubled_chain.from_policy(mdp, solved, policy, theta)
+    r_hi, r_lo = data.rewards
+    assert np.any(r_hi < 0) and np.any(r_hi > 0) and np.all(r_lo != 0)
+    values, errors, _ = value_differences.doubled_values(mdp, solved, data)
+    index = solved.system.index
+    n = index.size
+    with localcontext() as context:          # M v = r_π, the double-double data taken as exact
+        context.prec = 300
+
+        def exact_pair(pair, *where):
+            return Decimal(float(pair[0][where])) + Decimal(float(pair[1][where]))
+
+        matrix = [[-exact_pair(data.off_diagonal, i, j) for j in range(n)] for i in range(n)]
+        for i in range(n):
+            matrix[i][i] = sum(exact_pair(data.off_diagonal, i, j) for j in range(n)
+                               if j != i) + exact_pair(data.exits, i)
+        truth = _solve(matrix, [exact_pair(data.rewards, i) for i in range(n)])
+        for k, s in enumerate(index):
+            gap = abs(Decimal(float(values[0][s])) + Decimal(float(values[1][s])) - truth[k])
+            assert gap <= Decimal(float(errors[s]))
+    pi = policy.action_probs(theta)
+    pi[0] = (1e-310, 1.0)
+    solved = chain(mdp, pi, mdp.gamma, "the values")
+    values, errors, _ = value_differences.doubled_values(mdp, solved)
+    future, future_error = value_differences.future_values(mdp, values, errors, mdp.gamma)
+    difference, difference_error = value_differences.action_value_differences(
+        mdp, future, future_error)
+    (r, _), r_bound = doubled_chain.expected_rewards(mdp)
+    assert np.all(r_bound[~terminal] > 0)
+    f, eps = future[0], np.finfo(float).eps
+    expected = (future_error[:, :, None] + future_error[:, None, :]
+                + 12 * eps**2 * (np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f[:, :, None])
+                                 + np.abs(f[:, None, :])) + eps * np.abs(difference)
+                + r_bound[:, :, None] + r_bound[:, None, :]
+                + 4 * eps**2 * (np.abs(r[:, :, None]) + np.abs(r[:, None, :])))
+    np.testing.assert_allclose(difference_error, expected, rtol=1e-12)
+    np.testing.assert_array_equal(difference_error, difference_error.transpose(0, 2, 1))
+    np.testing.assert_array_equal(difference, -difference.transpose(0, 2, 1))
+    visits = certified.solve_visits(mdp, solved)
+    scores = policy.grad_log_prob_table(theta)
+    weights, bounds, _ = value_differences.theorem_weights(mdp, solved, scores, visits)
+    rho = solver.policy_relative_error(pi)
+    advantage = np.einsum("sb,sab->sa", pi, difference)
+    advantage_error = (np.einsum("sb,sab->sa", pi, difference_error)
+                       + np.einsum("sb,sab->sa", (5 * eps + rho) * pi, np.abs(difference)))
+    np.testing.assert_allclose(weights, visits.x[:, None] * pi * advantage, rtol=1e-15)
+    pi_a = np.abs(pi * advantage)
+    spread = difference.max(axis=(1, 2))
+    assert spread[0] > 0 and spread[0] != 1.0
+    lost = np.where(pi.min(axis=1) < solver.TINY, solver.TINY * spread, 0.0)[:, None]
+    assert lost[0, 0] > 0 and np.all(lost[1:] == 0)
+    expected = (visits.x[:, None] * (pi * advantage_error + (rho + 4 * eps) * pi_a + lost)
+                + visits.errors[:, None] * pi_a)
+    np.testing.assert_allclose(bounds, expected, rtol=1e-12)
+    assert bounds[0, 0] >= visits.x[0] * solver.TINY * spread[0] * (1 - 1e-12)
+
+
 def test_a_gradient_with_components_far_below_its_largest_is_enclosed(monkeypatch):
     """A random MDP at γ = 1 with logits about 500 apart (a draw on which both certified paths
     refuse): ∇𝒥 has components from 4e−97 down to 2e−276. Enclosed in decimal arithmetic, the
