@@ -67,7 +67,7 @@ def test_policies_data_are_the_softmax_and_gaussian_of_the_lecture():
 def test_each_figure_renders_in_quick_mode_with_identical_bytes(name, tmp_path, capsys):
     """``generate`` (its data computed afresh) and a second rendering of this file's own quick
     data, saved as ``generate`` saves, give the same PNG bytes: data and drawing are
-    deterministic."""
+    deterministic; and the drawing keeps its text on the page and apart."""
     first = figures.generate(tmp_path / "a", quick=True, names=[name])
     assert first[0].name == f"{name}.png"
     assert f"{name}.png" in capsys.readouterr().err
@@ -76,14 +76,17 @@ def test_each_figure_renders_in_quick_mode_with_identical_bytes(name, tmp_path, 
     second.savefig(tmp_path / "b.png", format="png", metadata={"Software": None})
     assert first[0].read_bytes() == (tmp_path / "b.png").read_bytes()
     assert first[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # FigureSpec.boxes replace a layout pass: in them no label, title or legend leaves the page
+    # or runs into another axes' (the full data, the committed PNGs, were checked the same way
+    # when the boxes were fixed)
+    assert layout_problems(second) == []
 
 
 def layout_problems(figure) -> list[str]:
-    """What is wrong with a drawn figure's layout: a box outside the page, or two boxes that
-    overlap, among each axes' tight box (its tick and axis labels, title and legend) and each
-    figure-level text (a suptitle), with 1 pixel of slack."""
-    renderer = FigureCanvasAgg(figure).get_renderer()
-    figure.draw(renderer)
+    """What is wrong with the layout of a figure already drawn (saved): a box outside the page,
+    or two boxes that overlap, among each axes' tight box (its tick and axis labels, title and
+    legend) and each figure-level text (a suptitle), with 1 pixel of slack."""
+    renderer = figure.canvas.get_renderer()
     page = figure.bbox
     boxes = [axes.get_tightbbox(renderer) for axes in figure.axes]
     boxes += [text.get_window_extent(renderer) for text in figure.texts]
@@ -99,23 +102,14 @@ def layout_problems(figure) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name", sorted(figures.REGISTRY))
-def test_each_figure_in_its_fixed_boxes_keeps_its_text_on_the_page_and_apart(name):
-    """``FigureSpec.boxes`` replace a layout pass: drawn in them (quick data), no label, title
-    or legend leaves the page or runs into another axes'. (The full data, the committed PNGs,
-    were checked the same way when the boxes were fixed.)"""
-    assert layout_problems(figures.render(name, quick(name))) == []
-
-
 def test_the_layout_check_sees_a_label_off_the_page_and_two_axes_running_into_each_other():
-    figure = figures.render("policies", quick("policies"))
-    left, right = figure.axes
-    left.set_position((0.0, 0.1254, 0.4392, 0.7495))          # its y tick labels off the page
-    assert any("not inside the page" in problem for problem in layout_problems(figure))
-    figure = figures.render("policies", quick("policies"))
-    left, right = figure.axes
-    right.set_position((0.47, 0.1254, 0.4392, 0.7495))        # onto the left axes' box
-    assert any("overlap" in problem for problem in layout_problems(figure))
+    for axes_index, box, problem in [
+            (0, (0.0, 0.1254, 0.4392, 0.7495), "not inside the page"),   # y labels off the page
+            (1, (0.47, 0.1254, 0.4392, 0.7495), "overlap")]:             # onto the left axes
+        figure = figures.render("policies", quick("policies"))
+        figure.axes[axes_index].set_position(box)
+        FigureCanvasAgg(figure).draw()
+        assert any(problem in found for found in layout_problems(figure))
 
 
 def test_the_registry_lists_each_figure_module_once_by_its_name():
