@@ -1049,6 +1049,33 @@ def test_a_gradient_with_components_far_below_its_largest_is_enclosed(monkeypatc
         exact.policy_gradient(problem.mdp, SoftmaxLinearPolicy(problem.features), theta)
 
 
+@pytest.mark.parametrize("unit", [1e-12, 1.0])
+def test_action_values_are_certified_on_the_float64_paths_at_any_unit_of_reward(unit,
+                                                                                 monkeypatch):
+    """exact.action_values on a well-conditioned random MDP, every reward times 1e−12 (or 1):
+    answered with the decimal enclosure switched off — q's certificate is relative, in every
+    part — and equal to r + γ p v with v from a plain solve on the non-terminal states, to
+    1e−12."""
+    from pgref.exact import enclosure
+
+    monkeypatch.setattr(enclosure, "action_values", lambda *args, **kwargs: None)
+    problem = envs.random_mdp(np.random.default_rng(3), 4, 3, gamma=0.9, n_terminal=1)
+    mdp = problem.mdp
+    scaled = TabularMDP(mdp.transitions, unit * mdp.rewards, mdp.initial, gamma=mdp.gamma,
+                        terminal=mdp.terminal)
+    pi = SoftmaxLinearPolicy(problem.features).action_probs(
+        np.random.default_rng(4).standard_normal(problem.features.shape[2]))
+    live = ~mdp.terminal
+    moves = np.einsum("sa,saz->sz", pi, mdp.transitions)[np.ix_(live, live)]
+    rewards = np.einsum("sa,sa->s", pi, scaled.expected_rewards)[live]
+    values = np.zeros(mdp.n_states)
+    values[live] = np.linalg.solve(np.eye(live.sum()) - mdp.gamma * moves, rewards)
+    expected = scaled.expected_rewards + mdp.gamma * mdp.transitions @ values
+    expected[mdp.terminal] = 0.0
+    np.testing.assert_allclose(exact.action_values(scaled, pi), expected, rtol=0,
+                               atol=1e-12 * np.abs(expected).max())
+
+
 @pytest.mark.parametrize("unit", [1e-12, 1e12])
 def test_the_certified_gradient_scales_with_the_unit_of_reward(unit, monkeypatch):
     """Every reward times 1e−12 or 1e12 on a well-conditioned random MDP: ∇𝒥 is certified on
