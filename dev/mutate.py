@@ -3,15 +3,15 @@ r"""Mutation testing of pgref's formula lines: does the suite notice a changed o
 Usage (from the repository root, with the project's venv; CPU-heavy, so niced):
 
     nice -n 10 .venv/bin/python dev/mutate.py [--sample N] [--seed S] [--timeout SECONDS]
-                                              [--list] [--exclude MODULE ...]
-                                              [--log FILE [FILE ...]] [--summary]
+                                              [--list] [--exclude MODULE] ...
+                                              [--log FILE] ... [--summary]
                                               [MODULE[:LINE[:NODE]] ...]
 
 MODULE is a path such as ``pgref/exact/estimator_moments.py`` (``:LINE`` keeps the mutants of
 one line, ``:LINE:NODE`` one mutant, as the survivors are printed); default: every formula
-module of :data:`TARGETS`. ``--exclude MODULE …`` leaves modules out (say, those being
-rewritten); ``--sample N`` then draws from the mutants of the modules that remain, listed in
-:data:`TARGETS` order, so the same seed and the same modules draw the same mutants.
+module of :data:`TARGETS`. ``--exclude MODULE`` (repeated for more) leaves modules out (say,
+those being rewritten); ``--sample N`` then draws from the mutants of the modules that remain,
+listed in :data:`TARGETS` order, so the same seed and the same modules draw the same mutants.
 
 Each mutant changes ONE node of a formula line: an arithmetic
 operator (+ ↔ −, * ↔ /, ** → *, // → *), a comparison (< ↔ ≤, > ↔ ≥, == ↔ !=), a unary minus
@@ -38,10 +38,11 @@ in :data:`EQUIVALENT` with the reason.
 ``--log FILE`` appends each mutant's outcome to FILE as it is known (one tab-separated line:
 module, node, line, mutation, outcome) and, when FILE already holds lines, skips the mutants
 they name and counts their outcomes in the score: a run of every module (hours) can be stopped
-and taken up again, on the same commit, by the same command. With several files the outcomes
-of all are read and new ones go to the first; ``--summary`` runs nothing and prints the score
-of the logged mutants (with this checkout's :data:`EQUIVALENT`, so a run made on an earlier
-commit of the same formula code is scored with the equivalents recorded since).
+and taken up again, on the same commit, by the same command. With several files (``--log a.log
+--log b.log``) the outcomes of all are read and new ones go to the first; ``--summary`` runs
+nothing and prints the score of the logged mutants (with this checkout's :data:`EQUIVALENT`,
+so a run made on an earlier commit of the same formula code is scored with the equivalents
+recorded since).
 
 Not in CI: it runs the tests once per mutant (about 3–40 s each on two cores).
 """
@@ -684,10 +685,12 @@ def main(argv=None) -> int:
     parser.add_argument("--include-guards", action="store_true",
                         help="also mutate the conditions of input guards")
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
-    parser.add_argument("--exclude", nargs="+", default=[], metavar="MODULE",
-                        help="leave these modules out (of the MODULE arguments or of TARGETS)")
-    parser.add_argument("--log", type=Path, nargs="+", default=[], metavar="FILE",
-                        help="append each outcome to the first; mutants they name are not rerun")
+    parser.add_argument("--exclude", action="append", default=[], metavar="MODULE",
+                        help="leave this module out (of the MODULE arguments or of TARGETS); "
+                             "repeat for more")
+    parser.add_argument("--log", type=Path, action="append", default=[], metavar="FILE",
+                        help="append each outcome to the first --log file; the mutants any "
+                             "of them names are not rerun; repeat for more files")
     parser.add_argument("--summary", action="store_true",
                         help="run nothing: the score of the mutants the --log files name")
     arguments = parser.parse_args(argv)
