@@ -31,11 +31,11 @@ class FigureSpec(NamedTuple):
     """The text under the figure in the README gallery (the tests check that it is there)."""
     boxes: tuple[tuple[float, float, float, float], ...]
     """(left, bottom, width, height) of each of the figure's axes, in the order ``draw`` makes
-    them, as fractions of the figure: the boxes matplotlib's constrained layout gives the full
-    data, fixed, so that saving needs no layout pass (that pass cost about 3 s of the figures
-    command's CPU time). An axes with a fixed aspect (an image, equal scales) shrinks inside
-    its box when drawn. The tests check, in quick mode, that every axes' labels, title and
-    legend stay inside the figure and clear of the other axes'."""
+    them, as fractions of the figure: taken once from matplotlib's constrained layout of the full
+    data and fixed, so that saving needs no layout pass (the README's benchmark section gives
+    what that saves). An axes with a fixed aspect (an image, equal scales) shrinks inside its
+    box when drawn. The tests check that every axes' labels, title and legend stay inside the
+    figure and clear of the other axes' (in quick mode; with the full data in CI)."""
 
 
 STYLE = {
