@@ -835,6 +835,37 @@ def test_the_values_carry_the_documented_error_of_the_reward_vector(next_state_r
     np.testing.assert_allclose(values.x[index], by_hand.x, rtol=1e-14)
 
 
+def _documented_difference_error(future, future_error, difference, r, r_bound):
+    """The bound value_differences.action_value_differences documents for q_a − q_b:
+    δF_a + δF_b + 12ε²(|r_a − r_b| + |F_a| + |F_b|) + ε|q_a − q_b| + δr_a + δr_b +
+    4ε²(|r_a| + |r_b|), with F = γ p v (``future``) and r, δr the expected rewards and their
+    errors (S, A) (δr = 0 for rewards r(s, a))."""
+    eps, f = np.finfo(float).eps, future[0]
+    r_bound = np.broadcast_to(r_bound, r.shape)
+    return (future_error[:, :, None] + future_error[:, None, :]
+            + 12 * eps**2 * (np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f[:, :, None])
+                             + np.abs(f[:, None, :])) + eps * np.abs(difference)
+            + r_bound[:, :, None] + r_bound[:, None, :]
+            + 4 * eps**2 * (np.abs(r[:, :, None]) + np.abs(r[:, None, :])))
+
+
+def _documented_weight_bounds(pi, difference, difference_error, visits, lost=0.0):
+    """A = Σ_b π_b (q_a − q_b) and the bound value_differences.theorem_weights documents for
+    n π A: n(π δA + (ρ + 4ε)|πA| + lost) + δn|πA|, δA = Σ_b π_b δ(q_a − q_b) +
+    Σ_b ((A + 3)ε + ρ_b) π_b |q_a − q_b| (``lost``: the allowance for π below TINY)."""
+    from pgref.exact import solver
+
+    eps, n_actions = np.finfo(float).eps, pi.shape[1]
+    rho = solver.policy_relative_error(pi)
+    advantage = np.einsum("sb,sab->sa", pi, difference)
+    advantage_error = (np.einsum("sb,sab->sa", pi, difference_error)
+                       + np.einsum("sb,sab->sa", ((n_actions + 3) * eps + rho) * pi,
+                                   np.abs(difference)))
+    pi_a = np.abs(pi * advantage)
+    return advantage, (visits.x[:, None] * (pi * advantage_error + (rho + 4 * eps) * pi_a + lost)
+                       + visits.errors[:, None] * pi_a)
+
+
 @pytest.mark.parametrize("n, gamma", [(60, 1.0), (20, 0.9), (30, 0.9), (31, 0.9)])
 def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, gamma):
     """pgref.exact.value_differences, piece by piece, on two drifting corridors (π(right) = 0.3:
@@ -885,11 +916,8 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     np.testing.assert_allclose(future_error, expected, rtol=1e-12)
     difference, difference_error = value_differences.action_value_differences(
         mdp, future, future_error)
-    r, f = mdp.expected_rewards, future[0]
-    expected = (future_error[:, :, None] + future_error[:, None, :]
-                + 12 * eps**2 * (np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f[:, :, None])
-                                 + np.abs(f[:, None, :])) + eps * np.abs(difference)
-                + 4 * eps**2 * (np.abs(r[:, :, None]) + np.abs(r[:, None, :])))
+    expected = _documented_difference_error(future, future_error, difference,
+                                            mdp.expected_rewards, 0.0)
     np.testing.assert_allclose(difference_error, expected, rtol=1e-12)
     with localcontext() as context:   # q(s, right) − q(s, left) = γ(v(s + 1) − v(max(s − 1, 0)))
         context.prec = 300
@@ -902,13 +930,7 @@ def test_the_pieces_from_double_double_values_carry_their_documented_errors(n, g
     policy = SoftmaxLinearPolicy(np.tile(np.eye(2), (n + 1, 1, 1)))
     scores = policy.grad_log_prob_table(np.log(pi[0]))
     weights, bounds, adjoint = value_differences.theorem_weights(mdp, solved, scores, visits)
-    rho = solver.policy_relative_error(pi)
-    advantage = np.einsum("sb,sab->sa", pi, difference)
-    advantage_error = (np.einsum("sb,sab->sa", pi, difference_error)
-                       + np.einsum("sb,sab->sa", (5 * eps + rho) * pi, np.abs(difference)))
-    pi_a = np.abs(pi * advantage)
-    expected = (visits.x[:, None] * (pi * advantage_error + (rho + 4 * eps) * pi_a)
-                + visits.errors[:, None] * pi_a)
+    advantage, expected = _documented_weight_bounds(pi, difference, difference_error, visits)
     np.testing.assert_allclose(weights, visits.x[:, None] * pi * advantage, rtol=1e-15)
     np.testing.assert_allclose(bounds, expected, rtol=1e-12)
     # the adjoint bound: z⁺, z⁻ and the margin's M⁻ᵀλ from a 300-digit solve of Mᵀ
@@ -999,30 +1021,20 @@ def test_the_value_difference_bounds_with_transition_rewards_and_a_probability_b
         mdp, future, future_error)
     (r, _), r_bound = doubled_chain.expected_rewards(mdp)
     assert np.all(r_bound[~terminal] > 0)
-    f, eps = future[0], np.finfo(float).eps
-    expected = (future_error[:, :, None] + future_error[:, None, :]
-                + 12 * eps**2 * (np.abs(r[:, :, None] - r[:, None, :]) + np.abs(f[:, :, None])
-                                 + np.abs(f[:, None, :])) + eps * np.abs(difference)
-                + r_bound[:, :, None] + r_bound[:, None, :]
-                + 4 * eps**2 * (np.abs(r[:, :, None]) + np.abs(r[:, None, :])))
+    expected = _documented_difference_error(future, future_error, difference, r, r_bound)
     np.testing.assert_allclose(difference_error, expected, rtol=1e-12)
     np.testing.assert_array_equal(difference_error, difference_error.transpose(0, 2, 1))
     np.testing.assert_array_equal(difference, -difference.transpose(0, 2, 1))
     visits = certified.solve_visits(mdp, solved)
     scores = policy.grad_log_prob_table(theta)
     weights, bounds, _ = value_differences.theorem_weights(mdp, solved, scores, visits)
-    rho = solver.policy_relative_error(pi)
-    advantage = np.einsum("sb,sab->sa", pi, difference)
-    advantage_error = (np.einsum("sb,sab->sa", pi, difference_error)
-                       + np.einsum("sb,sab->sa", (5 * eps + rho) * pi, np.abs(difference)))
-    np.testing.assert_allclose(weights, visits.x[:, None] * pi * advantage, rtol=1e-15)
-    pi_a = np.abs(pi * advantage)
     spread = difference.max(axis=(1, 2))
     assert spread[0] > 0 and spread[0] != 1.0
     lost = np.where(pi.min(axis=1) < solver.TINY, solver.TINY * spread, 0.0)[:, None]
     assert lost[0, 0] > 0 and np.all(lost[1:] == 0)
-    expected = (visits.x[:, None] * (pi * advantage_error + (rho + 4 * eps) * pi_a + lost)
-                + visits.errors[:, None] * pi_a)
+    advantage, expected = _documented_weight_bounds(pi, difference, difference_error, visits,
+                                                    lost)
+    np.testing.assert_allclose(weights, visits.x[:, None] * pi * advantage, rtol=1e-15)
     np.testing.assert_allclose(bounds, expected, rtol=1e-12)
     assert bounds[0, 0] >= visits.x[0] * solver.TINY * spread[0] * (1 - 1e-12)
 
