@@ -158,4 +158,48 @@ def test_bench_figures_smoke_run():
 
     lines = run("figures", quick=True)
     assert any(line.startswith("| figures command |") for line in lines)
-    assert sum(line.startswith("| reference loop") for line in lines) == 2
+    assert sum(line.startswith("| reference, ") for line in lines) == 2
+
+
+def test_the_loops_benchmark_reference_is_the_books_reinforce_on_the_corridor():
+    """``bench loops`` times pgref against ``book_reinforce``: replayed here from the same
+    uniforms with pgref's corridor (its transitions) and policy (its score), episode after
+    episode, θ ← θ + α Gₜ ∇ log π_θ(Aₜ|Sₜ) at every step gives the same θ and step count."""
+    import numpy as np
+
+    from pgref import envs
+    from pgref.benchmarks.loops import ALPHA, THETA_0, book_reinforce
+    from pgref.policies import SoftmaxLinearPolicy
+
+    problem = envs.short_corridor()
+    mdp, policy = problem.mdp, SoftmaxLinearPolicy(problem.features)
+    alpha = ALPHA                       # the benchmark's: larger ones diverge from this θ₀
+    theta, steps = book_reinforce(THETA_0, alpha, 5, np.random.default_rng(7))
+    uniforms = np.random.default_rng(7)
+    replayed, replayed_steps = THETA_0.copy(), 0
+    for _ in range(5):
+        state, pairs = 0, []
+        while not mdp.terminal[state]:
+            right = uniforms.uniform() <= policy.action_probs(replayed)[state, 0]
+            action = 0 if right else 1                       # actions (right, left)
+            pairs.append((state, action))
+            state = int(np.argmax(mdp.transitions[state, action]))
+        G = -np.arange(len(pairs), 0, -1.0)                  # Gₜ = −(T − t): every step pays −1
+        for (s, a), G_t in zip(pairs, G, strict=True):
+            replayed = replayed + alpha * G_t * policy.grad_log_prob(replayed, s, a)
+        replayed_steps += len(pairs)
+    assert steps == replayed_steps > 5
+    np.testing.assert_allclose(theta, replayed, rtol=1e-12, atol=1e-12)
+    assert np.abs(theta - THETA_0).max() > 1e-3
+
+
+def test_bench_loops_smoke_run():
+    """A smoke run of ``python -m pgref bench loops --quick``: the table is printed, one row
+    per method, the reference's ratio 1.00."""
+    from pgref.benchmarks import run
+
+    lines = run("loops", quick=True)
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line]
+    assert rows[1].startswith("| reference: the book's boxed REINFORCE")
+    assert rows[1].endswith("| 1.00 |")
+    assert len(rows) == 7
