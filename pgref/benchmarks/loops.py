@@ -192,7 +192,7 @@ def run(quick: bool = False) -> list[str]:
             steps = int(np.nansum(-data.returns))     # every step pays −1
             at_goal = seconds * REFERENCE_AT_GOAL / reference
             lines.append(f"| {name} | {steps} | {seconds:.1f} | {at_goal:.1f} | ≤ 10 |")
-        lines += ["", f"CPU s at the goal's speed: scaled by the reference's "
-                      f"{REFERENCE_AT_GOAL * 1e6:g} µs per step where the goal was stated over its "
-                      f"{reference * 1e6:.1f} µs in this run."]
+        lines += ["", f"CPU s at the goal's speed = CPU s × {REFERENCE_AT_GOAL * 1e6:g} µs (the "
+                      f"reference's time per step where the goals were stated) / "
+                      f"{reference * 1e6:.1f} µs (its time per step in this run)."]
     return lines
