@@ -138,6 +138,26 @@ def test_stopped_runs_are_split_by_setting_and_counted_in_the_legend():
     assert "slow: sampled G (stopped runs: 0 of 4)" in legend
 
 
+def test_the_dashed_mean_J_is_over_the_episodes_that_have_a_return():
+    """``draw``: a stopped run's cut episode has its policy's 𝒥(θₖ) (in Figure 13.1's data, run
+    80 at α = 2⁻¹² has 𝒥 ≈ −1.2e5 at its cut episode 10) but no return; both means leave it out,
+    so the dashed line stays the expectation of the solid one. Control: with the cut episode
+    the mean 𝒥 at episode 2 would be −40 210."""
+    nan = np.nan
+    returns = np.array([[[-40.0, -30, -20, -15], [-50, nan, nan, nan], [-45, -35, -25, -20]]])
+    objective = np.array([[[-41.0, -31, -21, -16], [-52, -120566, nan, nan],
+                           [-44, -34, -24, -19]]])
+    data = sutton_barto.SuttonBartoData(("α",), np.array([0.1]), np.full(1, nan), returns,
+                                        objective, ((algorithms.Stop(1, 1, "cut"),),), 0)
+    figure = Figure()
+    sutton_barto.draw(data, figure)
+    dashed, = [line.get_ydata() for line in figure.axes[0].get_lines()
+               if line.get_linestyle() == "--"]
+    np.testing.assert_allclose(dashed, [(-41 - 52 - 44) / 3, (-31 - 34) / 2, (-21 - 24) / 2,
+                                        (-16 - 19) / 2], rtol=1e-15)
+    assert np.nanmean(objective[0, :, 1]) == pytest.approx(-40210.33, abs=0.01)
+
+
 def test_the_captions_say_what_the_book_and_the_public_code_use():
     for caption in (sutton_barto.CAPTION_13_1, sutton_barto.CAPTION_13_2):
         for phrase in ("2e−3, 2e−4 and 2e−5", "0.05", "final reward of 0 instead of −1",

@@ -69,8 +69,9 @@ _DIFFERENCES = (
 CAPTION_13_1 = (
     "Sutton & Barto, Figure 13.1: REINFORCE on the short corridor with switched actions "
     "(Example 13.1) from π(right) = 0.05, total reward per episode, mean over 100 runs ± 1 "
-    "standard error (bands), at the book's step sizes α = 2⁻¹², 2⁻¹³, 2⁻¹⁴; dashed: the mean "
-    "exact 𝒥(θ) of the policies the episodes were sampled with; dotted: 𝒥* = −(6 + 4√2). "
+    "standard error (bands), at the book's step sizes α = 2⁻¹², 2⁻¹³, 2⁻¹⁴; dashed: over the same "
+    "episodes, the mean exact 𝒥(θ) of the policies they were sampled with; dotted: "
+    "𝒥* = −(6 + 4√2). "
     "No probability is clamped: runs whose policy no longer reaches the goal within 100 000 "
     "steps are stopped and counted in the legend. " + _DIFFERENCES
 )
@@ -80,7 +81,8 @@ CAPTION_13_2 = (
     "REINFORCE with a learned "
     "baseline v̂(s) = w (one constant feature) at α^θ = 2⁻⁹, α^w = 2⁻⁶ on the short corridor "
     "from π(right) = 0.05: total reward per episode, mean over 100 runs ± 1 standard error; "
-    "dashed: the mean exact 𝒥(θ); dotted: 𝒥* = −(6 + 4√2); stopped runs counted in the legend. "
+    "dashed: over the same episodes, the mean exact 𝒥(θ); dotted: 𝒥* = −(6 + 4√2); stopped runs "
+    "counted in the legend. "
     + _DIFFERENCES
 )
 
@@ -99,7 +101,8 @@ class SuttonBartoData(NamedTuple):
     returns : ndarray, shape (M, R, E)
         G(τ) = Σₜ Rₜ₊₁ of episode k of run r; NaN once the run has stopped.
     objective : ndarray, shape (M, R, E)
-        The exact 𝒥(θₖ) of the θ episode k was sampled with; NaN once the run has stopped.
+        The exact 𝒥(θₖ) of the θ episode k was sampled with, also for the episode at which a
+        run stopped (cut, with no return); NaN after it.
     stops : tuple of tuple of Stop
         For each setting, the stopped runs (run, episode, reason).
     seed : int
@@ -235,12 +238,17 @@ COLOURS = ("tab:blue", "tab:orange", "tab:green")
 
 
 def draw(data: SuttonBartoData, figure: Figure) -> None:
-    """Draw total reward per episode (mean ± s.e.), the mean exact 𝒥 and 𝒥* into ``figure``."""
+    """Draw total reward per episode (mean ± s.e.), the mean exact 𝒥 and 𝒥* into ``figure``.
+
+    Both means at episode k are over the runs with a return there: a stopped run's last episode,
+    cut at ``max_steps``, has the 𝒥(θₖ) of its policy (often far below the plot) but no return,
+    and is left out of both."""
     axes = figure.subplots()
     n_runs = data.returns.shape[1]
     episodes = np.arange(1, data.returns.shape[2] + 1)
     mean, error = common.mean_and_standard_error(data.returns)
-    exact_mean, _ = common.mean_and_standard_error(data.objective)
+    sampled = np.where(np.isnan(data.returns), np.nan, data.objective)   # the same episodes
+    exact_mean, _ = common.mean_and_standard_error(sampled)
     for m, label in enumerate(data.labels):
         colour = COLOURS[m]
         axes.fill_between(episodes, mean[m] - error[m], mean[m] + error[m], color=colour,
