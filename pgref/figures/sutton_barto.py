@@ -102,7 +102,7 @@ class SuttonBartoData(NamedTuple):
         G(τ) = Σₜ Rₜ₊₁ of episode k of run r; NaN once the run has stopped.
     objective : ndarray, shape (M, R, E)
         The exact 𝒥(θₖ) of the θ episode k was sampled with, also for the episode at which a
-        run stopped (cut, with no return); NaN after it.
+        run stopped (cut, with no return) where float64 can deliver it; NaN after it.
     stops : tuple of tuple of Stop
         For each setting, the stopped runs (run, episode, reason).
     seed : int
