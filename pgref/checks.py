@@ -53,6 +53,13 @@ def positive_scalar(name: str, value) -> float:
     return result
 
 
+def true_or_false(name: str, value) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``, refusing anything else (1, "yes", None)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return value
+
+
 def positive_int(name: str, value, *, minimum: int = 1) -> int:
     """Return ``value`` as an int ≥ ``minimum``, refusing floats, bools and smaller values."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -281,8 +281,7 @@ def _checked_episodes(episodes, allow_truncated: bool) -> Episodes:
             "episodes must be a pgref.rollout.Episodes batch (from sample_episodes or "
             f"Episodes.from_lists); got {type(episodes).__name__}"
         )
-    if not isinstance(allow_truncated, bool):
-        raise ValueError(f"allow_truncated must be True or False; got {allow_truncated!r}")
+    checks.true_or_false("allow_truncated", allow_truncated)
     n_truncated = int(episodes.truncated.sum())
     if n_truncated and not allow_truncated:
         raise ValueError(
@@ -446,8 +445,7 @@ def reinforce(policy, theta, episodes: Episodes, gamma: float, baseline=None,
     """
     theta = checks.parameter_vector(theta, policy.n_params)
     episodes = _checked_episodes(episodes, allow_truncated)
-    if not isinstance(discount_weighting, bool):
-        raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
+    checks.true_or_false("discount_weighting", discount_weighting)
     G_t = reward_to_go(episodes, gamma)  # (N,), row for row with the steps
     weights = G_t if baseline is None else G_t - _baseline_values(baseline, policy, episodes)
     if discount_weighting and gamma != 1.0:  # γᵗ = 1 at γ = 1: nothing to multiply

@@ -16,11 +16,13 @@ import subprocess
 import sys
 from fractions import Fraction
 from math import erf
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import POWER_Z, chi_square_quantile
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from pgref import algorithms, envs, exact, figures, lqr
 from pgref.figures import common
@@ -140,6 +142,36 @@ def test_unknown_figure_names_are_refused(tmp_path):
         figures.generate(tmp_path, names=["nonexistent"], progress=False)
     with pytest.raises(ValueError, match="name must be one of"):
         figures.render("nonexistent")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda tmp: figures.generate(tmp, names="policies"), r"names must be a list of figure "
+     r"names, e\.g\. \['policies'\]; got the string"),
+    (lambda tmp: figures.generate(tmp, names=[3]), r"names must be among .*unknown: \[3\]"),
+    (lambda tmp: figures.generate(3), "out_dir must be a directory path"),
+    (lambda tmp: figures.generate(tmp, quick=1), "quick must be True or False; got 1"),
+    (lambda tmp: figures.generate(tmp, progress="no"), "progress must be True or False"),
+    (lambda tmp: figures.render(["policies"]), "name must be one of"),
+    (lambda tmp: figures.render("policies", quick="yes"), "quick must be True or False"),
+    (lambda tmp: figures.save("policies.png", tmp / "a.png"), "figure must be a matplotlib "
+     "Figure, as render returns; got str"),
+    (lambda tmp: figures.save(Figure(), 3), r"path must be a file path \(str or pathlib.Path\)"),
+    (lambda tmp: figures.save(Figure(), tmp / "no" / "a.png"), "directory that does not exist"),
+])
+def test_figure_functions_refuse_bad_arguments_by_name(call, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        call(tmp_path)
+    assert not any(tmp_path.iterdir())                   # nothing written
+
+
+def test_the_advice_for_a_missing_directory_works_when_followed(tmp_path):
+    path = tmp_path / "no" / "a.png"
+    with pytest.raises(ValueError, match=r"Path\.mkdir") as refused:
+        figures.save(Figure(), path)
+    directory = re.search(r"create '([^']+)' first", str(refused.value)).group(1)
+    Path(directory).mkdir(parents=True)
+    figures.save(Figure(), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_render_draws_given_data_into_a_plain_figure_with_the_registered_size():

@@ -22,6 +22,7 @@ from operator import mul
 
 import numpy as np
 
+from pgref import checks
 from pgref.algorithms.ascent import DEFAULT_VARIANCE_FLOOR
 from pgref.algorithms.baselines import LinearValueBaseline, check_baseline
 from pgref.algorithms.history import History
@@ -100,8 +101,7 @@ def PG_v1(problem, policy, theta, alpha, n_episodes, rng: np.random.Generator, *
     """
     learner, theta, alpha, n_episodes, rng, n_runs, floor = checked_learner(
         problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps, variance_floor)
-    if not isinstance(allow_truncated, bool):
-        raise ValueError(f"allow_truncated must be True or False; got {allow_truncated!r}")
+    checks.true_or_false("allow_truncated", allow_truncated)
     trace = RunTrace(n_runs, n_episodes, theta)
     rngs = _generators(rng, n_runs)
     if n_runs > 1 and learner.softmax is not None:
@@ -191,8 +191,7 @@ def REINFORCE(problem, policy, theta, alpha, n_episodes, rng: np.random.Generato
     """
     learner, theta, alpha, n_episodes, rng, n_runs, floor = checked_learner(
         problem, policy, theta, alpha, n_episodes, rng, n_runs, max_steps, variance_floor)
-    if not isinstance(allow_truncated, bool):
-        raise ValueError(f"allow_truncated must be True or False; got {allow_truncated!r}")
+    checks.true_or_false("allow_truncated", allow_truncated)
     baseline = check_baseline(baseline)
     learned = isinstance(baseline, LinearValueBaseline)
     n_states = getattr(problem, "n_states", None)

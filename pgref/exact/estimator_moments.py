@@ -264,8 +264,7 @@ def estimator_covariance(mdp: TabularMDP, policy, theta, estimator: str, baselin
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
-    if not isinstance(discount_weighting, bool):
-        raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
+    checks.true_or_false("discount_weighting", discount_weighting)
     if estimator == "pg_v1":
         if baseline is not None or not discount_weighting:
             raise ValueError(
@@ -374,8 +373,7 @@ def baseline_variances(mdp: TabularMDP, policy, theta,
     can beat the optimum in every component on one problem and lose in every component on
     another.
     """
-    if not isinstance(discount_weighting, bool):
-        raise ValueError(f"discount_weighting must be True or False; got {discount_weighting!r}")
+    checks.true_or_false("discount_weighting", discount_weighting)
     chain, scores = _chain_and_scores(mdp, policy, theta,
                                       needs_termination=not discount_weighting)
     c = mdp.gamma if discount_weighting else 1.0

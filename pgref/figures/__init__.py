@@ -14,6 +14,7 @@ prints it to PNG on matplotlib's Agg canvas, byte-identical from run to run.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +24,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pgref import checks
 from pgref.figures import (
     common,
     discounting,
@@ -62,8 +64,9 @@ def render(name: str, data: NamedTuple | None = None, quick: bool = False) -> Fi
     quick : bool
         With ``data=None``: compute them in quick mode.
     """
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"name must be one of {list(REGISTRY)}; got {name!r}")
+    checks.true_or_false("quick", quick)
     spec = REGISTRY[name]
     data = spec.data(quick) if data is None else data
     with matplotlib.rc_context(common.STYLE):
@@ -93,9 +96,17 @@ def generate(
     progress : bool
         Print one line per figure on stderr.
     """
+    if out_dir is not None and not isinstance(out_dir, str | os.PathLike):
+        raise ValueError(f"out_dir must be a directory path (str or pathlib.Path) or None; got "
+                         f"{type(out_dir).__name__}")
+    checks.true_or_false("quick", quick)
+    checks.true_or_false("progress", progress)
+    if isinstance(names, str):
+        raise ValueError(f"names must be a list of figure names, e.g. [{names!r}]; got the "
+                         f"string {names!r}")
     out_dir = Path(DEFAULT_DIRECTORY if out_dir is None else out_dir)
     chosen = list(REGISTRY) if names is None else list(names)
-    unknown = [name for name in chosen if name not in REGISTRY]
+    unknown = [name for name in chosen if not isinstance(name, str) or name not in REGISTRY]
     if unknown:
         raise ValueError(f"names must be among {list(REGISTRY)}; unknown: {unknown}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +124,15 @@ def save(figure: Figure, path: Path | str) -> None:
     screen), as :func:`generate` does: no "Software" entry (the same bytes whatever the
     matplotlib version writes there) and zlib level 1, quicker to encode than the default level
     6 (the README's benchmark section gives the times)."""
+    if not isinstance(figure, Figure):
+        raise ValueError(f"figure must be a matplotlib Figure, as render returns; got "
+                         f"{type(figure).__name__}")
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"path must be a file path (str or pathlib.Path); got "
+                         f"{type(path).__name__}")
+    if not Path(path).parent.is_dir():
+        raise ValueError(f"path {str(path)!r} is in a directory that does not exist: create "
+                         f"{str(Path(path).parent)!r} first, e.g. with Path.mkdir(parents=True)")
     FigureCanvasAgg(figure)
     figure.savefig(path, format="png", metadata={"Software": None},
                    pil_kwargs={"compress_level": 1})

@@ -70,8 +70,7 @@ class GaussianPolicy:
         self.features = StateFeatures.wrap(features, n_features)
         self.action_dim = checks.positive_int("action_dim", action_dim)
         self.fixed_variance = checks.positive_scalar("variance", variance)
-        if not isinstance(learn_variance, bool):
-            raise ValueError(f"learn_variance must be True or False; got {learn_variance!r}")
+        checks.true_or_false("learn_variance", learn_variance)
         if variance_parameter not in _PARAMETRISATIONS:
             raise ValueError(
                 f"variance_parameter must be one of {_PARAMETRISATIONS}; got {variance_parameter!r}"
