@@ -204,3 +204,11 @@ def test_bench_loops_smoke_run():
     assert rows[1].startswith("| reference: the book's boxed REINFORCE")
     assert rows[1].endswith("| 1.00 |")
     assert len(rows) == 7
+
+
+def test_seconds_at_the_goals_speed_scale_by_the_reference():
+    """10 s measured with the reference at 60 µs per step are 5 s where it takes 30 µs."""
+    from pgref.benchmarks.loops import REFERENCE_AT_GOAL, seconds_at_goal_speed
+
+    assert REFERENCE_AT_GOAL == 30e-6
+    assert seconds_at_goal_speed(10.0, 60e-6) == pytest.approx(5.0, rel=1e-15)

@@ -22,7 +22,11 @@ import subprocess
 import sys
 import tempfile
 
-from pgref.benchmarks.loops import REFERENCE_AT_GOAL, reference_seconds_per_step
+from pgref.benchmarks.loops import (
+    REFERENCE_AT_GOAL,
+    reference_seconds_per_step,
+    seconds_at_goal_speed,
+)
 
 __all__ = ["GOAL_SECONDS", "run"]
 
@@ -66,7 +70,7 @@ def run(quick: bool = False) -> list[str]:
     ]
     if not quick:
         faster = min(reference_before, reference_after)
-        at_goal = figures_seconds * REFERENCE_AT_GOAL / faster
+        at_goal = seconds_at_goal_speed(figures_seconds, faster)
         verdict = "met" if figures_seconds <= GOAL_SECONDS else "not met"
         verdict_at_goal = "met" if at_goal <= GOAL_SECONDS else "not met"
         lines += ["", f"goal: ≤ {GOAL_SECONDS:g} s of CPU for all figures: {verdict} in this run "

@@ -33,7 +33,8 @@ from pgref import algorithms, envs
 from pgref.figures import sutton_barto
 from pgref.policies import SoftmaxLinearPolicy
 
-__all__ = ["REFERENCE_AT_GOAL", "book_reinforce", "reference_seconds_per_step", "run"]
+__all__ = ["REFERENCE_AT_GOAL", "book_reinforce", "reference_seconds_per_step", "run",
+           "seconds_at_goal_speed"]
 
 ALPHA = 2.0**-13
 ALPHA_BASELINE, ALPHA_W = 2.0**-9, 2.0**-6
@@ -69,13 +70,35 @@ def _pmf(theta, x):
 
 def book_reinforce(theta: np.ndarray, alpha: float, n_episodes: int,
                    rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    r"""The book's boxed REINFORCE (γ = 1) on the short corridor, NumPy at every step: (θ after
-    ``n_episodes`` episodes, the number of steps taken).
+    r"""The book's boxed REINFORCE (γ = 1) on the short corridor, NumPy at every step.
 
-    Sutton & Barto, 13.3: after each episode, for t = 0 … T − 1,
-    θ ← θ + α Gₜ ∇ log π_θ(Aₜ|Sₜ), with the softmax π and its score computed afresh at every
-    step; the action of each step is "right" when a uniform u = ``rng.uniform()`` is
-    ≤ π_θ(right). θ = [θ_right, θ_left] as in :func:`pgref.envs.short_corridor`.
+    Parameters
+    ----------
+    theta : ndarray, shape (2,)
+        θ₀ = [θ_right, θ_left], as in :func:`pgref.envs.short_corridor`.
+    alpha : float
+        α.
+    n_episodes : int
+        Episodes to run.
+    rng : numpy.random.Generator
+        The action of each step is "right" when u = ``rng.uniform()`` is ≤ π_θ(right).
+
+    Returns
+    -------
+    theta : ndarray, shape (2,)
+        θ after the last episode.
+    steps : int
+        The steps taken in all episodes.
+
+    Notes
+    -----
+    Sutton & Barto, section 13.3 (lecture: "REINFORCE: First Official Algorithm"): after each
+    episode, for t = 0 … T − 1,
+
+        θ ← θ + α Gₜ ∇ log π_θ(Aₜ|Sₜ),   ∇ log π_θ(a|s) = x(s, a) − Σ_b π_θ(b|s) x(s, b),
+
+    with the softmax π and its score computed afresh at every step, as the book's public code
+    does. No probability clamp.
     """
     x = np.array([[0, 1], [1, 0]])          # columns: x(·, left), x(·, right), rows θ_right, θ_left
     theta, env, steps = np.array(theta, dtype=float), _ShortCorridor(), 0
@@ -102,14 +125,21 @@ def book_reinforce(theta: np.ndarray, alpha: float, n_episodes: int,
 
 
 def reference_seconds_per_step(n_episodes: int = 100, repeats: int = REPEATS) -> float:
-    """CPU seconds per step of :func:`book_reinforce` from θ₀ at α = 2⁻¹³, the best of
-    ``repeats`` runs of ``n_episodes`` episodes (generators ``default_rng(0)``, ``(1)``, …)."""
+    """CPU seconds per step of :func:`book_reinforce` from θ₀ (π(right) = 0.05) at α = 2⁻¹³:
+    the best of ``repeats`` runs of ``n_episodes`` episodes, with generators
+    ``default_rng(0)``, ``default_rng(1)``, …"""
     best = np.inf
     for seed in range(repeats):
         start = time.process_time()
         _, steps = book_reinforce(THETA_0, ALPHA, n_episodes, np.random.default_rng(seed))
         best = min(best, (time.process_time() - start) / steps)
     return best
+
+
+def seconds_at_goal_speed(seconds: float, reference: float) -> float:
+    """CPU ``seconds`` measured while the reference took ``reference`` seconds per step, scaled
+    to the speed the goals were stated at: seconds × :data:`REFERENCE_AT_GOAL` / reference."""
+    return seconds * REFERENCE_AT_GOAL / reference
 
 
 # -- timing --------------------------------------------------------------------------------------
@@ -190,7 +220,7 @@ def run(quick: bool = False) -> list[str]:
             data = compute()
             seconds = time.process_time() - start
             steps = int(np.nansum(-data.returns))     # every step pays −1
-            at_goal = seconds * REFERENCE_AT_GOAL / reference
+            at_goal = seconds_at_goal_speed(seconds, reference)
             lines.append(f"| {name} | {steps} | {seconds:.1f} | {at_goal:.1f} | ≤ 10 |")
         lines += ["", f"CPU s at the goal's speed = CPU s × {REFERENCE_AT_GOAL * 1e6:g} µs (the "
                       f"reference's time per step where the goals were stated) / "

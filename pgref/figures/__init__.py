@@ -123,7 +123,15 @@ def save(figure: Figure, path: Path | str) -> None:
     """Print ``figure`` to a PNG file at ``path`` on matplotlib's Agg canvas (files only, no
     screen), as :func:`generate` does: no "Software" entry (the same bytes whatever the
     matplotlib version writes there) and zlib level 1, quicker to encode than the default level
-    6 (the README's benchmark section gives the times)."""
+    6 (the README's benchmark section gives the times).
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        As :func:`render` returns it.
+    path : str or pathlib.Path
+        The file to write; its directory must exist.
+    """
     if not isinstance(figure, Figure):
         raise ValueError(f"figure must be a matplotlib Figure, as render returns; got "
                          f"{type(figure).__name__}")
